@@ -1,0 +1,256 @@
+//! `agent invite`: create an invitation, print it, and serve the sessions that come through it.
+//!
+//! This is the driver around the pure [`crate::session::Session`]: it owns the signaling
+//! connection, the terminal, the WebRTC peer and the media pipeline, feeds every event to the
+//! session, and carries out the commands it returns. Capture starts only on
+//! `Command::StartSharing`, which the session emits only after the novice said yes.
+
+use crate::media::{MediaConfig, Pipeline};
+use crate::peer::{Peer, PeerConfig, PeerEvent};
+use crate::server_api::ServerApi;
+use crate::session::{Command, PeerNews, Session, DEFAULT_ANSWER_TIME};
+use crate::signal_client::{self, SignalEvent};
+use crate::terminal::{say, spawn_stdin_reader};
+use anyhow::Context;
+use protocol::api::{CreateInvitationRequest, InvitationCreated};
+use protocol::signal::ServerToAgent;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Options of `agent invite`.
+#[derive(Clone, Debug)]
+pub struct InviteOptions {
+    pub expires_in: Option<Duration>,
+    pub password: Option<String>,
+    pub media: MediaConfig,
+    pub local_ips: Vec<IpAddr>,
+}
+
+/// The desktop being shared: the peer, the capture pipeline and the task feeding one to the other.
+struct Sharing {
+    peer: Arc<Peer>,
+    events: mpsc::Receiver<PeerEvent>,
+    pipeline: Pipeline,
+    pump: JoinHandle<()>,
+}
+
+impl Sharing {
+    async fn stop(self) {
+        self.pump.abort();
+        self.pipeline.stop();
+        self.peer.close().await;
+    }
+}
+
+pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
+    let inv = api
+        .create_invitation(&CreateInvitationRequest {
+            expires_in_secs: opts.expires_in.map(|d| d.as_secs()),
+            password: opts.password.clone(),
+        })
+        .await
+        .context("cannot create the invitation")?;
+    print_invitation(&inv);
+
+    let (to_server, mut from_server) = signal_client::spawn(api.base(), api.token());
+    let mut lines = spawn_stdin_reader();
+    let mut session = Session::new(api.name());
+    let mut sharing: Option<Sharing> = None;
+
+    loop {
+        let deadline = session.poll_timeout();
+        tokio::select! {
+            event = from_server.recv() => match event {
+                Some(SignalEvent::Message(msg)) => {
+                    let answer_time = answer_time(&msg);
+                    session.handle_server(msg, Instant::now(), answer_time);
+                }
+                Some(SignalEvent::Disconnected(reason)) => {
+                    if session.is_live() {
+                        say(&format!("Lost the connection to the server ({reason}); reconnecting..."));
+                    }
+                }
+                None => anyhow::bail!("the signaling connection task stopped"),
+            },
+            line = lines.recv() => match line {
+                Some(line) => session.handle_line(&line),
+                None => session.handle_line("/quit"),
+            },
+            event = next_peer_event(&mut sharing) => match event {
+                PeerEvent::Signal(s) => session.handle_peer(PeerNews::Signal(s)),
+                PeerEvent::Connected => {
+                    if let Some(s) = &sharing {
+                        s.pipeline.request_keyframe();
+                    }
+                    session.handle_peer(PeerNews::Connected);
+                }
+                PeerEvent::Data(d) => session.handle_peer(PeerNews::Data(d)),
+                PeerEvent::KeyframeRequest => {
+                    if let Some(s) = &sharing {
+                        s.pipeline.request_keyframe();
+                    }
+                }
+                PeerEvent::Closed { reason } => {
+                    session.handle_peer(PeerNews::Closed(reason));
+                    if !session.is_live() {
+                        if let Some(s) = sharing.take() {
+                            s.stop().await;
+                        }
+                    }
+                }
+            },
+            _ = sleep_until(deadline) => session.handle_timeout(Instant::now()),
+        }
+
+        while let Some(cmd) = session.poll_command() {
+            match cmd {
+                Command::Say(line) => say(&line),
+                Command::Ask(question) => say(&question),
+                Command::ToServer(msg) => {
+                    if to_server.send(msg).await.is_err() {
+                        anyhow::bail!("the signaling connection task stopped");
+                    }
+                }
+                Command::StartSharing { ice_servers, .. } => {
+                    match start_sharing(ice_servers, &opts).await {
+                        Ok(s) => sharing = Some(s),
+                        Err(err) => {
+                            say(&format!("Cannot share the screen: {err:#}"));
+                            session.handle_peer(PeerNews::Closed(err.to_string()));
+                        }
+                    }
+                }
+                Command::ToPeer(signal) => {
+                    if let Some(s) = &sharing {
+                        if let Err(err) = s.peer.handle_signal(signal).await {
+                            tracing::warn!(error = %err, "peer refused a negotiation message");
+                        }
+                    }
+                }
+                Command::ToExpert(msg) => {
+                    if let Some(s) = &sharing {
+                        if let Err(err) = s.peer.send_data(&msg).await {
+                            say(&format!("Could not send the message: {err}"));
+                        }
+                    }
+                }
+                Command::StopSharing => {
+                    if let Some(s) = sharing.take() {
+                        s.stop().await;
+                    }
+                    say("Your screen is no longer shared.");
+                }
+                Command::Quit => {
+                    if let Some(s) = sharing.take() {
+                        s.stop().await;
+                    }
+                    // Give the hang-up a moment to leave before the connection drops.
+                    drop(to_server);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+fn print_invitation(inv: &InvitationCreated) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let minutes = (inv.expires_at - now).max(0) / 60;
+    say("Invitation created. Send your helper the link (or read them the short code):");
+    say(&format!("  Link:       {}", inv.link));
+    say(&format!("  Short code: {}", inv.short_code));
+    say(&format!(
+        "  Expires in: {} h {} min{}",
+        minutes / 60,
+        minutes % 60,
+        if inv.has_password {
+            " (password protected)"
+        } else {
+            ""
+        }
+    ));
+    say("Waiting for your helper to open it. Type /quit to stop.");
+}
+
+/// How long the novice gets for a request: the server's deadline, read against this clock.
+fn answer_time(msg: &ServerToAgent) -> Duration {
+    let ServerToAgent::SessionRequest { answer_by, .. } = msg else {
+        return DEFAULT_ANSWER_TIME;
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    match u64::try_from(answer_by - now) {
+        Ok(secs) if secs > 0 => Duration::from_secs(secs).min(DEFAULT_ANSWER_TIME * 10),
+        _ => DEFAULT_ANSWER_TIME,
+    }
+}
+
+async fn start_sharing(
+    ice_servers: Vec<protocol::api::IceServer>,
+    opts: &InviteOptions,
+) -> anyhow::Result<Sharing> {
+    let (pipeline, mut frames) =
+        Pipeline::start(opts.media.clone()).context("cannot capture the screen")?;
+    let (peer, events) = match Peer::start(PeerConfig {
+        ice_servers,
+        local_ips: opts.local_ips.clone(),
+    })
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => {
+            pipeline.stop();
+            return Err(e).context("cannot open a WebRTC connection");
+        }
+    };
+    let peer = Arc::new(peer);
+    let pump = {
+        let peer = Arc::clone(&peer);
+        tokio::spawn(async move {
+            let mut last: Option<Instant> = None;
+            while let Some(frame) = frames.recv().await {
+                let duration = last
+                    .map(|t| frame.captured_at.saturating_duration_since(t))
+                    .unwrap_or(Duration::from_millis(33));
+                last = Some(frame.captured_at);
+                if let Err(err) = peer.send_video(&frame.data, duration).await {
+                    tracing::debug!(error = %err, "frame not sent");
+                }
+            }
+        })
+    };
+    Ok(Sharing {
+        peer,
+        events,
+        pipeline,
+        pump,
+    })
+}
+
+async fn next_peer_event(sharing: &mut Option<Sharing>) -> PeerEvent {
+    match sharing {
+        Some(s) => match s.events.recv().await {
+            Some(e) => e,
+            None => PeerEvent::Closed {
+                reason: "the connection ended".into(),
+            },
+        },
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

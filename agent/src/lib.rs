@@ -1,0 +1,17 @@
+//! The novice's agent.
+//!
+//! * [`session`]: the novice's consent and session state machine (pure).
+//! * [`invite`]: `agent invite`, the driver that runs sessions around it.
+//! * [`server_api`]: HTTP client for the signaling server and the stored credential.
+//! * [`signal_client`]: the signaling WebSocket, with reconnection.
+//! * [`terminal`]: the novice's terminal (prompts, chat).
+//! * [`media`]: screen capture, colour conversion and H.264 encoding on a dedicated thread.
+//! * [`peer`]: the WebRTC peer connection that carries video and the data channel.
+
+pub mod invite;
+pub mod media;
+pub mod peer;
+pub mod server_api;
+pub mod session;
+pub mod signal_client;
+pub mod terminal;

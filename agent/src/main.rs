@@ -1,0 +1,183 @@
+//! `agent`: the program the novice runs to ask for help.
+
+use agent::invite::{self, InviteOptions};
+use agent::media::MediaConfig;
+use agent::server_api::ServerApi;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use protocol::ids::InvitationId;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Ask for remote help: invite an expert to see (and, if you allow it, control) this screen.
+#[derive(Debug, Parser)]
+#[command(name = "agent", version, about)]
+struct Cli {
+    /// Signaling server to use.
+    #[arg(
+        long,
+        env = "ASSIST_SERVER",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    server: String,
+
+    /// Your name as your helper will see it (default: "<user> on <host>").
+    #[arg(long, env = "ASSIST_NAME", global = true)]
+    name: Option<String>,
+
+    /// Where the agent keeps its credential (default: ~/.config/remote-assist).
+    #[arg(long, env = "ASSIST_STATE_DIR", global = true)]
+    state_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Debug, Subcommand)]
+enum Commands {
+    /// Create an invitation, print its link, and wait for your helper.
+    Invite {
+        /// How long the invitation stays valid: e.g. 30m, 1h, 2d (at most 30 days).
+        #[arg(long, default_value = "1h", value_parser = parse_duration)]
+        expires: Duration,
+        /// Password your helper must type (tell it to them another way than the link).
+        #[arg(long, env = "ASSIST_INVITE_PASSWORD")]
+        password: Option<String>,
+        /// X display to share (default: $DISPLAY).
+        #[arg(long)]
+        display: Option<String>,
+        /// Highest frame rate to send.
+        #[arg(long, default_value_t = 30)]
+        max_fps: u32,
+        /// Target video bitrate in bits per second.
+        #[arg(long, default_value_t = 2_000_000)]
+        bitrate: u32,
+        /// Local address for WebRTC traffic (repeatable; default: every non-loopback interface).
+        #[arg(long = "local-ip")]
+        local_ips: Vec<IpAddr>,
+    },
+    /// List your invitations with their status.
+    List,
+    /// Expire an invitation now; a session using it ends.
+    Revoke {
+        /// The invitation's id, as shown by `agent list`.
+        id: InvitationId,
+    },
+}
+
+/// Parses `90s`, `30m`, `1h`, `2d` (a bare number is seconds).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map(|i| text.split_at(i))
+        .unwrap_or((text, "s"));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 30m, 1h or 2d"))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("unknown unit {unit:?}: use s, m, h or d")),
+    };
+    Ok(Duration::from_secs(n.saturating_mul(unit_secs)))
+}
+
+fn default_name() -> String {
+    let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this computer".into());
+    format!("{user} on {host}")
+}
+
+fn default_state_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("remote-assist")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    let name = cli.name.clone().unwrap_or_else(default_name);
+    let state_dir = cli.state_dir.clone().unwrap_or_else(default_state_dir);
+    let api = ServerApi::connect(&cli.server, &name, &state_dir)
+        .await
+        .with_context(|| format!("cannot register with the server {}", cli.server))?;
+
+    match cli.command {
+        Commands::Invite {
+            expires,
+            password,
+            display,
+            max_fps,
+            bitrate,
+            local_ips,
+        } => {
+            invite::run(
+                api,
+                InviteOptions {
+                    expires_in: Some(expires),
+                    password,
+                    media: MediaConfig {
+                        display,
+                        max_fps,
+                        bitrate_bps: bitrate,
+                    },
+                    local_ips,
+                },
+            )
+            .await
+        }
+        Commands::List => {
+            let all = api.invitations().await?;
+            if all.is_empty() {
+                println!("You have no invitations.");
+            }
+            for inv in all {
+                println!(
+                    "{}  {:<8}  expires {}{}",
+                    inv.id,
+                    inv.status.as_str(),
+                    inv.expires_at,
+                    if inv.has_password { "  (password)" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        Commands::Revoke { id } => {
+            let inv = api.revoke(id).await?;
+            println!("Invitation {} is now {}.", inv.id, inv.status.as_str());
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_duration("1w").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+}

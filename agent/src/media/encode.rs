@@ -1,0 +1,201 @@
+//! H.264 encoding with OpenH264, set up for a live desktop.
+//!
+//! Screen-content mode, rate control by bitrate, Constrained Baseline (what every WebRTC
+//! browser decodes) in Annex-B, no periodic keyframes: a receiver asks for one (PLI/FIR) when
+//! it needs it, and idle periods cost nothing. OpenH264 is built from source, so there is no
+//! run-time library to find.
+
+use openh264::encoder::{
+    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, Profile,
+    RateControlMode, UsageType, VuiConfig,
+};
+use openh264::OpenH264API;
+
+use super::convert::I420Image;
+use super::MediaError;
+
+/// Largest frame rate we configure; OpenH264 rejects rates far above real displays.
+pub(crate) const MAX_FPS: u32 = 120;
+
+pub(crate) struct H264Encoder {
+    encoder: Encoder,
+    /// OpenH264 sets itself up on the first frame; before that, an IDR is what it emits anyway.
+    started: bool,
+}
+
+impl H264Encoder {
+    pub fn new(max_fps: u32, bitrate_bps: u32) -> Result<Self, MediaError> {
+        let config = EncoderConfig::new()
+            .usage_type(UsageType::ScreenContentRealTime)
+            .rate_control_mode(RateControlMode::Bitrate)
+            .bitrate(BitRate::from_bps(bitrate_bps))
+            .max_frame_rate(FrameRate::from_hz(max_fps.clamp(1, MAX_FPS) as f32))
+            // A skipped frame would leave the receiver showing an outdated screen until the
+            // next change, which may never come; rate control lowers quality instead.
+            .skip_frames(false)
+            .profile(Profile::Baseline)
+            .intra_frame_period(IntraFramePeriod::from_num_frames(0))
+            // Screen content mode does not support these and says so on stderr when on.
+            .adaptive_quantization(false)
+            .background_detection(false)
+            // One frame at a time on the media thread; extra threads would need extra slices.
+            .num_threads(1)
+            .vui(VuiConfig::bt601());
+        let encoder = Encoder::with_api_config(OpenH264API::from_source(), config)
+            .map_err(|e| MediaError::Encode(e.to_string()))?;
+        Ok(Self {
+            encoder,
+            started: false,
+        })
+    }
+
+    /// Makes the next encoded frame an IDR picture.
+    pub fn force_keyframe(&mut self) {
+        if self.started {
+            self.encoder.force_intra_frame();
+        }
+    }
+
+    /// Encodes one picture into `out` (cleared first) as an Annex-B access unit.
+    ///
+    /// Returns whether the frame is a keyframe, or `None` if the encoder produced no data.
+    pub fn encode(
+        &mut self,
+        picture: &I420Image,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<bool>, MediaError> {
+        out.clear();
+        let bitstream = self
+            .encoder
+            .encode(picture)
+            .map_err(|e| MediaError::Encode(e.to_string()))?;
+        self.started = true;
+        let frame_type = bitstream.frame_type();
+        bitstream.write_vec(out);
+        if out.is_empty() || frame_type == FrameType::Skip {
+            return Ok(None);
+        }
+        Ok(Some(frame_type == FrameType::IDR))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openh264::decoder::Decoder;
+
+    use super::*;
+    use crate::media::capture::BgraImage;
+
+    fn picture(width: u32, height: u32, seed: u8) -> I420Image {
+        // A gradient with some structure, so frames differ and are not trivially flat.
+        let mut data = Vec::with_capacity((width * height * 4) as usize);
+        for y in 0..height {
+            for x in 0..width {
+                let v = (x as u8).wrapping_add(y as u8).wrapping_add(seed);
+                data.extend_from_slice(&[v, v.wrapping_mul(3), 255 - v, 0]);
+            }
+        }
+        let mut i420 = I420Image::default();
+        i420.convert_from(&BgraImage {
+            width,
+            height,
+            data,
+        })
+        .expect("convert");
+        i420
+    }
+
+    /// NAL unit types in an Annex-B access unit (RFC 6184 section 1.3 lists them).
+    fn nal_types(annex_b: &[u8]) -> Vec<u8> {
+        annex_b
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w[..3] == [0, 0, 1])
+            .map(|(i, _)| annex_b[i + 3] & 0x1f)
+            .collect()
+    }
+
+    #[test]
+    fn first_frame_is_an_idr_with_parameter_sets_and_later_frames_are_not() {
+        let mut encoder = H264Encoder::new(30, 1_000_000).expect("encoder");
+        let mut out = Vec::new();
+
+        assert_eq!(
+            encoder
+                .encode(&picture(64, 48, 0), &mut out)
+                .expect("encode"),
+            Some(true)
+        );
+        assert_eq!(&out[..4], &[0, 0, 0, 1], "Annex-B start code");
+        let types = nal_types(&out);
+        assert!(
+            types.contains(&7) && types.contains(&8) && types.contains(&5),
+            "SPS, PPS and IDR slice expected, got NAL types {types:?}"
+        );
+        // profile_idc 66 (Baseline) with constraint_set1_flag: Constrained Baseline, the
+        // profile-level-id 42e0xx that browsers offer.
+        let sps = out
+            .windows(6)
+            .find(|w| w[..3] == [0, 0, 1] && w[3] & 0x1f == 7)
+            .expect("an SPS");
+        assert_eq!(sps[4], 66, "profile_idc");
+        assert_ne!(sps[5] & 0x40, 0, "constraint_set1_flag");
+
+        assert_eq!(
+            encoder
+                .encode(&picture(64, 48, 1), &mut out)
+                .expect("encode"),
+            Some(false)
+        );
+        assert!(!nal_types(&out).contains(&5));
+    }
+
+    #[test]
+    fn force_keyframe_makes_the_next_frame_an_idr() {
+        let mut encoder = H264Encoder::new(30, 1_000_000).expect("encoder");
+        let mut out = Vec::new();
+        encoder
+            .encode(&picture(64, 48, 0), &mut out)
+            .expect("encode");
+        encoder
+            .encode(&picture(64, 48, 1), &mut out)
+            .expect("encode");
+
+        encoder.force_keyframe();
+        assert_eq!(
+            encoder
+                .encode(&picture(64, 48, 2), &mut out)
+                .expect("encode"),
+            Some(true)
+        );
+        assert_eq!(
+            encoder
+                .encode(&picture(64, 48, 3), &mut out)
+                .expect("encode"),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn a_new_size_starts_with_an_idr_that_decodes_at_that_size() {
+        let mut encoder = H264Encoder::new(30, 1_000_000).expect("encoder");
+        let mut decoder = Decoder::new().expect("decoder");
+        let mut out = Vec::new();
+        encoder
+            .encode(&picture(64, 48, 0), &mut out)
+            .expect("encode");
+        decoder.decode(&out).expect("decode");
+
+        assert_eq!(
+            encoder
+                .encode(&picture(96, 64, 0), &mut out)
+                .expect("encode"),
+            Some(true)
+        );
+        let decoded = decoder
+            .decode(&out)
+            .expect("decode")
+            .expect("a picture for an IDR");
+        assert_eq!(openh264::formats::YUVSource::dimensions(&decoded), (96, 64));
+    }
+}

@@ -1,0 +1,197 @@
+//! The media thread and its public handle.
+//!
+//! One OS thread owns the capturer and the encoder (neither may leave the thread that made
+//! them) and loops: wait for the next tick of `max_fps`, grab the screen, and if it differs
+//! from the last frame sent, or a keyframe was asked for, convert, encode and hand the frame to
+//! the queue. A static desktop thus costs one capture and one compare per tick and sends
+//! nothing. Commands reach the thread over a channel whose receive also serves as its sleep,
+//! so a stop is noticed at once rather than after a frame interval.
+
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::capture::{BgraImage, ScreenCapture};
+use super::convert::I420Image;
+use super::encode::{H264Encoder, MAX_FPS};
+use super::handoff::{self, FrameReceiver, FrameSender, Sent};
+use super::{EncodedFrame, FrameTimings, MediaConfig, MediaError};
+
+/// Frames the queue holds for a slow consumer: 100 ms at 30 fps absorbs a brief stall of the
+/// sending task; any more would only be latency.
+const QUEUE_CAPACITY: usize = 3;
+
+enum Command {
+    Keyframe,
+    Stop,
+}
+
+/// The running media pipeline. Dropping it stops the thread, like [`Pipeline::stop`].
+#[derive(Debug)]
+pub struct Pipeline {
+    commands: mpsc::Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Pipeline {
+    /// Opens the display and the encoder on a new thread and starts capturing.
+    ///
+    /// Returns once the display is open, so a wrong display fails here with a message for the
+    /// user; that takes milliseconds, short enough to call from async code.
+    pub fn start(config: MediaConfig) -> Result<(Pipeline, FrameReceiver), MediaError> {
+        if !(1..=MAX_FPS).contains(&config.max_fps) {
+            return Err(MediaError::Config(format!(
+                "the frame rate must be between 1 and {MAX_FPS}, not {}",
+                config.max_fps
+            )));
+        }
+        if config.bitrate_bps == 0 {
+            return Err(MediaError::Config("the bitrate must be above zero".into()));
+        }
+
+        let (frames, receiver) = handoff::channel(QUEUE_CAPACITY);
+        let (commands, command_rx) = mpsc::channel();
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let thread = std::thread::Builder::new()
+            .name("media-pipeline".into())
+            .spawn(move || match Worker::open(&config) {
+                Ok(worker) => {
+                    // If `start` is gone there is nobody to stream to; the stop command or the
+                    // closed channel ends the loop right away.
+                    let _ = ready_tx.send(Ok(()));
+                    worker.run(&command_rx, &frames);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
+            .map_err(MediaError::Thread)?;
+
+        let opened = ready_rx.recv();
+        let pipeline = Pipeline {
+            commands,
+            thread: Some(thread),
+        };
+        match opened {
+            Ok(Ok(())) => Ok((pipeline, receiver)),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(MediaError::Thread(std::io::Error::other(
+                "the media thread ended while opening the display",
+            ))),
+        }
+    }
+
+    /// Makes the next frame an IDR picture even if the screen did not change: a viewer
+    /// joined, or a receiver lost packets and sent PLI/FIR.
+    pub fn request_keyframe(&self) {
+        // Fails only once the thread has ended, when there is no stream to repair.
+        let _ = self.commands.send(Command::Keyframe);
+    }
+
+    /// Stops capturing and waits for the thread to finish its current frame.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the media thread panicked");
+            }
+        }
+    }
+}
+
+/// Everything the media thread owns.
+struct Worker {
+    capture: ScreenCapture,
+    encoder: H264Encoder,
+    interval: Duration,
+}
+
+impl Worker {
+    fn open(config: &MediaConfig) -> Result<Self, MediaError> {
+        Ok(Self {
+            capture: ScreenCapture::open(config.display.as_deref())?,
+            encoder: H264Encoder::new(config.max_fps, config.bitrate_bps)?,
+            interval: Duration::from_secs(1) / config.max_fps,
+        })
+    }
+
+    fn run(mut self, commands: &mpsc::Receiver<Command>, frames: &FrameSender) {
+        let x_display = self.capture.display().to_owned();
+        match self.stream(commands, frames) {
+            Ok(()) => tracing::debug!(display = %x_display, "media pipeline stopped"),
+            Err(e) => tracing::error!(display = %x_display, error = %e, "media pipeline stopped"),
+        }
+    }
+
+    /// Streams until told to stop, the receiver is gone, or a stage fails.
+    fn stream(
+        &mut self,
+        commands: &mpsc::Receiver<Command>,
+        frames: &FrameSender,
+    ) -> Result<(), MediaError> {
+        let mut screen = BgraImage::default();
+        let mut last_sent = BgraImage::default();
+        let mut i420 = I420Image::default();
+        let mut keyframe_wanted = true;
+        let mut next_tick = Instant::now();
+
+        loop {
+            // Sleep until the tick, but act on commands as they arrive.
+            loop {
+                let timeout = next_tick.saturating_duration_since(Instant::now());
+                match commands.recv_timeout(timeout) {
+                    Ok(Command::Keyframe) => keyframe_wanted = true,
+                    Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                    Err(RecvTimeoutError::Timeout) => break,
+                }
+            }
+            // After a slow frame, start afresh rather than rushing to catch up.
+            next_tick = (next_tick + self.interval).max(Instant::now());
+
+            let captured_at = Instant::now();
+            self.capture.grab(&mut screen)?;
+            if screen == last_sent && !keyframe_wanted {
+                continue;
+            }
+            let converting = Instant::now();
+
+            i420.convert_from(&screen)?;
+            let encoding = Instant::now();
+            if keyframe_wanted {
+                self.encoder.force_keyframe();
+            }
+            let mut data = Vec::new();
+            let Some(keyframe) = self.encoder.encode(&i420, &mut data)? else {
+                continue;
+            };
+            let timings = FrameTimings {
+                capture: converting - captured_at,
+                convert: encoding - converting,
+                encode: encoding.elapsed(),
+            };
+
+            let frame = EncodedFrame {
+                data,
+                keyframe,
+                width: screen.width,
+                height: screen.height,
+                captured_at,
+                timings,
+            };
+            keyframe_wanted &= !keyframe;
+            match frames.send(frame) {
+                Sent::Queued => {}
+                // The frames after the lost one refer to it: resynchronise the decoder.
+                Sent::DroppedOlder => keyframe_wanted = true,
+                Sent::ReceiverGone => return Ok(()),
+            }
+            std::mem::swap(&mut screen, &mut last_sent);
+        }
+    }
+}

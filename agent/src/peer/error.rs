@@ -1,0 +1,35 @@
+//! The one error type of the peer, phrased for the person reading the agent's log.
+
+/// Why a peer operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// The WebRTC stack refused our configuration or could not bind its sockets.
+    #[error("could not set up the WebRTC connection ({0}); check the ICE server URLs and that UDP sockets can be opened")]
+    Setup(#[source] webrtc::error::Error),
+
+    /// The answer or a candidate from the expert's browser could not be applied.
+    #[error("could not apply the expert's {what} ({source}); the console may be outdated, ask the expert to reload it")]
+    Negotiation {
+        what: &'static str,
+        #[source]
+        source: webrtc::error::Error,
+    },
+
+    /// The expert's browser sent something only an offerer could send.
+    #[error(
+        "the expert's browser sent an unexpected {0} signal; the agent always makes the offer"
+    )]
+    UnexpectedSignal(&'static str),
+
+    /// The answer accepted no codec the agent can send.
+    #[error("the expert's browser cannot receive H.264 Constrained Baseline video; ask the expert to use a current Chrome, Edge, Firefox or Safari")]
+    NoCommonCodec,
+
+    /// Media or data was handed over before the browser's answer arrived.
+    #[error("the connection to the expert is not negotiated yet; wait for PeerEvent::Connected before sending")]
+    NotConnected,
+
+    /// The network stack refused to send.
+    #[error("sending to the expert failed ({0}); the connection is probably gone")]
+    Send(#[source] webrtc::error::Error),
+}

@@ -1,0 +1,391 @@
+//! The agent's side of one WebRTC session with the expert's browser.
+//!
+//! The agent is the offerer: [`Peer::start`] creates the connection with one send-only H.264
+//! video track and one reliable, ordered data channel labelled [`protocol::data::CHANNEL_LABEL`],
+//! and emits the offer. Everything the other side needs to see (the offer, trickled candidates,
+//! end of candidates) comes out as [`PeerEvent::Signal`] for the signaling connection to relay;
+//! what the browser sends back goes into [`Peer::handle_signal`].
+//!
+//! * `wire`: pure translations between protocol messages and the stack's types.
+//! * `events`: the bridge from the stack's callbacks and streams to [`PeerEvent`].
+//! * `feedback`: lets the browser's keyframe requests through the stack's RTCP interceptors.
+//! * `error`: [`PeerError`].
+//!
+//! The WebRTC stack is `webrtc` (webrtc-rs), which runs its own driver task per connection over
+//! a sans-IO core; this module only configures it and translates.
+
+mod error;
+mod events;
+mod feedback;
+mod wire;
+
+pub use error::PeerError;
+
+use events::Events;
+use protocol::data::{DataMessage, CHANNEL_LABEL};
+use protocol::signal::Signal;
+use rtc::data_channel::RTCDataChannelInit;
+use rtc::interceptor::Slot;
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use webrtc::data_channel::DataChannel;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::peer_connection::{
+    register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCSessionDescription, Registry,
+};
+use webrtc::rtp_transceiver::RtpSender;
+
+/// How many events may wait for the agent before the stack's callbacks wait too.
+const EVENT_CAPACITY: usize = 256;
+
+/// What a session needs to know about the network.
+#[derive(Clone, Debug, Default)]
+pub struct PeerConfig {
+    /// STUN and TURN servers, used as given (the server hands out short-lived TURN credentials
+    /// with each session).
+    pub ice_servers: Vec<protocol::api::IceServer>,
+    /// Local addresses to open UDP sockets on, one host candidate each. Empty means every
+    /// interface except loopback and link-local, which is what a real session wants; tests pin
+    /// it to `127.0.0.1` so that no packet leaves the machine.
+    pub local_ips: Vec<IpAddr>,
+}
+
+/// What happened on the session, in the order it happened.
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// To relay to the expert through the signaling server: the offer, trickled candidates and
+    /// end-of-candidates.
+    Signal(Signal),
+    /// ICE and DTLS are up: media can flow.
+    Connected,
+    /// A well-formed message from the console. Malformed and oversized ones are logged and
+    /// dropped.
+    Data(DataMessage),
+    /// The browser asked for a keyframe (PLI or FIR): the encoder should send an IDR next.
+    KeyframeRequest,
+    /// The connection failed, was lost or was closed; reported once.
+    Closed { reason: String },
+}
+
+/// One WebRTC session with the expert's browser.
+///
+/// Its event receiver must be drained: the stack waits when it is full.
+pub struct Peer {
+    connection: Arc<dyn PeerConnection>,
+    video: Arc<TrackLocalStaticSample>,
+    video_sender: Arc<dyn RtpSender>,
+    video_ssrc: u32,
+    /// Known once the browser's answer confirmed the codec; video before that is refused.
+    video_payload_type: OnceLock<u8>,
+    /// The browser's candidates that overtook its answer on the way, applied after it; `None`
+    /// once the answer is in.
+    early_candidates: Mutex<Option<Vec<RTCIceCandidateInit>>>,
+    channel: Arc<dyn DataChannel>,
+    events: Events,
+    /// Reader tasks ended by [`Peer::close`] and on drop.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Peer {
+    /// Creates the connection, its video track and data channel, and emits the offer as the
+    /// first event.
+    pub async fn start(config: PeerConfig) -> Result<(Peer, mpsc::Receiver<PeerEvent>), PeerError> {
+        let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
+        let events = Events::new(tx);
+
+        let mut media = MediaEngine::default();
+        let codec = wire::h264_codec();
+        media
+            .register_codec(codec.clone(), RtpCodecKind::Video)
+            .map_err(PeerError::Setup)?;
+        // NACK retransmission, PLI/FIR feedback and receiver reports, and our keyframe requests.
+        let interceptors = register_default_interceptors(Registry::new(), &mut media)
+            .map_err(PeerError::Setup)?
+            .with(
+                Slot::from(feedback::SLOT),
+                feedback::KeyframeRequestForwarder::default(),
+            );
+
+        let connection = PeerConnectionBuilder::new()
+            .with_configuration(
+                RTCConfigurationBuilder::new()
+                    .with_ice_servers(wire::ice_servers(&config.ice_servers))
+                    .build(),
+            )
+            .with_media_engine(media)
+            .with_interceptor_registry(interceptors)
+            .with_handler(Arc::new(events.clone()))
+            .with_udp_addrs(bind_addrs(&config.local_ips))
+            .build()
+            .await
+            .map_err(PeerError::Setup)?;
+        let connection: Arc<dyn PeerConnection> = Arc::new(connection);
+
+        let video_ssrc = rand::random::<u32>();
+        let video = Arc::new(
+            TrackLocalStaticSample::new(
+                Instant::now(),
+                MediaStreamTrack::new(
+                    "desktop".to_owned(),
+                    "desktop-video".to_owned(),
+                    "desktop".to_owned(),
+                    RtpCodecKind::Video,
+                    vec![RTCRtpEncodingParameters {
+                        rtp_coding_parameters: RTCRtpCodingParameters {
+                            ssrc: Some(video_ssrc),
+                            ..Default::default()
+                        },
+                        codec: codec.rtp_codec,
+                        ..Default::default()
+                    }],
+                ),
+            )
+            .map_err(PeerError::Setup)?,
+        );
+        let transceiver = connection
+            .add_transceiver_from_track(
+                Arc::clone(&video) as Arc<dyn TrackLocal>,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    streams: vec!["desktop".to_owned()],
+                    send_encodings: vec![],
+                }),
+            )
+            .await
+            .map_err(PeerError::Setup)?;
+        let video_sender = transceiver
+            .sender()
+            .await
+            .map_err(PeerError::Setup)?
+            .ok_or(PeerError::Setup(
+                webrtc::error::Error::ErrRTPSenderNotExisted,
+            ))?;
+
+        let channel = connection
+            .create_data_channel(
+                CHANNEL_LABEL,
+                Some(RTCDataChannelInit {
+                    ordered: true,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(PeerError::Setup)?;
+
+        let offer = connection
+            .create_offer(None)
+            .await
+            .map_err(PeerError::Setup)?;
+        // Emitted before it is applied: applying starts gathering, and the browser must see the
+        // offer before the first candidate.
+        events
+            .emit(PeerEvent::Signal(Signal::Offer {
+                sdp: offer.sdp.clone(),
+            }))
+            .await;
+        connection
+            .set_local_description(offer)
+            .await
+            .map_err(PeerError::Setup)?;
+
+        let reader = tokio::spawn(events::read_data_channel(
+            Arc::clone(&channel),
+            events.clone(),
+        ));
+        let peer = Peer {
+            connection,
+            video,
+            video_sender,
+            video_ssrc,
+            video_payload_type: OnceLock::new(),
+            early_candidates: Mutex::new(Some(Vec::new())),
+            channel,
+            events,
+            tasks: Mutex::new(vec![reader]),
+        };
+        Ok((peer, rx))
+    }
+
+    /// Applies the browser's answer or one of its candidates. Candidates that arrive before the
+    /// answer are kept until it arrives.
+    pub async fn handle_signal(&self, signal: Signal) -> Result<(), PeerError> {
+        match signal {
+            Signal::Answer { sdp } => self.handle_answer(sdp).await,
+            Signal::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => {
+                let candidate = wire::candidate_init(candidate, sdp_mid, sdp_mline_index);
+                if let Some(early) = lock(&self.early_candidates).as_mut() {
+                    early.push(candidate);
+                    return Ok(());
+                }
+                self.add_candidate(candidate).await
+            }
+            // Connectivity checks end on their own; nothing to apply.
+            Signal::EndOfCandidates => Ok(()),
+            Signal::Offer { .. } => Err(PeerError::UnexpectedSignal("offer")),
+        }
+    }
+
+    async fn add_candidate(&self, candidate: RTCIceCandidateInit) -> Result<(), PeerError> {
+        self.connection
+            .add_ice_candidate(candidate)
+            .await
+            .map_err(|source| PeerError::Negotiation {
+                what: "ICE candidate",
+                source,
+            })
+    }
+
+    async fn handle_answer(&self, sdp: String) -> Result<(), PeerError> {
+        let negotiation = |source| PeerError::Negotiation {
+            what: "answer",
+            source,
+        };
+        let answer = RTCSessionDescription::answer(sdp).map_err(negotiation)?;
+        self.connection
+            .set_remote_description(answer)
+            .await
+            .map_err(negotiation)?;
+        let parameters = self
+            .video_sender
+            .get_parameters()
+            .await
+            .map_err(negotiation)?;
+        let payload_type = parameters
+            .rtp_parameters
+            .codecs
+            .first()
+            .map(|codec| codec.payload_type)
+            .ok_or(PeerError::NoCommonCodec)?;
+        if self.video_payload_type.set(payload_type).is_ok() {
+            // The track is bound to the connection only now, so its feedback can be read.
+            let feedback = tokio::spawn(events::read_video_feedback(
+                Arc::clone(&self.video) as Arc<dyn TrackLocal>,
+                self.events.clone(),
+            ));
+            lock(&self.tasks).push(feedback);
+        }
+        let early = lock(&self.early_candidates).take().unwrap_or_default();
+        for candidate in early {
+            self.add_candidate(candidate).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends one encoded access unit (Annex-B H.264, SPS and PPS before each IDR) lasting
+    /// `duration`.
+    pub async fn send_video(&self, annex_b: &[u8], duration: Duration) -> Result<(), PeerError> {
+        let payload_type = match self.video_payload_type.get() {
+            Some(payload_type) if self.events.is_connected() => *payload_type,
+            _ => return Err(PeerError::NotConnected),
+        };
+        let sample = Sample {
+            data: bytes::Bytes::copy_from_slice(annex_b),
+            duration,
+            ..Sample::new(Instant::now())
+        };
+        self.video
+            .sample_writer(self.video_ssrc, payload_type)
+            .write_sample(&sample)
+            .await
+            .map_err(|e| self.send_error(e))
+    }
+
+    /// Sends one message to the console.
+    pub async fn send_data(&self, message: &DataMessage) -> Result<(), PeerError> {
+        // A tagged enum of strings always serializes.
+        let text = serde_json::to_string(message).unwrap_or_default();
+        self.channel
+            .send_text(&text)
+            .await
+            .map_err(|e| self.send_error(e))
+    }
+
+    /// A failure to send is the connection's end, not an error of its own, once it has closed.
+    fn send_error(&self, error: webrtc::error::Error) -> PeerError {
+        match error {
+            webrtc::error::Error::ErrDataChannelNotOpen => PeerError::NotConnected,
+            _ if !self.events.is_connected() => PeerError::NotConnected,
+            other => PeerError::Send(other),
+        }
+    }
+
+    /// Ends the session: the browser sees the connection close. Reports `Closed` if nothing
+    /// else did first.
+    pub async fn close(&self) {
+        // Reported first, so that media still on its way is refused as `NotConnected` instead of
+        // failing inside a connection that is shutting down.
+        self.events.close("the agent ended the session").await;
+        self.stop_tasks();
+        if let Err(e) = self.connection.close().await {
+            tracing::warn!("closing the peer connection: {e}");
+        }
+    }
+
+    fn stop_tasks(&self) {
+        for task in lock(&self.tasks).drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        // The connection's own drop stops its driver; our readers hold clones of its parts.
+        self.stop_tasks();
+    }
+}
+
+/// Locks state that stays consistent even if a holder panicked; never held across an await.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// One UDP socket per configured address, or the wildcard the stack expands into one per usable
+/// interface.
+fn bind_addrs(local_ips: &[IpAddr]) -> Vec<SocketAddr> {
+    if local_ips.is_empty() {
+        vec![SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)]
+    } else {
+        local_ips.iter().map(|ip| SocketAddr::new(*ip, 0)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_can_be_shared_between_tasks() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Peer>();
+    }
+
+    #[test]
+    fn no_address_means_every_interface() {
+        assert_eq!(
+            bind_addrs(&[]),
+            [SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)]
+        );
+        assert_eq!(
+            bind_addrs(&[IpAddr::V4(Ipv4Addr::LOCALHOST)]),
+            [SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)]
+        );
+    }
+}

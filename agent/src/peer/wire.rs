@@ -1,0 +1,154 @@
+//! Translations between the product's protocol messages and the WebRTC stack's types, kept free
+//! of IO so that they can be tested on their own.
+
+use protocol::api::IceServer;
+use protocol::signal::Signal;
+use rtc::peer_connection::configuration::media_engine::MIME_TYPE_H264;
+use rtc::rtcp;
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters};
+use webrtc::peer_connection::{RTCIceCandidateInit, RTCIceServer};
+
+/// RTP payload type of the one video codec. Any dynamic type (RFC 3551 §6) works; the browser
+/// answers with the offerer's numbers.
+pub(crate) const H264_PAYLOAD_TYPE: u8 = 102;
+
+/// H.264 Constrained Baseline with non-interleaved packetization (RFC 6184 §8.1): what openh264
+/// produces and what every WebRTC browser decodes. `level-asymmetry-allowed` lets us send above
+/// level 3.1 (1080p) although we offer 3.1. The line must match the browser's exactly, or the
+/// codec is not negotiated.
+pub(crate) const H264_FMTP: &str =
+    "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/// The video codec the agent registers, with the feedback the browser must send to get a
+/// keyframe after loss: PLI (RFC 4585 §6.3.1) and FIR (RFC 5104 §4.3.1).
+pub(crate) fn h264_codec() -> RTCRtpCodecParameters {
+    let feedback = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.to_owned(),
+        parameter: parameter.to_owned(),
+    };
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: MIME_TYPE_H264.to_owned(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: H264_FMTP.to_owned(),
+            rtcp_feedback: vec![
+                feedback("nack", ""),
+                feedback("nack", "pli"),
+                feedback("ccm", "fir"),
+            ],
+        },
+        payload_type: H264_PAYLOAD_TYPE,
+    }
+}
+
+/// ICE servers as the server handed them out, in the stack's shape.
+pub(crate) fn ice_servers(servers: &[IceServer]) -> Vec<RTCIceServer> {
+    servers
+        .iter()
+        .map(|server| RTCIceServer {
+            urls: server.urls.clone(),
+            username: server.username.clone().unwrap_or_default(),
+            credential: server.credential.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// One of our gathered candidates as the signal the browser's `addIceCandidate` takes.
+pub(crate) fn candidate_signal(init: RTCIceCandidateInit) -> Signal {
+    Signal::Candidate {
+        candidate: init.candidate,
+        sdp_mid: init.sdp_mid,
+        sdp_mline_index: init.sdp_mline_index,
+    }
+}
+
+/// A candidate from the browser as the stack takes it.
+pub(crate) fn candidate_init(
+    candidate: String,
+    sdp_mid: Option<String>,
+    sdp_mline_index: Option<u16>,
+) -> RTCIceCandidateInit {
+    RTCIceCandidateInit {
+        candidate,
+        sdp_mid,
+        sdp_mline_index,
+        ..Default::default()
+    }
+}
+
+/// Whether a compound RTCP packet asks for a new keyframe.
+pub(crate) fn is_keyframe_request(packets: &[Box<dyn rtcp::Packet>]) -> bool {
+    packets.iter().any(|packet| {
+        let any = packet.as_any();
+        any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtc::rtcp::receiver_report::ReceiverReport;
+
+    #[test]
+    fn turn_credentials_are_passed_through() {
+        let servers = ice_servers(&[
+            IceServer {
+                urls: vec!["stun:127.0.0.1:3478".into()],
+                username: None,
+                credential: None,
+            },
+            IceServer {
+                urls: vec!["turn:127.0.0.1:3478?transport=udp".into()],
+                username: Some("1700000000:agent".into()),
+                credential: Some("secret".into()),
+            },
+        ]);
+        assert_eq!(servers[0].username, "");
+        assert_eq!(servers[1].urls, ["turn:127.0.0.1:3478?transport=udp"]);
+        assert_eq!(servers[1].username, "1700000000:agent");
+        assert_eq!(servers[1].credential, "secret");
+    }
+
+    #[test]
+    fn candidates_keep_their_mid_and_index() {
+        let signal = candidate_signal(candidate_init(
+            "candidate:1 1 udp 2130706431 127.0.0.1 5000 typ host".into(),
+            Some("0".into()),
+            Some(0),
+        ));
+        let json = serde_json::to_value(&signal).expect("a signal serializes");
+        assert_eq!(json["kind"], "candidate");
+        assert_eq!(json["sdpMid"], "0");
+        assert_eq!(json["sdpMLineIndex"], 0);
+    }
+
+    #[test]
+    fn pli_and_fir_ask_for_a_keyframe_and_reports_do_not() {
+        let pli: Vec<Box<dyn rtcp::Packet>> = vec![
+            Box::new(ReceiverReport::default()),
+            Box::new(PictureLossIndication::default()),
+        ];
+        let fir: Vec<Box<dyn rtcp::Packet>> = vec![Box::new(FullIntraRequest::default())];
+        let report: Vec<Box<dyn rtcp::Packet>> = vec![Box::new(ReceiverReport::default())];
+        assert!(is_keyframe_request(&pli));
+        assert!(is_keyframe_request(&fir));
+        assert!(!is_keyframe_request(&report));
+    }
+
+    #[test]
+    fn the_codec_is_constrained_baseline_with_pli() {
+        let codec = h264_codec();
+        assert_eq!(
+            codec.rtp_codec.sdp_fmtp_line,
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+        );
+        assert!(codec
+            .rtp_codec
+            .rtcp_feedback
+            .iter()
+            .any(|f| f.typ == "nack" && f.parameter == "pli"));
+    }
+}

@@ -1,0 +1,159 @@
+//! JSON bodies of the signaling server's HTTP API (`/api/...`).
+//!
+//! Times are Unix seconds (UTC) so that both Rust and JavaScript read them without a date parser.
+
+use crate::ids::{AgentId, InvitationId, SessionId};
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// Error body of every failed request: a stable machine code and a sentence for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ErrorBody {
+    /// Stable code such as `wrong_password`, `expired`, `bad_request`.
+    pub error: String,
+    /// What happened and what to do, in plain words.
+    pub message: String,
+}
+
+/// `POST /api/agents`: a machine registers once and receives its credential.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RegisterAgentRequest {
+    /// Name shown to experts ("Alice on alice-laptop").
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RegisterAgentResponse {
+    pub agent_id: AgentId,
+    /// Bearer credential for every later call (`Authorization: Bearer <token>`). Shown once;
+    /// the server keeps only its SHA-256.
+    pub agent_token: String,
+}
+
+/// `POST /api/invitations` (agent only).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CreateInvitationRequest {
+    /// Lifetime in seconds; default one hour, at most 30 days.
+    #[serde(default)]
+    pub expires_in_secs: Option<u64>,
+    /// Optional password the expert must type.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct InvitationCreated {
+    pub id: InvitationId,
+    /// Link to send to the expert: `<base-url>/i/<code>`.
+    pub link: String,
+    /// The secret code in the link (at least 128 bits of entropy).
+    pub code: String,
+    /// Short code to read out over the phone, e.g. `K7PQ-M2XD-4RTA`.
+    pub short_code: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub has_password: bool,
+}
+
+/// What state an invitation is in, as the novice sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationStatus {
+    /// Can be redeemed.
+    Open,
+    /// An expert redeemed it and the session has not ended yet.
+    InUse,
+    /// Its lifetime ran out.
+    Expired,
+    /// The novice expired it by hand.
+    Revoked,
+    /// Too many wrong passwords.
+    Locked,
+}
+
+impl InvitationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::InUse => "in use",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::Locked => "locked",
+        }
+    }
+}
+
+/// One row of `GET /api/invitations`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct InvitationSummary {
+    pub id: InvitationId,
+    pub status: InvitationStatus,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub has_password: bool,
+    pub failed_attempts: u32,
+    /// The session using it, while status is `in_use`.
+    pub session_id: Option<SessionId>,
+}
+
+/// `POST /api/redeem`: the expert's browser opens an invitation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RedeemRequest {
+    /// The code from the link, or the short code.
+    pub code: String,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// How the expert calls themself; shown to the novice in the consent prompt.
+    pub expert_name: String,
+}
+
+/// A STUN or TURN server for `RTCPeerConnection`'s `iceServers`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RedeemResponse {
+    pub session_id: SessionId,
+    /// Short-lived signed ticket for the expert's WebSocket (`/ws/expert`).
+    pub ticket: String,
+    pub ticket_expires_at: i64,
+    /// Display name of the novice's agent.
+    pub novice_name: String,
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// `GET /api/invitations/lookup/{code}`: what the console may show before the password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct InvitationPreview {
+    pub novice_name: String,
+    pub status: InvitationStatus,
+    pub has_password: bool,
+    pub expires_at: i64,
+}
+
+/// `GET /health`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Health {
+    pub status: String,
+    pub database: String,
+}

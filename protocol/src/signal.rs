@@ -1,0 +1,203 @@
+//! Frames on the signaling WebSockets.
+//!
+//! The agent connects to `/ws/agent` with `Authorization: Bearer <agent token>` and speaks
+//! [`AgentToServer`] / [`ServerToAgent`]. The expert's browser connects to `/ws/expert`, sends
+//! [`ExpertToServer::Hello`] with the ticket from redemption as its first frame, and then speaks
+//! [`ExpertToServer`] / [`ServerToExpert`]. Every frame is one JSON text message of at most
+//! [`crate::MAX_SIGNAL_FRAME`] bytes.
+//!
+//! The server relays [`Signal`]s between the two members of one session and nobody else. It never
+//! decides consent: it only carries the novice's answer from the agent to the expert.
+
+use crate::api::IceServer;
+use crate::ids::{InvitationId, SessionId};
+use serde::{Deserialize, Serialize};
+
+/// WebRTC negotiation payload relayed verbatim between the peers of one session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Signal {
+    /// SDP offer (the agent offers: it owns the media).
+    Offer { sdp: String },
+    /// SDP answer.
+    Answer { sdp: String },
+    /// One trickle-ICE candidate (RFC 8838), as `RTCIceCandidateInit`.
+    Candidate {
+        candidate: String,
+        #[serde(default, rename = "sdpMid")]
+        sdp_mid: Option<String>,
+        #[serde(default, rename = "sdpMLineIndex")]
+        sdp_mline_index: Option<u16>,
+    },
+    /// No more candidates will follow from this side.
+    EndOfCandidates,
+}
+
+/// Why a session ended, as told to the side that did not end it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// The novice ended it.
+    NoviceHungUp,
+    /// The expert ended it.
+    ExpertHungUp,
+    /// The novice said no.
+    Declined,
+    /// The novice did not answer in time.
+    ConsentTimeout,
+    /// The other side's connection was lost.
+    PeerGone,
+    /// The novice expired the invitation while it was in use.
+    Revoked,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+impl EndReason {
+    /// A sentence for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::NoviceHungUp => "The person you are helping ended the session.",
+            Self::ExpertHungUp => "The expert ended the session.",
+            Self::Declined => "The person you wanted to help declined the connection.",
+            Self::ConsentTimeout => "The person you wanted to help did not answer in time.",
+            Self::PeerGone => "The other side's connection was lost.",
+            Self::Revoked => "The invitation was expired by its owner.",
+            Self::ServerShutdown => "The server is shutting down.",
+        }
+    }
+}
+
+/// From the agent to the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentToServer {
+    /// The novice's answer to [`ServerToAgent::SessionRequest`].
+    Consent { session_id: SessionId, accept: bool },
+    /// Negotiation for one of this agent's sessions.
+    Signal {
+        session_id: SessionId,
+        signal: Signal,
+    },
+    /// The novice ends the session.
+    HangUp { session_id: SessionId },
+    /// Keep-alive; answered with [`ServerToAgent::Pong`].
+    Ping,
+}
+
+/// From the server to the agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToAgent {
+    /// Sent once after the connection is authenticated.
+    Welcome {
+        agent_name: String,
+    },
+    /// An expert redeemed one of this agent's invitations; the novice must answer with
+    /// [`AgentToServer::Consent`].
+    SessionRequest {
+        session_id: SessionId,
+        invitation_id: InvitationId,
+        expert_name: String,
+        ice_servers: Vec<IceServer>,
+        /// Unix seconds after which the request lapses unanswered.
+        answer_by: i64,
+    },
+    Signal {
+        session_id: SessionId,
+        signal: Signal,
+    },
+    SessionEnded {
+        session_id: SessionId,
+        reason: EndReason,
+    },
+    Pong,
+    /// The last frame was refused; the connection stays open.
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+/// From the expert's browser to the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ExpertToServer {
+    /// First frame: the ticket from `POST /api/redeem`.
+    Hello {
+        ticket: String,
+    },
+    Signal {
+        signal: Signal,
+    },
+    HangUp,
+    Ping,
+}
+
+/// The state of the novice's decision, as the expert sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentState {
+    /// The novice is being asked.
+    Waiting,
+    /// The novice said yes; the agent's offer follows.
+    Accepted,
+}
+
+/// From the server to the expert's browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToExpert {
+    /// Sent after the ticket is accepted and whenever consent changes.
+    Consent {
+        state: ConsentState,
+        novice_name: String,
+    },
+    Signal {
+        signal: Signal,
+    },
+    SessionEnded {
+        reason: EndReason,
+        message: String,
+    },
+    Pong,
+    /// The last frame was refused; the connection stays open unless the ticket was bad.
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidate_uses_browser_field_names() {
+        let s = Signal::Candidate {
+            candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host".into(),
+            sdp_mid: Some("0".into()),
+            sdp_mline_index: Some(0),
+        };
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["kind"], "candidate");
+        assert_eq!(json["sdpMid"], "0");
+        assert_eq!(json["sdpMLineIndex"], 0);
+    }
+
+    #[test]
+    fn unknown_type_is_rejected() {
+        let err = serde_json::from_str::<ExpertToServer>(r#"{"type":"take_over"}"#);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn frames_round_trip() {
+        let m = AgentToServer::Signal {
+            session_id: SessionId::new_random(),
+            signal: Signal::Offer { sdp: "v=0".into() },
+        };
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<AgentToServer>(&text).unwrap(), m);
+    }
+}

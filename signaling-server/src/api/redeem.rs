@@ -1,0 +1,211 @@
+//! `POST /api/redeem`: the expert opens an invitation.
+//!
+//! Checks, in order: rate limit per client address, that the invitation exists, that it is
+//! open (not revoked, locked, in use or expired), then the password. The password is only
+//! checked for an open invitation, so a locked one reveals nothing about guesses. Success
+//! creates a session waiting for the novice's consent and returns a short-lived ticket for the
+//! expert's WebSocket.
+
+use super::agents::clean_name;
+use super::invitations::MAX_PASSWORD;
+use super::ApiJson;
+use crate::error::{ApiError, ServerError};
+use crate::invitation::{codes, PasswordCheck, Refusal};
+use crate::secrets::verify_password;
+use crate::signal::NewSession;
+use crate::state::AppState;
+use crate::store::AuditEvent;
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::Json;
+use protocol::api::{ErrorBody, RedeemRequest, RedeemResponse};
+use protocol::ids::SessionId;
+use std::net::SocketAddr;
+
+/// What the expert is told for each refusal.
+pub fn refusal_error(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::Expired => ApiError::new(
+            StatusCode::GONE,
+            "expired",
+            "This invitation has expired. Ask for a new one.",
+        ),
+        Refusal::Revoked => ApiError::new(
+            StatusCode::GONE,
+            "revoked",
+            "This invitation was cancelled by the person who sent it.",
+        ),
+        Refusal::Locked => ApiError::new(
+            StatusCode::LOCKED,
+            "locked",
+            "This invitation is locked after too many wrong passwords. Ask for a new one.",
+        ),
+        Refusal::InUse => ApiError::new(
+            StatusCode::CONFLICT,
+            "in_use",
+            "Someone is already connected through this invitation.",
+        ),
+        Refusal::PasswordRequired => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "password_required",
+            "This invitation needs a password.",
+        ),
+        Refusal::WrongPassword { remaining } => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong_password",
+            format!(
+                "Wrong password. {remaining} more {} before the invitation locks.",
+                if remaining == 1 { "try" } else { "tries" }
+            ),
+        ),
+    }
+}
+
+fn unknown() -> ApiError {
+    ApiError::not_found(
+        "unknown_invitation",
+        "No invitation has this code. Check the link or code you were given.",
+    )
+}
+
+#[utoipa::path(post, path = "/api/redeem", request_body = RedeemRequest, responses(
+    (status = 200, body = RedeemResponse, description = "Waiting for the novice's consent"),
+    (status = 400, body = ErrorBody),
+    (status = 401, body = ErrorBody, description = "password_required or wrong_password"),
+    (status = 404, body = ErrorBody, description = "unknown_invitation"),
+    (status = 409, body = ErrorBody, description = "in_use"),
+    (status = 410, body = ErrorBody, description = "expired or revoked"),
+    (status = 423, body = ErrorBody, description = "locked"),
+    (status = 429, body = ErrorBody),
+))]
+pub async fn redeem(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<RedeemRequest>,
+) -> Result<Json<RedeemResponse>, ApiError> {
+    if !state.redeem_limit.check(peer.ip(), state.clock.now()) {
+        return Err(ApiError::too_many_requests());
+    }
+    let expert_name = clean_name(&req.expert_name, "Your name")?;
+    let code = req.code.trim();
+    if code.is_empty() || code.len() > 128 {
+        return Err(unknown());
+    }
+    if req
+        .password
+        .as_ref()
+        .is_some_and(|p| p.len() > MAX_PASSWORD)
+    {
+        return Err(ApiError::bad_request(format!(
+            "The password can be at most {MAX_PASSWORD} bytes."
+        )));
+    }
+    let code_hash = codes::digest(code);
+    let short_hash = codes::short_digest(code);
+
+    for _ in 0..5 {
+        let found = state
+            .store
+            .find_invitation_by_code(&code_hash, short_hash.as_deref())
+            .await?
+            .ok_or_else(unknown)?;
+        let mut inv = found.invitation;
+        let now = state.clock.now();
+        let check = match (
+            &req.password,
+            &found.password_hash,
+            inv.status(now, state.policy),
+        ) {
+            // Only an open invitation with a password is worth the hashing work.
+            (Some(p), Some(hash), protocol::api::InvitationStatus::Open) => {
+                let (p, hash) = (p.clone(), hash.clone());
+                let ok = tokio::task::spawn_blocking(move || verify_password(&p, &hash))
+                    .await
+                    .map_err(ServerError::from)?;
+                if ok {
+                    PasswordCheck::Correct
+                } else {
+                    PasswordCheck::Wrong
+                }
+            }
+            (Some(_), _, _) => PasswordCheck::Wrong,
+            (None, _, _) => PasswordCheck::NotSupplied,
+        };
+        let session = SessionId::new_random();
+        let before = inv.clone();
+        let outcome = inv.handle_redeem(check, session, now, state.policy);
+        if inv != before && !state.store.save_invitation(&mut inv).await? {
+            continue; // somebody else changed it meanwhile: decide again on fresh state
+        }
+        let audit = |kind: &'static str, session: Option<SessionId>| AuditEvent {
+            kind,
+            actor: "",
+            agent: Some(inv.agent_id),
+            invitation: Some(inv.id),
+            session,
+            detail: "",
+        };
+        match outcome {
+            Ok(()) => {
+                state
+                    .store
+                    .insert_session(session, inv.id, inv.agent_id, &expert_name, now)
+                    .await?;
+                state
+                    .store
+                    .append_audit(
+                        AuditEvent {
+                            actor: &expert_name,
+                            ..audit("invitation_redeemed", Some(session))
+                        },
+                        now,
+                    )
+                    .await?;
+                let (ticket, ticket_expires_at) = state
+                    .tickets
+                    .issue(session, inv.id, now)
+                    .map_err(ServerError::from)?;
+                state.signal.session_created(NewSession {
+                    id: session,
+                    invitation: inv.id,
+                    agent: inv.agent_id,
+                    expert_name: expert_name.clone(),
+                    novice_name: found.novice_name.clone(),
+                    ice_servers: state.ice_servers.clone(),
+                    answer_by: now + state.consent_timeout_secs,
+                });
+                tracing::info!(invitation = %inv.id, session = %session, "invitation redeemed");
+                return Ok(Json(RedeemResponse {
+                    session_id: session,
+                    ticket,
+                    ticket_expires_at,
+                    novice_name: found.novice_name,
+                    ice_servers: state.ice_servers.clone(),
+                }));
+            }
+            Err(refusal) => {
+                let kind = match refusal {
+                    Refusal::WrongPassword { .. } => Some("wrong_password"),
+                    Refusal::Locked if inv.failed_attempts > before.failed_attempts => {
+                        Some("invitation_locked")
+                    }
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    state
+                        .store
+                        .append_audit(
+                            AuditEvent {
+                                actor: &expert_name,
+                                ..audit(kind, None)
+                            },
+                            now,
+                        )
+                        .await?;
+                }
+                return Err(refusal_error(refusal));
+            }
+        }
+    }
+    Err(ServerError::Corrupt("invitation kept changing during redemption".into()).into())
+}

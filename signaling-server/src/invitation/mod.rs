@@ -1,0 +1,367 @@
+//! Invitation lifecycle as a pure type: no IO, no clock reads, no randomness of its own.
+//!
+//! An [`Invitation`] is loaded from the store, asked to handle one input with the current time
+//! (`handle_redeem`, `handle_revoke`, `handle_session_ended`), and written back; the store
+//! guards the write with the row's `version` so two concurrent redemptions cannot both win.
+//!
+//! Status precedence, as the novice sees it: revoked, then locked, then in use, then expired,
+//! then open. An invitation in use stays in use until its session ends even if it expires
+//! meanwhile: expiry is about *opening* it, not about cutting a running session.
+
+pub mod codes;
+
+use protocol::api::InvitationStatus;
+use protocol::ids::{AgentId, InvitationId, SessionId};
+
+/// Default lifetime when the novice does not choose one.
+pub const DEFAULT_LIFETIME_SECS: u64 = 60 * 60;
+/// Longest lifetime a novice may choose.
+pub const MAX_LIFETIME_SECS: u64 = 30 * 24 * 60 * 60;
+/// Shortest lifetime that still gives an expert time to open the link.
+pub const MIN_LIFETIME_SECS: u64 = 60;
+
+/// Rules that come from configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Wrong passwords after which the invitation locks.
+    pub max_failed_attempts: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            max_failed_attempts: 5,
+        }
+    }
+}
+
+/// Why an invitation cannot be created.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CreateError {
+    #[error("an invitation must last at least {MIN_LIFETIME_SECS} seconds")]
+    TooShort,
+    #[error("an invitation can last at most 30 days ({MAX_LIFETIME_SECS} seconds)")]
+    TooLong,
+}
+
+/// Why a redemption was refused. Each maps to what the expert needs to know and no more.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    Expired,
+    Revoked,
+    Locked,
+    /// Another expert is using it right now.
+    InUse,
+    /// A password is set and none was given (not counted as a wrong attempt).
+    PasswordRequired,
+    /// The password was wrong; `remaining` tries are left before it locks.
+    WrongPassword {
+        remaining: u32,
+    },
+}
+
+/// What the expert supplied, already checked against the stored hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordCheck {
+    NotSupplied,
+    Correct,
+    Wrong,
+}
+
+/// One invitation's persistent state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub agent_id: AgentId,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub has_password: bool,
+    pub failed_attempts: u32,
+    pub active_session: Option<SessionId>,
+    /// Optimistic-concurrency version, bumped by the store on every write.
+    pub version: i64,
+}
+
+impl Invitation {
+    /// A new open invitation. `lifetime_secs` defaults to one hour.
+    pub fn create(
+        id: InvitationId,
+        agent_id: AgentId,
+        has_password: bool,
+        lifetime_secs: Option<u64>,
+        now: i64,
+    ) -> Result<Self, CreateError> {
+        let lifetime = lifetime_secs.unwrap_or(DEFAULT_LIFETIME_SECS);
+        if lifetime < MIN_LIFETIME_SECS {
+            return Err(CreateError::TooShort);
+        }
+        if lifetime > MAX_LIFETIME_SECS {
+            return Err(CreateError::TooLong);
+        }
+        Ok(Self {
+            id,
+            agent_id,
+            created_at: now,
+            expires_at: now + lifetime as i64,
+            revoked_at: None,
+            has_password,
+            failed_attempts: 0,
+            active_session: None,
+            version: 0,
+        })
+    }
+
+    /// The state the novice sees at `now`.
+    pub fn status(&self, now: i64, policy: Policy) -> InvitationStatus {
+        if self.revoked_at.is_some() {
+            InvitationStatus::Revoked
+        } else if self.is_locked(policy) {
+            InvitationStatus::Locked
+        } else if self.active_session.is_some() {
+            InvitationStatus::InUse
+        } else if now >= self.expires_at {
+            InvitationStatus::Expired
+        } else {
+            InvitationStatus::Open
+        }
+    }
+
+    fn is_locked(&self, policy: Policy) -> bool {
+        self.has_password && self.failed_attempts >= policy.max_failed_attempts
+    }
+
+    /// An expert tries to open the invitation. On success the invitation is in use by `session`.
+    /// A wrong password counts towards the lock; the attempt that reaches the limit is
+    /// answered `Locked` so that the expert learns it at once.
+    pub fn handle_redeem(
+        &mut self,
+        password: PasswordCheck,
+        session: SessionId,
+        now: i64,
+        policy: Policy,
+    ) -> Result<(), Refusal> {
+        match self.status(now, policy) {
+            InvitationStatus::Revoked => return Err(Refusal::Revoked),
+            InvitationStatus::Locked => return Err(Refusal::Locked),
+            InvitationStatus::Expired => return Err(Refusal::Expired),
+            InvitationStatus::InUse => return Err(Refusal::InUse),
+            InvitationStatus::Open => {}
+        }
+        if self.has_password {
+            match password {
+                PasswordCheck::NotSupplied => return Err(Refusal::PasswordRequired),
+                PasswordCheck::Wrong => {
+                    self.failed_attempts += 1;
+                    let remaining = policy
+                        .max_failed_attempts
+                        .saturating_sub(self.failed_attempts);
+                    return Err(if remaining == 0 {
+                        Refusal::Locked
+                    } else {
+                        Refusal::WrongPassword { remaining }
+                    });
+                }
+                PasswordCheck::Correct => {}
+            }
+        }
+        self.active_session = Some(session);
+        Ok(())
+    }
+
+    /// The novice expires the invitation now. Returns the session that was using it, which the
+    /// caller must end. Revoking twice keeps the first time.
+    pub fn handle_revoke(&mut self, now: i64) -> Option<SessionId> {
+        self.revoked_at.get_or_insert(now);
+        self.active_session.take()
+    }
+
+    /// The session that was using the invitation ended; it can be opened again until it expires.
+    /// A stale notice for another session changes nothing.
+    pub fn handle_session_ended(&mut self, session: SessionId) {
+        if self.active_session == Some(session) {
+            self.active_session = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_800_000_000;
+
+    fn invitation(password: bool) -> Invitation {
+        Invitation::create(
+            InvitationId::new_random(),
+            AgentId::new_random(),
+            password,
+            None,
+            T0,
+        )
+        .expect("valid lifetime")
+    }
+
+    fn policy() -> Policy {
+        Policy::default()
+    }
+
+    #[test]
+    fn default_lifetime_is_one_hour() {
+        let inv = invitation(false);
+        assert_eq!(inv.expires_at - inv.created_at, 3600);
+        assert_eq!(inv.status(T0, policy()), InvitationStatus::Open);
+    }
+
+    #[test]
+    fn lifetime_is_bounded() {
+        let mk = |secs| {
+            Invitation::create(
+                InvitationId::new_random(),
+                AgentId::new_random(),
+                false,
+                Some(secs),
+                T0,
+            )
+        };
+        assert_eq!(mk(59).unwrap_err(), CreateError::TooShort);
+        assert_eq!(mk(MAX_LIFETIME_SECS + 1).unwrap_err(), CreateError::TooLong);
+        assert!(mk(MAX_LIFETIME_SECS).is_ok());
+    }
+
+    #[test]
+    fn expires_by_clock() {
+        let mut inv = invitation(false);
+        assert_eq!(inv.status(T0 + 3599, policy()), InvitationStatus::Open);
+        assert_eq!(inv.status(T0 + 3600, policy()), InvitationStatus::Expired);
+        let err = inv.handle_redeem(
+            PasswordCheck::NotSupplied,
+            SessionId::new_random(),
+            T0 + 3600,
+            policy(),
+        );
+        assert_eq!(err, Err(Refusal::Expired));
+        assert_eq!(inv.active_session, None);
+    }
+
+    #[test]
+    fn redeem_once_per_session() {
+        let mut inv = invitation(false);
+        let s1 = SessionId::new_random();
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::NotSupplied, s1, T0, policy()),
+            Ok(())
+        );
+        assert_eq!(inv.status(T0, policy()), InvitationStatus::InUse);
+        let s2 = SessionId::new_random();
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::NotSupplied, s2, T0 + 1, policy()),
+            Err(Refusal::InUse)
+        );
+        // A stale end for another session does not free it.
+        inv.handle_session_ended(s2);
+        assert_eq!(inv.status(T0 + 2, policy()), InvitationStatus::InUse);
+        inv.handle_session_ended(s1);
+        assert_eq!(inv.status(T0 + 2, policy()), InvitationStatus::Open);
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::NotSupplied, s2, T0 + 3, policy()),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn in_use_outlives_expiry_then_expires() {
+        let mut inv = invitation(false);
+        let s = SessionId::new_random();
+        inv.handle_redeem(PasswordCheck::NotSupplied, s, T0 + 3500, policy())
+            .expect("open");
+        assert_eq!(inv.status(T0 + 4000, policy()), InvitationStatus::InUse);
+        inv.handle_session_ended(s);
+        assert_eq!(inv.status(T0 + 4000, policy()), InvitationStatus::Expired);
+    }
+
+    #[test]
+    fn revoke_ends_the_session_and_wins_over_everything() {
+        let mut inv = invitation(true);
+        let s = SessionId::new_random();
+        inv.handle_redeem(PasswordCheck::Correct, s, T0, policy())
+            .expect("open");
+        assert_eq!(inv.handle_revoke(T0 + 5), Some(s));
+        assert_eq!(inv.handle_revoke(T0 + 9), None);
+        assert_eq!(inv.revoked_at, Some(T0 + 5));
+        assert_eq!(inv.status(T0 + 10, policy()), InvitationStatus::Revoked);
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::Correct, s, T0 + 10, policy()),
+            Err(Refusal::Revoked)
+        );
+    }
+
+    #[test]
+    fn password_is_required_but_missing_one_does_not_count() {
+        let mut inv = invitation(true);
+        let s = SessionId::new_random();
+        for _ in 0..10 {
+            assert_eq!(
+                inv.handle_redeem(PasswordCheck::NotSupplied, s, T0, policy()),
+                Err(Refusal::PasswordRequired)
+            );
+        }
+        assert_eq!(inv.failed_attempts, 0);
+    }
+
+    #[test]
+    fn locks_after_n_wrong_passwords() {
+        let mut inv = invitation(true);
+        let s = SessionId::new_random();
+        for remaining in (1..5).rev() {
+            assert_eq!(
+                inv.handle_redeem(PasswordCheck::Wrong, s, T0, policy()),
+                Err(Refusal::WrongPassword { remaining })
+            );
+        }
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::Wrong, s, T0, policy()),
+            Err(Refusal::Locked)
+        );
+        assert_eq!(inv.status(T0, policy()), InvitationStatus::Locked);
+        // Once locked even the right password is refused, and attempts stop counting.
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::Correct, s, T0, policy()),
+            Err(Refusal::Locked)
+        );
+        assert_eq!(inv.failed_attempts, 5);
+    }
+
+    #[test]
+    fn lock_limit_is_configurable() {
+        let strict = Policy {
+            max_failed_attempts: 1,
+        };
+        let mut inv = invitation(true);
+        let s = SessionId::new_random();
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::Wrong, s, T0, strict),
+            Err(Refusal::Locked)
+        );
+    }
+
+    #[test]
+    fn right_password_after_wrong_ones_opens() {
+        let mut inv = invitation(true);
+        let s = SessionId::new_random();
+        let _ = inv.handle_redeem(PasswordCheck::Wrong, s, T0, policy());
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::Correct, s, T0, policy()),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn password_is_ignored_when_none_is_set() {
+        let mut inv = invitation(false);
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::Wrong, SessionId::new_random(), T0, policy()),
+            Ok(())
+        );
+    }
+}

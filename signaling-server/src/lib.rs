@@ -1,0 +1,99 @@
+//! Remote-assistance signaling server.
+//!
+//! It stores invitations, checks passwords and expiry, brokers the novice's consent, relays
+//! WebRTC negotiation between the two members of a session, and serves the expert console.
+//! Media never passes through it.
+//!
+//! Layout:
+//! * [`invitation`]: invitation lifecycle (pure) and code generation.
+//! * [`signal`]: routing and consent (pure [`signal::hub`]), its driver, the WebSocket endpoints.
+//! * [`api`]: the JSON API and its OpenAPI description.
+//! * [`pages`]: the expert console page and security headers.
+//! * [`store`]: SQLite/PostgreSQL persistence; [`session_effects`] writes session changes.
+//! * [`ticket`], [`secrets`], [`ratelimit`], [`clock`], [`config`], [`error`], [`state`].
+//!
+//! Build the router with [`app`], or run a whole server on a bound listener with [`serve`].
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod invitation;
+pub mod pages;
+pub mod ratelimit;
+pub mod secrets;
+pub mod session_effects;
+pub mod signal;
+pub mod state;
+pub mod store;
+pub mod ticket;
+
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use axum::routing::get;
+use axum::Router;
+use state::AppState;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+/// The whole HTTP surface.
+pub fn app(state: AppState) -> Router {
+    let static_files = ServeDir::new(&state.web_dir);
+    Router::new()
+        .merge(api::router())
+        .route("/ws/agent", get(signal::ws::agent_ws))
+        .route("/ws/expert", get(signal::ws::expert_ws))
+        .route("/i/{code}", get(pages::console))
+        .nest_service("/static", static_files)
+        .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(
+            // Log the route pattern, never the URI: invitation links carry secrets.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "unmatched".into());
+                tracing::info_span!("http", method = %req.method(), route)
+            }),
+        )
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves, then tells every connected peer,
+/// closes the WebSockets and waits for requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let ticker = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                interval.tick().await;
+                state.signal.tick();
+            }
+        })
+    };
+    let on_shutdown = {
+        let state = state.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            state.signal.shutdown();
+        }
+    };
+    let result = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(on_shutdown)
+    .await;
+    ticker.abort();
+    result
+}

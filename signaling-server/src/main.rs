@@ -1,0 +1,78 @@
+//! `signaling-server`: runs the server with configuration from flags and environment.
+
+use anyhow::Context;
+use clap::Parser;
+use signaling_server::clock::Clock;
+use signaling_server::config::ServerConfig;
+use signaling_server::state::AppState;
+use signaling_server::store::Store;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let config = ServerConfig::parse();
+
+    let store = match &config.database_url {
+        Some(url) => Store::connect(url)
+            .await
+            .with_context(|| "cannot open the database given by DATABASE_URL")?,
+        None => Store::open_sqlite_dir(&config.data_dir)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot open the SQLite database in {}",
+                    config.data_dir.display()
+                )
+            })?,
+    };
+    let clock = Clock::default();
+    let freed = store.release_stale_sessions(clock.now()).await?;
+    if freed > 0 {
+        tracing::info!(
+            freed,
+            "released invitations held by sessions of a previous run"
+        );
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let local = listener.local_addr()?;
+    let public_url = match &config.public_url {
+        Some(url) => url.clone(),
+        None => format!("http://{local}").parse()?,
+    };
+    let state = AppState::new(&config, store.clone(), &public_url, clock).await?;
+    tracing::info!(%local, %public_url, "signaling server listening");
+    println!("Signaling server listening on {public_url}");
+
+    signaling_server::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,200 @@
+//! Owns the [`Hub`] and the outbound queues of the live connections, and carries out the hub's
+//! commands: frames go into per-connection bounded queues (never awaited under the lock), and
+//! store effects go to one background task in order.
+//!
+//! A connection whose queue is full is too slow to keep up; it is dropped rather than letting
+//! memory grow.
+
+use super::hub::{Command, ConnId, Hub, NewSession};
+use crate::clock::Clock;
+use crate::session_effects::Effect;
+use protocol::ids::{AgentId, SessionId};
+use protocol::signal::{AgentToServer, ExpertToServer, ServerToAgent, ServerToExpert};
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+use tokio::sync::mpsc;
+
+/// Frames waiting for one connection.
+pub const OUTBOUND_QUEUE: usize = 256;
+
+/// What a connection's writer does next.
+#[derive(Debug)]
+pub enum Outbound {
+    Text(String),
+    Close,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    hub: Hub,
+    conns: HashMap<ConnId, mpsc::Sender<Outbound>>,
+    next_conn: ConnId,
+}
+
+/// Shared handle to the node's signaling state.
+#[derive(Debug)]
+pub struct SignalHub {
+    inner: Mutex<Inner>,
+    clock: Clock,
+    effects: mpsc::UnboundedSender<Effect>,
+}
+
+impl SignalHub {
+    pub fn new(clock: Clock, effects: mpsc::UnboundedSender<Effect>) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            clock,
+            effects,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock must not take signaling down for everybody.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Allocates a connection id and its outbound queue.
+    pub fn register(&self) -> (ConnId, mpsc::Receiver<Outbound>) {
+        let (tx, rx) = mpsc::channel(OUTBOUND_QUEUE);
+        let mut inner = self.lock();
+        inner.next_conn += 1;
+        let conn = inner.next_conn;
+        inner.conns.insert(conn, tx);
+        (conn, rx)
+    }
+
+    /// Sends a frame to a connection outside the hub's routing (greetings, parse errors).
+    pub fn send_agent(&self, conn: ConnId, msg: &ServerToAgent) {
+        let mut inner = self.lock();
+        push(&mut inner.conns, conn, serde_json::to_string(msg));
+    }
+
+    pub fn send_expert(&self, conn: ConnId, msg: &ServerToExpert) {
+        let mut inner = self.lock();
+        push(&mut inner.conns, conn, serde_json::to_string(msg));
+    }
+
+    pub fn agent_connected(&self, conn: ConnId, agent: AgentId) {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.handle_agent_connected(conn, agent, now));
+    }
+
+    pub fn agent_disconnected(&self, conn: ConnId) {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.handle_agent_disconnected(conn, now));
+        self.lock().conns.remove(&conn);
+    }
+
+    pub fn agent_message(&self, conn: ConnId, msg: AgentToServer) {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.handle_agent_message(conn, msg, now));
+    }
+
+    pub fn expert_connected(&self, conn: ConnId, session: SessionId) {
+        self.with_hub(|hub| hub.handle_expert_connected(conn, session));
+    }
+
+    pub fn expert_disconnected(&self, conn: ConnId) {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.handle_expert_disconnected(conn, now));
+        self.lock().conns.remove(&conn);
+    }
+
+    pub fn expert_message(&self, conn: ConnId, msg: ExpertToServer) {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.handle_expert_message(conn, msg, now));
+    }
+
+    pub fn session_created(&self, info: NewSession) {
+        self.with_hub(|hub| hub.handle_session_created(info));
+    }
+
+    pub fn revoked(&self, session: SessionId) {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.handle_revoked(session, now));
+    }
+
+    pub fn tick(&self) {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.handle_timeout(now));
+    }
+
+    pub fn shutdown(&self) {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.handle_shutdown(now));
+    }
+
+    pub fn is_agent_online(&self, agent: AgentId) -> bool {
+        self.lock().hub.is_agent_online(agent)
+    }
+
+    /// Runs one input and carries out every resulting command before releasing the lock, so
+    /// frames leave in the order the hub decided.
+    fn with_hub(&self, f: impl FnOnce(&mut Hub)) {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        f(&mut inner.hub);
+        while let Some(cmd) = inner.hub.poll_command() {
+            match cmd {
+                Command::ToAgent { conn, msg } => {
+                    push(&mut inner.conns, conn, serde_json::to_string(&msg))
+                }
+                Command::ToExpert { conn, msg } => {
+                    push(&mut inner.conns, conn, serde_json::to_string(&msg))
+                }
+                Command::Close { conn } => {
+                    if let Some(tx) = inner.conns.remove(&conn) {
+                        let _ = tx.try_send(Outbound::Close);
+                    }
+                }
+                Command::ConsentAnswered {
+                    session,
+                    invitation,
+                    agent,
+                    accepted,
+                } => self.effect(Effect::ConsentAnswered {
+                    session,
+                    invitation,
+                    agent,
+                    accepted,
+                }),
+                Command::SessionEnded {
+                    session,
+                    invitation,
+                    agent,
+                    reason,
+                } => self.effect(Effect::SessionEnded {
+                    session,
+                    invitation,
+                    agent,
+                    reason,
+                }),
+            }
+        }
+    }
+
+    fn effect(&self, effect: Effect) {
+        if self.effects.send(effect).is_err() {
+            tracing::warn!("session effects task is gone; a session change was not stored");
+        }
+    }
+}
+
+fn push(
+    conns: &mut HashMap<ConnId, mpsc::Sender<Outbound>>,
+    conn: ConnId,
+    text: Result<String, serde_json::Error>,
+) {
+    let Ok(text) = text else {
+        tracing::error!("a server frame failed to serialise");
+        return;
+    };
+    let Some(tx) = conns.get(&conn) else {
+        return;
+    };
+    if tx.try_send(Outbound::Text(text)).is_err() {
+        // Full or closed: the peer cannot keep up, so it loses its connection, not its memory.
+        tracing::warn!(conn, "connection too slow or gone; dropping it");
+        conns.remove(&conn);
+    }
+}

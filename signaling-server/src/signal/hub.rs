@@ -1,0 +1,1094 @@
+//! Signaling routing and consent brokering as a pure state machine.
+//!
+//! The hub knows which agents are connected, which sessions exist, and which expert connection
+//! belongs to which session. Drivers feed it inputs (`handle_*`, with the current time) and then
+//! drain [`Command`]s with [`Hub::poll_command`]: frames to send, connections to close, and
+//! session endings for the store. It never performs IO and never reads a clock.
+//!
+//! Routing rule: a frame from one member of a session goes to the other member of that session
+//! and to nobody else. An agent may only speak for sessions of its own invitations, and an
+//! expert only for the one session its ticket names. Anything else is answered with an error
+//! frame to the sender alone; the other peer's connection is never touched by it.
+//!
+//! Session lifecycle: `Pending` (novice being asked, until `answer_by`) → `Active` (novice said
+//! yes; negotiation frames flow) → ended (tombstone kept for a while so a late expert learns why).
+
+use protocol::api::IceServer;
+use protocol::ids::{AgentId, InvitationId, SessionId};
+use protocol::signal::{
+    AgentToServer, ConsentState, EndReason, ExpertToServer, ServerToAgent, ServerToExpert,
+};
+use std::collections::{HashMap, VecDeque};
+
+/// Identifies one WebSocket connection (agent or expert), assigned by the driver.
+pub type ConnId = u64;
+
+/// Frames buffered for an expert whose WebSocket has not connected yet.
+const EXPERT_BACKLOG: usize = 256;
+/// How long an ended session is remembered, in seconds, so a late expert learns why.
+const TOMBSTONE_SECS: i64 = 600;
+
+/// A side effect for the driver to carry out, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    ToAgent {
+        conn: ConnId,
+        msg: ServerToAgent,
+    },
+    ToExpert {
+        conn: ConnId,
+        msg: ServerToExpert,
+    },
+    /// Close the connection once the frames queued before this command are sent.
+    Close {
+        conn: ConnId,
+    },
+    /// The novice answered the consent request.
+    ConsentAnswered {
+        session: SessionId,
+        invitation: InvitationId,
+        agent: AgentId,
+        accepted: bool,
+    },
+    /// A session is over: free its invitation and record why.
+    SessionEnded {
+        session: SessionId,
+        invitation: InvitationId,
+        agent: AgentId,
+        reason: EndReason,
+    },
+}
+
+/// A session the HTTP layer just created by redeeming an invitation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSession {
+    pub id: SessionId,
+    pub invitation: InvitationId,
+    pub agent: AgentId,
+    pub expert_name: String,
+    pub novice_name: String,
+    pub ice_servers: Vec<IceServer>,
+    /// Unix seconds after which an unanswered consent request lapses.
+    pub answer_by: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Pending { answer_by: i64 },
+    Active,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Agent,
+    Expert,
+}
+
+#[derive(Debug)]
+struct Session {
+    info: NewSession,
+    phase: Phase,
+    expert: Option<ConnId>,
+    backlog: Vec<ServerToExpert>,
+}
+
+/// The routing state of one server node.
+#[derive(Debug, Default)]
+pub struct Hub {
+    agents: HashMap<AgentId, ConnId>,
+    agent_conns: HashMap<ConnId, AgentId>,
+    expert_conns: HashMap<ConnId, SessionId>,
+    sessions: HashMap<SessionId, Session>,
+    ended: HashMap<SessionId, (EndReason, i64)>,
+    commands: VecDeque<Command>,
+}
+
+impl Hub {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Next side effect, if any. Drain after every input.
+    pub fn poll_command(&mut self) -> Option<Command> {
+        self.commands.pop_front()
+    }
+
+    /// Earliest time at which [`Hub::handle_timeout`] has something to do.
+    pub fn poll_timeout(&self) -> Option<i64> {
+        let pending = self.sessions.values().filter_map(|s| match s.phase {
+            Phase::Pending { answer_by } => Some(answer_by),
+            Phase::Active => None,
+        });
+        let purge = self.ended.values().map(|(_, at)| at + TOMBSTONE_SECS);
+        pending.chain(purge).min()
+    }
+
+    /// Number of live sessions (pending or active).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether the agent has a live connection.
+    pub fn is_agent_online(&self, agent: AgentId) -> bool {
+        self.agents.contains_key(&agent)
+    }
+
+    /// An agent authenticated on `conn`. A second connection of the same agent replaces the
+    /// first. Consent requests still waiting for this agent are (re)sent.
+    pub fn handle_agent_connected(&mut self, conn: ConnId, agent: AgentId, now: i64) {
+        if let Some(old) = self.agents.insert(agent, conn) {
+            self.agent_conns.remove(&old);
+            self.commands.push_back(Command::Close { conn: old });
+        }
+        self.agent_conns.insert(conn, agent);
+        let mut waiting: Vec<&Session> = self
+            .sessions
+            .values()
+            .filter(|s| s.info.agent == agent)
+            .filter(|s| matches!(s.phase, Phase::Pending { answer_by } if answer_by > now))
+            .collect();
+        waiting.sort_by_key(|s| s.info.answer_by);
+        let requests: Vec<Command> = waiting
+            .into_iter()
+            .map(|s| Command::ToAgent {
+                conn,
+                msg: session_request(&s.info),
+            })
+            .collect();
+        self.commands.extend(requests);
+    }
+
+    /// The agent's connection closed. Its active sessions end (the novice is gone); consent
+    /// requests keep waiting until they lapse, in case the agent comes back.
+    pub fn handle_agent_disconnected(&mut self, conn: ConnId, now: i64) {
+        let Some(agent) = self.agent_conns.remove(&conn) else {
+            return;
+        };
+        if self.agents.get(&agent) == Some(&conn) {
+            self.agents.remove(&agent);
+        }
+        let active: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.info.agent == agent && s.phase == Phase::Active)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in active {
+            self.end(id, EndReason::PeerGone, Some(Side::Agent), now);
+        }
+    }
+
+    /// An invitation was redeemed: ask the novice (now, or when the agent connects).
+    pub fn handle_session_created(&mut self, info: NewSession) {
+        if let Some(&conn) = self.agents.get(&info.agent) {
+            self.commands.push_back(Command::ToAgent {
+                conn,
+                msg: session_request(&info),
+            });
+        }
+        let phase = Phase::Pending {
+            answer_by: info.answer_by,
+        };
+        self.sessions.insert(
+            info.id,
+            Session {
+                info,
+                phase,
+                expert: None,
+                backlog: Vec::new(),
+            },
+        );
+    }
+
+    /// An expert presented a valid ticket for `session` on `conn`.
+    pub fn handle_expert_connected(&mut self, conn: ConnId, session: SessionId) {
+        let Some(s) = self.sessions.get_mut(&session) else {
+            let reason = self
+                .ended
+                .get(&session)
+                .map(|(r, _)| *r)
+                .unwrap_or(EndReason::PeerGone);
+            self.commands.push_back(Command::ToExpert {
+                conn,
+                msg: ended_frame(reason),
+            });
+            self.commands.push_back(Command::Close { conn });
+            return;
+        };
+        if let Some(old) = s.expert.replace(conn) {
+            self.expert_conns.remove(&old);
+            self.commands.push_back(Command::ToExpert {
+                conn: old,
+                msg: error_frame(
+                    "replaced",
+                    "This session was opened in another window; this one is closed.",
+                ),
+            });
+            self.commands.push_back(Command::Close { conn: old });
+        }
+        self.expert_conns.insert(conn, session);
+        let state = match s.phase {
+            Phase::Pending { .. } => ConsentState::Waiting,
+            Phase::Active => ConsentState::Accepted,
+        };
+        self.commands.push_back(Command::ToExpert {
+            conn,
+            msg: ServerToExpert::Consent {
+                state,
+                novice_name: s.info.novice_name.clone(),
+            },
+        });
+        for msg in s.backlog.drain(..) {
+            self.commands.push_back(Command::ToExpert { conn, msg });
+        }
+    }
+
+    /// The expert's connection closed: the expert is gone, so the session ends.
+    pub fn handle_expert_disconnected(&mut self, conn: ConnId, now: i64) {
+        if let Some(session) = self.expert_conns.remove(&conn) {
+            let current = self.sessions.get(&session).and_then(|s| s.expert);
+            if current == Some(conn) {
+                self.end(session, EndReason::PeerGone, Some(Side::Expert), now);
+            }
+        }
+    }
+
+    /// A frame from an authenticated agent.
+    pub fn handle_agent_message(&mut self, conn: ConnId, msg: AgentToServer, now: i64) {
+        let Some(&agent) = self.agent_conns.get(&conn) else {
+            return;
+        };
+        let reject = |code: &str, message: &str| Command::ToAgent {
+            conn,
+            msg: agent_error(code, message),
+        };
+        match msg {
+            AgentToServer::Ping => self.commands.push_back(Command::ToAgent {
+                conn,
+                msg: ServerToAgent::Pong,
+            }),
+            AgentToServer::Consent { session_id, accept } => {
+                let Some(s) = own_session(&mut self.sessions, agent, session_id) else {
+                    self.commands
+                        .push_back(reject("unknown_session", UNKNOWN_SESSION));
+                    return;
+                };
+                if s.phase == Phase::Active {
+                    self.commands.push_back(reject(
+                        "already_answered",
+                        "This session was already accepted.",
+                    ));
+                    return;
+                }
+                let invitation = s.info.invitation;
+                self.commands.push_back(Command::ConsentAnswered {
+                    session: session_id,
+                    invitation,
+                    agent,
+                    accepted: accept,
+                });
+                if accept {
+                    s.phase = Phase::Active;
+                    // An expert who connects later is told the state on arrival.
+                    if let Some(expert) = s.expert {
+                        let msg = ServerToExpert::Consent {
+                            state: ConsentState::Accepted,
+                            novice_name: s.info.novice_name.clone(),
+                        };
+                        self.commands
+                            .push_back(Command::ToExpert { conn: expert, msg });
+                    }
+                } else {
+                    self.end(session_id, EndReason::Declined, Some(Side::Agent), now);
+                }
+            }
+            AgentToServer::Signal { session_id, signal } => {
+                let Some(s) = own_session(&mut self.sessions, agent, session_id) else {
+                    self.commands
+                        .push_back(reject("unknown_session", UNKNOWN_SESSION));
+                    return;
+                };
+                if s.phase != Phase::Active {
+                    self.commands.push_back(reject(
+                        "not_accepted",
+                        "Negotiation starts only after the novice accepts.",
+                    ));
+                    return;
+                }
+                self.relay_to_expert(session_id, ServerToExpert::Signal { signal }, conn);
+            }
+            AgentToServer::HangUp { session_id } => {
+                if own_session(&mut self.sessions, agent, session_id).is_none() {
+                    self.commands
+                        .push_back(reject("unknown_session", UNKNOWN_SESSION));
+                    return;
+                }
+                self.end(session_id, EndReason::NoviceHungUp, Some(Side::Agent), now);
+            }
+        }
+    }
+
+    /// A frame from an authenticated expert.
+    pub fn handle_expert_message(&mut self, conn: ConnId, msg: ExpertToServer, now: i64) {
+        let Some(&session) = self.expert_conns.get(&conn) else {
+            return;
+        };
+        let reject = |code: &str, message: &str| Command::ToExpert {
+            conn,
+            msg: error_frame(code, message),
+        };
+        match msg {
+            ExpertToServer::Ping => self.commands.push_back(Command::ToExpert {
+                conn,
+                msg: ServerToExpert::Pong,
+            }),
+            ExpertToServer::Hello { .. } => self.commands.push_back(reject(
+                "already_authenticated",
+                "This connection is already open.",
+            )),
+            ExpertToServer::HangUp => {
+                self.end(session, EndReason::ExpertHungUp, Some(Side::Expert), now)
+            }
+            ExpertToServer::Signal { signal } => {
+                let Some(s) = self.sessions.get(&session) else {
+                    return;
+                };
+                if s.phase != Phase::Active {
+                    self.commands
+                        .push_back(reject("not_accepted", "The novice has not accepted yet."));
+                    return;
+                }
+                match self.agents.get(&s.info.agent) {
+                    Some(&agent_conn) => self.commands.push_back(Command::ToAgent {
+                        conn: agent_conn,
+                        msg: ServerToAgent::Signal {
+                            session_id: session,
+                            signal,
+                        },
+                    }),
+                    None => self.commands.push_back(reject(
+                        "novice_offline",
+                        "The novice's agent is not connected right now.",
+                    )),
+                }
+            }
+        }
+    }
+
+    /// The novice expired the invitation that `session` uses.
+    pub fn handle_revoked(&mut self, session: SessionId, now: i64) {
+        self.end(session, EndReason::Revoked, None, now);
+    }
+
+    /// The server is going down: tell everybody and close every connection.
+    pub fn handle_shutdown(&mut self, now: i64) {
+        let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for id in ids {
+            self.end(id, EndReason::ServerShutdown, None, now);
+        }
+        let conns: Vec<ConnId> = self
+            .agent_conns
+            .keys()
+            .chain(self.expert_conns.keys())
+            .copied()
+            .collect();
+        for conn in conns {
+            self.commands.push_back(Command::Close { conn });
+        }
+    }
+
+    /// Lapses unanswered consent requests and forgets old tombstones.
+    pub fn handle_timeout(&mut self, now: i64) {
+        let lapsed: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| matches!(s.phase, Phase::Pending { answer_by } if answer_by <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in lapsed {
+            self.end(id, EndReason::ConsentTimeout, None, now);
+        }
+        self.ended.retain(|_, (_, at)| *at + TOMBSTONE_SECS > now);
+    }
+
+    /// Sends to the session's expert, or buffers until the expert connects.
+    fn relay_to_expert(&mut self, id: SessionId, msg: ServerToExpert, agent_conn: ConnId) {
+        let Some(s) = self.sessions.get_mut(&id) else {
+            return;
+        };
+        match s.expert {
+            Some(conn) => self.commands.push_back(Command::ToExpert { conn, msg }),
+            None if s.backlog.len() < EXPERT_BACKLOG => s.backlog.push(msg),
+            None => self.commands.push_back(Command::ToAgent {
+                conn: agent_conn,
+                msg: agent_error(
+                    "backlog_full",
+                    "The expert has not connected yet and too many frames are waiting.",
+                ),
+            }),
+        }
+    }
+
+    /// Ends a session, telling each side that did not end it.
+    fn end(&mut self, id: SessionId, reason: EndReason, origin: Option<Side>, now: i64) {
+        let Some(s) = self.sessions.remove(&id) else {
+            return;
+        };
+        if origin != Some(Side::Expert) {
+            if let Some(conn) = s.expert {
+                self.commands.push_back(Command::ToExpert {
+                    conn,
+                    msg: ended_frame(reason),
+                });
+                self.commands.push_back(Command::Close { conn });
+            }
+        }
+        if let Some(conn) = s.expert {
+            self.expert_conns.remove(&conn);
+        }
+        if origin != Some(Side::Agent) {
+            if let Some(&conn) = self.agents.get(&s.info.agent) {
+                self.commands.push_back(Command::ToAgent {
+                    conn,
+                    msg: ServerToAgent::SessionEnded {
+                        session_id: id,
+                        reason,
+                    },
+                });
+            }
+        }
+        self.commands.push_back(Command::SessionEnded {
+            session: id,
+            invitation: s.info.invitation,
+            agent: s.info.agent,
+            reason,
+        });
+        self.ended.insert(id, (reason, now));
+    }
+}
+
+/// The session `id` if it belongs to `agent`.
+fn own_session(
+    sessions: &mut HashMap<SessionId, Session>,
+    agent: AgentId,
+    id: SessionId,
+) -> Option<&mut Session> {
+    sessions.get_mut(&id).filter(|s| s.info.agent == agent)
+}
+
+const UNKNOWN_SESSION: &str = "No such session belongs to this agent.";
+
+fn session_request(info: &NewSession) -> ServerToAgent {
+    ServerToAgent::SessionRequest {
+        session_id: info.id,
+        invitation_id: info.invitation,
+        expert_name: info.expert_name.clone(),
+        ice_servers: info.ice_servers.clone(),
+        answer_by: info.answer_by,
+    }
+}
+
+fn ended_frame(reason: EndReason) -> ServerToExpert {
+    ServerToExpert::SessionEnded {
+        reason,
+        message: reason.describe().to_string(),
+    }
+}
+
+fn error_frame(code: &str, message: &str) -> ServerToExpert {
+    ServerToExpert::Error {
+        code: code.to_string(),
+        message: message.to_string(),
+    }
+}
+
+fn agent_error(code: &str, message: &str) -> ServerToAgent {
+    ServerToAgent::Error {
+        code: code.to_string(),
+        message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::signal::Signal;
+
+    const T0: i64 = 1_800_000_000;
+    const AGENT_CONN: ConnId = 1;
+    const EXPERT_CONN: ConnId = 2;
+
+    struct Fixture {
+        hub: Hub,
+        agent: AgentId,
+        session: SessionId,
+        invitation: InvitationId,
+    }
+
+    fn drain(hub: &mut Hub) -> Vec<Command> {
+        std::iter::from_fn(|| hub.poll_command()).collect()
+    }
+
+    fn new_session(agent: AgentId) -> NewSession {
+        NewSession {
+            id: SessionId::new_random(),
+            invitation: InvitationId::new_random(),
+            agent,
+            expert_name: "Bob".into(),
+            novice_name: "Alice".into(),
+            ice_servers: vec![],
+            answer_by: T0 + 60,
+        }
+    }
+
+    /// Agent online, session created, expert connected; commands drained.
+    fn pending() -> Fixture {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        hub.handle_agent_connected(AGENT_CONN, agent, T0);
+        let info = new_session(agent);
+        let (session, invitation) = (info.id, info.invitation);
+        hub.handle_session_created(info);
+        hub.handle_expert_connected(EXPERT_CONN, session);
+        drain(&mut hub);
+        Fixture {
+            hub,
+            agent,
+            session,
+            invitation,
+        }
+    }
+
+    fn active() -> Fixture {
+        let mut f = pending();
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Consent {
+                session_id: f.session,
+                accept: true,
+            },
+            T0,
+        );
+        drain(&mut f.hub);
+        f
+    }
+
+    fn offer() -> Signal {
+        Signal::Offer { sdp: "v=0".into() }
+    }
+
+    fn is_error_to(cmd: &Command, to: ConnId, expected: &str) -> bool {
+        match cmd {
+            Command::ToAgent {
+                conn,
+                msg: ServerToAgent::Error { code, .. },
+            }
+            | Command::ToExpert {
+                conn,
+                msg: ServerToExpert::Error { code, .. },
+            } => *conn == to && code == expected,
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn online_agent_is_asked_at_once() {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        hub.handle_agent_connected(AGENT_CONN, agent, T0);
+        let info = new_session(agent);
+        let id = info.id;
+        hub.handle_session_created(info);
+        let cmds = drain(&mut hub);
+        assert!(matches!(
+            &cmds[..],
+            [Command::ToAgent { conn: AGENT_CONN, msg: ServerToAgent::SessionRequest { session_id, expert_name, .. } }]
+                if *session_id == id && expert_name == "Bob"
+        ));
+    }
+
+    #[test]
+    fn offline_agent_is_asked_when_it_connects() {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        let info = new_session(agent);
+        let id = info.id;
+        hub.handle_session_created(info);
+        assert!(drain(&mut hub).is_empty());
+        hub.handle_agent_connected(AGENT_CONN, agent, T0 + 1);
+        let cmds = drain(&mut hub);
+        assert!(matches!(
+            &cmds[..],
+            [Command::ToAgent { msg: ServerToAgent::SessionRequest { session_id, .. }, .. }] if *session_id == id
+        ));
+    }
+
+    #[test]
+    fn expert_waits_then_learns_acceptance() {
+        let mut f = pending();
+        // Before consent the expert was told it is waiting (checked via a fresh connection).
+        f.hub.handle_expert_connected(3, f.session);
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                conn: 3,
+                msg: ServerToExpert::Consent {
+                    state: ConsentState::Waiting,
+                    ..
+                }
+            }
+        )));
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Consent {
+                session_id: f.session,
+                accept: true,
+            },
+            T0,
+        );
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.contains(&Command::ConsentAnswered {
+            session: f.session,
+            invitation: f.invitation,
+            agent: f.agent,
+            accepted: true
+        }));
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                conn: 3,
+                msg: ServerToExpert::Consent {
+                    state: ConsentState::Accepted,
+                    ..
+                }
+            }
+        )));
+    }
+
+    #[test]
+    fn decline_ends_the_session_for_the_expert() {
+        let mut f = pending();
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Consent {
+                session_id: f.session,
+                accept: false,
+            },
+            T0,
+        );
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                conn: EXPERT_CONN,
+                msg: ServerToExpert::SessionEnded {
+                    reason: EndReason::Declined,
+                    ..
+                }
+            }
+        )));
+        assert!(cmds.contains(&Command::Close { conn: EXPERT_CONN }));
+        assert!(cmds.contains(&Command::SessionEnded {
+            session: f.session,
+            invitation: f.invitation,
+            agent: f.agent,
+            reason: EndReason::Declined
+        }));
+        // The agent ended it, so the agent is not told.
+        assert!(!cmds.iter().any(|c| matches!(c, Command::ToAgent { .. })));
+        assert_eq!(f.hub.session_count(), 0);
+        // An expert arriving late learns it was declined.
+        f.hub.handle_expert_connected(9, f.session);
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                conn: 9,
+                msg: ServerToExpert::SessionEnded {
+                    reason: EndReason::Declined,
+                    ..
+                }
+            }
+        )));
+    }
+
+    #[test]
+    fn consent_lapses_after_deadline() {
+        let mut f = pending();
+        assert_eq!(f.hub.poll_timeout(), Some(T0 + 60));
+        f.hub.handle_timeout(T0 + 59);
+        assert!(drain(&mut f.hub).is_empty());
+        f.hub.handle_timeout(T0 + 60);
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                msg: ServerToExpert::SessionEnded {
+                    reason: EndReason::ConsentTimeout,
+                    ..
+                },
+                ..
+            }
+        )));
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToAgent {
+                msg: ServerToAgent::SessionEnded {
+                    reason: EndReason::ConsentTimeout,
+                    ..
+                },
+                ..
+            }
+        )));
+        // Tombstones are purged eventually.
+        f.hub.handle_timeout(T0 + 60 + TOMBSTONE_SECS);
+        assert_eq!(f.hub.poll_timeout(), None);
+    }
+
+    #[test]
+    fn signals_flow_both_ways_only_after_consent() {
+        let mut f = pending();
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Signal {
+                session_id: f.session,
+                signal: offer(),
+            },
+            T0,
+        );
+        let cmds = drain(&mut f.hub);
+        assert!(is_error_to(&cmds[0], AGENT_CONN, "not_accepted"));
+        f.hub
+            .handle_expert_message(EXPERT_CONN, ExpertToServer::Signal { signal: offer() }, T0);
+        let cmds = drain(&mut f.hub);
+        assert!(is_error_to(&cmds[0], EXPERT_CONN, "not_accepted"));
+
+        let mut f = active();
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Signal {
+                session_id: f.session,
+                signal: offer(),
+            },
+            T0,
+        );
+        assert_eq!(
+            drain(&mut f.hub),
+            vec![Command::ToExpert {
+                conn: EXPERT_CONN,
+                msg: ServerToExpert::Signal { signal: offer() }
+            }]
+        );
+        let answer = Signal::Answer {
+            sdp: "v=0 a".into(),
+        };
+        f.hub.handle_expert_message(
+            EXPERT_CONN,
+            ExpertToServer::Signal {
+                signal: answer.clone(),
+            },
+            T0,
+        );
+        assert_eq!(
+            drain(&mut f.hub),
+            vec![Command::ToAgent {
+                conn: AGENT_CONN,
+                msg: ServerToAgent::Signal {
+                    session_id: f.session,
+                    signal: answer
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn frames_before_the_expert_connects_are_buffered_in_order() {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        hub.handle_agent_connected(AGENT_CONN, agent, T0);
+        let info = new_session(agent);
+        let id = info.id;
+        hub.handle_session_created(info);
+        hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Consent {
+                session_id: id,
+                accept: true,
+            },
+            T0,
+        );
+        hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Signal {
+                session_id: id,
+                signal: offer(),
+            },
+            T0,
+        );
+        drain(&mut hub);
+        hub.handle_expert_connected(EXPERT_CONN, id);
+        let cmds = drain(&mut hub);
+        assert!(matches!(
+            &cmds[0],
+            Command::ToExpert {
+                msg: ServerToExpert::Consent {
+                    state: ConsentState::Accepted,
+                    ..
+                },
+                ..
+            }
+        ));
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        assert_eq!(
+            cmds[1],
+            Command::ToExpert {
+                conn: EXPERT_CONN,
+                msg: ServerToExpert::Signal { signal: offer() }
+            }
+        );
+    }
+
+    #[test]
+    fn another_agent_cannot_touch_the_session() {
+        let mut f = active();
+        let intruder = AgentId::new_random();
+        f.hub.handle_agent_connected(7, intruder, T0);
+        drain(&mut f.hub);
+        for msg in [
+            AgentToServer::Signal {
+                session_id: f.session,
+                signal: offer(),
+            },
+            AgentToServer::Consent {
+                session_id: f.session,
+                accept: false,
+            },
+            AgentToServer::HangUp {
+                session_id: f.session,
+            },
+        ] {
+            f.hub.handle_agent_message(7, msg, T0);
+            let cmds = drain(&mut f.hub);
+            assert_eq!(cmds.len(), 1, "{cmds:?}");
+            assert!(is_error_to(&cmds[0], 7, "unknown_session"));
+        }
+        assert_eq!(f.hub.session_count(), 1);
+    }
+
+    #[test]
+    fn an_expert_of_another_session_receives_nothing() {
+        let mut f = active();
+        let other = new_session(f.agent);
+        let other_id = other.id;
+        f.hub.handle_session_created(other);
+        f.hub.handle_expert_connected(8, other_id);
+        drain(&mut f.hub);
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Signal {
+                session_id: f.session,
+                signal: offer(),
+            },
+            T0,
+        );
+        let cmds = drain(&mut f.hub);
+        assert!(cmds
+            .iter()
+            .all(|c| !matches!(c, Command::ToExpert { conn: 8, .. })));
+    }
+
+    #[test]
+    fn hang_up_from_either_side_tells_the_other() {
+        let mut f = active();
+        f.hub
+            .handle_expert_message(EXPERT_CONN, ExpertToServer::HangUp, T0);
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToAgent {
+                conn: AGENT_CONN,
+                msg: ServerToAgent::SessionEnded {
+                    reason: EndReason::ExpertHungUp,
+                    ..
+                }
+            }
+        )));
+        assert!(!cmds.iter().any(|c| matches!(c, Command::ToExpert { .. })));
+
+        let mut f = active();
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::HangUp {
+                session_id: f.session,
+            },
+            T0,
+        );
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                conn: EXPERT_CONN,
+                msg: ServerToExpert::SessionEnded {
+                    reason: EndReason::NoviceHungUp,
+                    ..
+                }
+            }
+        )));
+        assert!(!cmds.iter().any(|c| matches!(c, Command::ToAgent { .. })));
+    }
+
+    #[test]
+    fn vanishing_peers_end_the_session() {
+        let mut f = active();
+        f.hub.handle_expert_disconnected(EXPERT_CONN, T0);
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToAgent {
+                msg: ServerToAgent::SessionEnded {
+                    reason: EndReason::PeerGone,
+                    ..
+                },
+                ..
+            }
+        )));
+
+        let mut f = active();
+        f.hub.handle_agent_disconnected(AGENT_CONN, T0);
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                msg: ServerToExpert::SessionEnded {
+                    reason: EndReason::PeerGone,
+                    ..
+                },
+                ..
+            }
+        )));
+        assert!(!f.hub.is_agent_online(f.agent));
+    }
+
+    #[test]
+    fn pending_request_survives_an_agent_reconnect() {
+        let mut f = pending();
+        f.hub.handle_agent_disconnected(AGENT_CONN, T0);
+        assert!(drain(&mut f.hub).is_empty());
+        f.hub.handle_agent_connected(5, f.agent, T0 + 10);
+        let cmds = drain(&mut f.hub);
+        assert!(matches!(
+            &cmds[..],
+            [Command::ToAgent {
+                conn: 5,
+                msg: ServerToAgent::SessionRequest { .. }
+            }]
+        ));
+    }
+
+    #[test]
+    fn second_agent_connection_replaces_the_first() {
+        let mut f = pending();
+        f.hub.handle_agent_connected(5, f.agent, T0);
+        let cmds = drain(&mut f.hub);
+        assert_eq!(cmds[0], Command::Close { conn: AGENT_CONN });
+        // The old connection closing later does not take the agent offline.
+        f.hub.handle_agent_disconnected(AGENT_CONN, T0);
+        assert!(f.hub.is_agent_online(f.agent));
+    }
+
+    #[test]
+    fn second_expert_window_replaces_the_first() {
+        let mut f = active();
+        f.hub.handle_expert_connected(6, f.session);
+        let cmds = drain(&mut f.hub);
+        assert!(is_error_to(&cmds[0], EXPERT_CONN, "replaced"));
+        assert_eq!(cmds[1], Command::Close { conn: EXPERT_CONN });
+        f.hub.handle_expert_disconnected(EXPERT_CONN, T0);
+        assert_eq!(f.hub.session_count(), 1);
+    }
+
+    #[test]
+    fn revoking_ends_a_session_in_use() {
+        let mut f = active();
+        f.hub.handle_revoked(f.session, T0);
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                msg: ServerToExpert::SessionEnded {
+                    reason: EndReason::Revoked,
+                    ..
+                },
+                ..
+            }
+        )));
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToAgent {
+                msg: ServerToAgent::SessionEnded {
+                    reason: EndReason::Revoked,
+                    ..
+                },
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn double_consent_is_refused() {
+        let mut f = active();
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Consent {
+                session_id: f.session,
+                accept: false,
+            },
+            T0,
+        );
+        let cmds = drain(&mut f.hub);
+        assert!(is_error_to(&cmds[0], AGENT_CONN, "already_answered"));
+        assert_eq!(f.hub.session_count(), 1);
+    }
+
+    #[test]
+    fn shutdown_closes_everything() {
+        let mut f = active();
+        f.hub.handle_shutdown(T0);
+        let cmds = drain(&mut f.hub);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                msg: ServerToExpert::SessionEnded {
+                    reason: EndReason::ServerShutdown,
+                    ..
+                },
+                ..
+            }
+        )));
+        assert!(cmds.contains(&Command::Close { conn: AGENT_CONN }));
+        assert_eq!(f.hub.session_count(), 0);
+    }
+
+    #[test]
+    fn ping_is_answered() {
+        let mut f = active();
+        f.hub
+            .handle_agent_message(AGENT_CONN, AgentToServer::Ping, T0);
+        f.hub
+            .handle_expert_message(EXPERT_CONN, ExpertToServer::Ping, T0);
+        assert_eq!(
+            drain(&mut f.hub),
+            vec![
+                Command::ToAgent {
+                    conn: AGENT_CONN,
+                    msg: ServerToAgent::Pong
+                },
+                Command::ToExpert {
+                    conn: EXPERT_CONN,
+                    msg: ServerToExpert::Pong
+                }
+            ]
+        );
+    }
+}

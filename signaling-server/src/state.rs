@@ -1,0 +1,86 @@
+//! Everything a request handler may reach, built once at start-up and passed down.
+
+use crate::clock::Clock;
+use crate::config::ServerConfig;
+use crate::error::ServerError;
+use crate::invitation::Policy;
+use crate::ratelimit::RateLimiter;
+use crate::session_effects;
+use crate::signal::SignalHub;
+use crate::store::Store;
+use crate::ticket::Tickets;
+use protocol::api::IceServer;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Cheap-to-clone handle to the server's shared state.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Shared>);
+
+#[derive(Debug)]
+pub struct Shared {
+    pub store: Store,
+    pub clock: Clock,
+    pub signal: SignalHub,
+    pub tickets: Tickets,
+    pub policy: Policy,
+    /// Base of invitation links, without a trailing slash.
+    pub public_url: String,
+    pub consent_timeout_secs: i64,
+    pub ice_servers: Vec<IceServer>,
+    pub redeem_limit: RateLimiter,
+    pub register_limit: RateLimiter,
+    pub web_dir: PathBuf,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state and starts the task that stores session changes. Needs a Tokio runtime.
+    pub async fn new(
+        config: &ServerConfig,
+        store: Store,
+        public_url: &url::Url,
+        clock: Clock,
+    ) -> Result<Self, ServerError> {
+        let secret = store
+            .key("ticket_signing_key", crate::secrets::random_token)
+            .await?;
+        let (effects_tx, effects_rx) = mpsc::unbounded_channel();
+        tokio::spawn(session_effects::run(
+            store.clone(),
+            clock.clone(),
+            effects_rx,
+        ));
+        let ice_servers = if config.stun_urls.is_empty() {
+            Vec::new()
+        } else {
+            vec![IceServer {
+                urls: config.stun_urls.clone(),
+                username: None,
+                credential: None,
+            }]
+        };
+        Ok(Self(Arc::new(Shared {
+            signal: SignalHub::new(clock.clone(), effects_tx),
+            tickets: Tickets::new(secret.as_bytes(), config.ticket_ttl_secs as i64),
+            policy: Policy {
+                max_failed_attempts: config.max_failed_attempts,
+            },
+            public_url: public_url.as_str().trim_end_matches('/').to_string(),
+            consent_timeout_secs: config.consent_timeout_secs as i64,
+            ice_servers,
+            redeem_limit: RateLimiter::new(config.redeem_per_minute, 60),
+            register_limit: RateLimiter::new(config.register_per_minute, 60),
+            web_dir: config.web_dir.clone(),
+            store,
+            clock,
+        })))
+    }
+}

@@ -1,0 +1,399 @@
+//! Persistence through sqlx's `Any` driver: SQLite by default, PostgreSQL when the URL says so.
+//!
+//! The schema in `migrations/` is written once in SQL both databases accept. Every query uses
+//! `$n` placeholders, which both drivers bind by position. Ids are UUID text, times are BIGINT
+//! Unix seconds. Invitations are written back with an optimistic `version` guard so that two
+//! concurrent redemptions of one invitation cannot both succeed.
+
+use crate::error::ServerError;
+use crate::invitation::Invitation;
+use protocol::ids::{AgentId, InvitationId, SessionId};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::path::Path;
+use std::str::FromStr;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+/// A registered agent as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentRecord {
+    pub id: AgentId,
+    pub name: String,
+    pub token_hash: String,
+}
+
+/// An invitation found by its code, with what redemption needs beside the lifecycle state.
+#[derive(Clone, Debug)]
+pub struct FoundInvitation {
+    pub invitation: Invitation,
+    pub password_hash: Option<String>,
+    pub novice_name: String,
+}
+
+/// One audit event to append.
+#[derive(Clone, Debug, Default)]
+pub struct AuditEvent<'a> {
+    pub kind: &'a str,
+    pub actor: &'a str,
+    pub agent: Option<AgentId>,
+    pub invitation: Option<InvitationId>,
+    pub session: Option<SessionId>,
+    pub detail: &'a str,
+}
+
+/// An audit event as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub at: i64,
+    pub kind: String,
+    pub actor: String,
+    pub invitation: Option<String>,
+    pub session: Option<String>,
+    pub detail: String,
+}
+
+const INVITATION_COLUMNS: &str = "i.id, i.agent_id, i.created_at, i.expires_at, i.revoked_at, \
+     i.password_hash, i.failed_attempts, i.active_session, i.version";
+
+impl Store {
+    /// Connects to `url` and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<Self, ServerError> {
+        sqlx::any::install_default_drivers();
+        let max = if url.starts_with("sqlite:") { 4 } else { 16 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The embedded default: SQLite in `dir/assist.db`, created on first start.
+    pub async fn open_sqlite_dir(dir: &Path) -> Result<Self, ServerError> {
+        std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let file = dir.join("assist.db");
+        Self::connect(&format!("sqlite://{}?mode=rwc", file.display())).await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Cheap liveness check for `/health`.
+    pub async fn ping(&self) -> Result<(), ServerError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Returns the named key, creating it with `make` the first time (shared by every node).
+    pub async fn key(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> String,
+    ) -> Result<String, ServerError> {
+        if let Some(row) = sqlx::query("SELECT value FROM server_keys WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+        {
+            return Ok(row.try_get("value")?);
+        }
+        // Another node may insert first; the conflict is harmless and we read the winner.
+        let _ = sqlx::query("INSERT INTO server_keys (name, value) VALUES ($1, $2)")
+            .bind(name)
+            .bind(make())
+            .execute(&self.pool)
+            .await;
+        let row = sqlx::query("SELECT value FROM server_keys WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("value")?)
+    }
+
+    pub async fn insert_agent(&self, agent: &AgentRecord, now: i64) -> Result<(), ServerError> {
+        sqlx::query(
+            "INSERT INTO agents (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(agent.id.to_string())
+        .bind(&agent.name)
+        .bind(&agent.token_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn agent(&self, id: AgentId) -> Result<Option<AgentRecord>, ServerError> {
+        let row = sqlx::query("SELECT id, name, token_hash FROM agents WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(AgentRecord {
+                id: parse_id(&r, "id")?,
+                name: r.try_get("name")?,
+                token_hash: r.try_get("token_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn insert_invitation(
+        &self,
+        inv: &Invitation,
+        code_hash: &str,
+        short_code_hash: &str,
+        password_hash: Option<&str>,
+    ) -> Result<(), ServerError> {
+        sqlx::query(
+            "INSERT INTO invitations (id, agent_id, code_hash, short_code_hash, password_hash, \
+             created_at, expires_at, failed_attempts, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0)",
+        )
+        .bind(inv.id.to_string())
+        .bind(inv.agent_id.to_string())
+        .bind(code_hash)
+        .bind(short_code_hash)
+        .bind(password_hash.map(str::to_string))
+        .bind(inv.created_at)
+        .bind(inv.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Finds an invitation by the digest of its link code or of its short code.
+    pub async fn find_invitation_by_code(
+        &self,
+        code_hash: &str,
+        short_code_hash: Option<&str>,
+    ) -> Result<Option<FoundInvitation>, ServerError> {
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS}, a.name AS novice_name FROM invitations i \
+             JOIN agents a ON a.id = i.agent_id \
+             WHERE i.code_hash = $1 OR i.short_code_hash = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(code_hash)
+            .bind(short_code_hash.unwrap_or("-").to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(FoundInvitation {
+                invitation: invitation_from_row(&r)?,
+                password_hash: r.try_get("password_hash")?,
+                novice_name: r.try_get("novice_name")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// One invitation of `agent` (none if it belongs to somebody else).
+    pub async fn invitation(
+        &self,
+        agent: AgentId,
+        id: InvitationId,
+    ) -> Result<Option<Invitation>, ServerError> {
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations i WHERE i.id = $1 AND i.agent_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .bind(agent.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| invitation_from_row(&r)).transpose()
+    }
+
+    /// All invitations of `agent`, newest first.
+    pub async fn invitations(&self, agent: AgentId) -> Result<Vec<Invitation>, ServerError> {
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS} FROM invitations i WHERE i.agent_id = $1 \
+             ORDER BY i.created_at DESC, i.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(agent.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(invitation_from_row).collect()
+    }
+
+    /// Writes the lifecycle fields back if nobody changed the row since it was read.
+    /// Returns false on a conflict (the caller reloads and tries again).
+    pub async fn save_invitation(&self, inv: &mut Invitation) -> Result<bool, ServerError> {
+        let done = sqlx::query(
+            "UPDATE invitations SET revoked_at = $1, failed_attempts = $2, active_session = $3, \
+             version = version + 1 WHERE id = $4 AND version = $5",
+        )
+        .bind(inv.revoked_at)
+        .bind(i64::from(inv.failed_attempts))
+        .bind(inv.active_session.map(|s| s.to_string()))
+        .bind(inv.id.to_string())
+        .bind(inv.version)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            inv.version += 1;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// Invitation by id regardless of owner (for the server's own bookkeeping).
+    pub async fn invitation_by_id(
+        &self,
+        id: InvitationId,
+    ) -> Result<Option<Invitation>, ServerError> {
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations i WHERE i.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| invitation_from_row(&r)).transpose()
+    }
+
+    pub async fn insert_session(
+        &self,
+        id: SessionId,
+        invitation: InvitationId,
+        agent: AgentId,
+        expert_name: &str,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, invitation_id, agent_id, expert_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.to_string())
+        .bind(invitation.to_string())
+        .bind(agent.to_string())
+        .bind(expert_name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn mark_session_accepted(&self, id: SessionId, now: i64) -> Result<(), ServerError> {
+        sqlx::query("UPDATE sessions SET accepted_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn end_session(
+        &self,
+        id: SessionId,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// At start-up of a single node, no WebSocket survives: sessions left open by the previous
+    /// run are over, and their invitations are free again.
+    pub async fn release_stale_sessions(&self, now: i64) -> Result<u64, ServerError> {
+        sqlx::query("UPDATE sessions SET ended_at = $1, end_reason = 'server_restart' WHERE ended_at IS NULL")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let freed = sqlx::query(
+            "UPDATE invitations SET active_session = NULL, version = version + 1 \
+             WHERE active_session IS NOT NULL",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(freed.rows_affected())
+    }
+
+    pub async fn append_audit(&self, event: AuditEvent<'_>, now: i64) -> Result<(), ServerError> {
+        sqlx::query(
+            "INSERT INTO audit_events (id, at, kind, actor, agent_id, invitation_id, session_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(now)
+        .bind(event.kind)
+        .bind(event.actor)
+        .bind(event.agent.map(|a| a.to_string()))
+        .bind(event.invitation.map(|i| i.to_string()))
+        .bind(event.session.map(|s| s.to_string()))
+        .bind(event.detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Audit events concerning `agent`, oldest first.
+    pub async fn audit_for_agent(&self, agent: AgentId) -> Result<Vec<AuditRecord>, ServerError> {
+        let rows = sqlx::query(
+            "SELECT at, kind, actor, invitation_id, session_id, detail FROM audit_events \
+             WHERE agent_id = $1 ORDER BY at, id",
+        )
+        .bind(agent.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditRecord {
+                    at: r.try_get("at")?,
+                    kind: r.try_get("kind")?,
+                    actor: r.try_get("actor")?,
+                    invitation: r.try_get("invitation_id")?,
+                    session: r.try_get("session_id")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn parse_id<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, ServerError> {
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|_| ServerError::Corrupt(format!("{column} is not a UUID: {text:?}")))
+}
+
+fn invitation_from_row(r: &AnyRow) -> Result<Invitation, ServerError> {
+    let password_hash: Option<String> = r.try_get("password_hash")?;
+    let active: Option<String> = r.try_get("active_session")?;
+    let failed: i64 = r.try_get("failed_attempts")?;
+    Ok(Invitation {
+        id: parse_id(r, "id")?,
+        agent_id: parse_id(r, "agent_id")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+        has_password: password_hash.is_some(),
+        failed_attempts: u32::try_from(failed).unwrap_or(u32::MAX),
+        active_session: active
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| ServerError::Corrupt(format!("active_session {s:?}")))
+            })
+            .transpose()?,
+        version: r.try_get("version")?,
+    })
+}

@@ -1,0 +1,326 @@
+//! Harness for the server's tests: a real server on a loopback port, on SQLite in a temporary
+//! directory or on a fresh PostgreSQL database, with real HTTP and WebSocket clients.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::api::{
+    CreateInvitationRequest, InvitationCreated, RedeemRequest, RegisterAgentResponse,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use signaling_server::clock::Clock;
+use signaling_server::config::ServerConfig;
+use signaling_server::state::AppState;
+use signaling_server::store::Store;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend: `both_backends!(name, body_fn)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn sqlite() {
+                $body(common::Backend::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                $body(common::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// A database that outlives server restarts within one test.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("assist.db").display()
+                );
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                sqlx::any::install_default_drivers();
+                let admin = postgres_admin_url();
+                let name = format!("assist_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin)
+                    .await
+                    .expect("PostgreSQL must be reachable at TEST_POSTGRES_URL or 127.0.0.1:5432");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+                Self {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    /// Drops a PostgreSQL test database (SQLite's directory goes with the value).
+    pub async fn cleanup(self) {
+        if let Some(name) = &self.pg_name {
+            if let Ok(mut conn) =
+                <sqlx::AnyConnection as sqlx::Connection>::connect(&postgres_admin_url()).await
+            {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            }
+        }
+    }
+}
+
+/// A running server.
+pub struct TestServer {
+    pub base: String,
+    pub ws_base: String,
+    pub clock: Clock,
+    pub state: AppState,
+    pub store: Store,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    pub async fn start(db: &TestDb) -> Self {
+        Self::start_with(db, ServerConfig::defaults()).await
+    }
+
+    pub async fn start_with(db: &TestDb, config: ServerConfig) -> Self {
+        let store = Store::connect(&db.url).await.expect("open database");
+        let clock = Clock::default();
+        store
+            .release_stale_sessions(clock.now())
+            .await
+            .expect("release stale sessions");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let base = format!("http://{addr}");
+        let public: url::Url = base.parse().expect("url");
+        let state = AppState::new(&config, store.clone(), &public, clock.clone())
+            .await
+            .expect("state");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(signaling_server::serve(listener, state.clone(), async {
+            let _ = rx.await;
+        }));
+        Self {
+            ws_base: format!("ws://{addr}"),
+            base,
+            clock,
+            state,
+            store,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Graceful shutdown; waits until the server has stopped.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+        }
+        self.store.close().await;
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            base: self.base.clone(),
+            http: reqwest::Client::new(),
+            token: None,
+        }
+    }
+
+    /// Registers a new agent and returns a client authenticated as it.
+    pub async fn agent(&self, name: &str) -> Client {
+        let c = self.client();
+        let (status, body) = c
+            .post::<RegisterAgentResponse>("/api/agents", &serde_json::json!({ "name": name }))
+            .await;
+        assert_eq!(status, 201, "register agent");
+        let reg = body.expect("registration body");
+        Client {
+            token: Some(reg.agent_token),
+            ..c
+        }
+    }
+}
+
+/// An HTTP client, optionally authenticated as an agent.
+#[derive(Clone)]
+pub struct Client {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub token: Option<String>,
+}
+
+impl Client {
+    fn auth(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        }
+    }
+
+    /// POST JSON; returns the status and the parsed body when it parses as `T`.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> (u16, Option<T>) {
+        let res = self
+            .auth(self.http.post(format!("{}{path}", self.base)).json(body))
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        (status, serde_json::from_str(&text).ok())
+    }
+
+    /// POST and return status plus raw JSON (for error bodies).
+    pub async fn post_json(&self, path: &str, body: &impl Serialize) -> (u16, serde_json::Value) {
+        let (status, v) = self.post::<serde_json::Value>(path, body).await;
+        (status, v.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
+        let res = self
+            .auth(self.http.get(format!("{}{path}", self.base)))
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn invite(&self, req: &CreateInvitationRequest) -> InvitationCreated {
+        let (status, body) = self
+            .post::<InvitationCreated>("/api/invitations", req)
+            .await;
+        assert_eq!(status, 201, "create invitation");
+        body.expect("invitation body")
+    }
+
+    pub async fn redeem(&self, code: &str, password: Option<&str>) -> (u16, serde_json::Value) {
+        self.post_json(
+            "/api/redeem",
+            &RedeemRequest {
+                code: code.into(),
+                password: password.map(str::to_string),
+                expert_name: "Bob the expert".into(),
+            },
+        )
+        .await
+    }
+}
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens the agent's WebSocket with its bearer token.
+pub async fn agent_ws(server: &TestServer, client: &Client) -> Ws {
+    let mut req = format!("{}/ws/agent", server.ws_base)
+        .into_client_request()
+        .expect("request");
+    let token = client.token.as_deref().expect("agent token");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("agent ws");
+    ws
+}
+
+/// Opens an expert WebSocket and presents `ticket`.
+pub async fn expert_ws(server: &TestServer, ticket: &str) -> Ws {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/ws/expert", server.ws_base))
+        .await
+        .expect("expert ws");
+    send(
+        &mut ws,
+        &serde_json::json!({"type": "hello", "ticket": ticket}),
+    )
+    .await;
+    ws
+}
+
+pub async fn send(ws: &mut Ws, msg: &impl Serialize) {
+    let text = serde_json::to_string(msg).expect("json");
+    ws.send(Message::Text(text.into())).await.expect("send");
+}
+
+/// Next JSON frame, or None if the connection closed. Panics after 10 s of silence.
+pub async fn recv(ws: &mut Ws) -> Option<serde_json::Value> {
+    recv_within(ws, Duration::from_secs(10))
+        .await
+        .expect("a frame within 10 s")
+}
+
+/// Next JSON frame within `wait`: Err on timeout, Ok(None) when closed.
+pub async fn recv_within(ws: &mut Ws, wait: Duration) -> Result<Option<serde_json::Value>, ()> {
+    loop {
+        match tokio::time::timeout(wait, ws.next()).await {
+            Err(_) => return Err(()),
+            Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return Ok(None),
+            Ok(Some(Ok(Message::Text(t)))) => {
+                return Ok(Some(
+                    serde_json::from_str(t.as_str()).expect("server sent JSON"),
+                ))
+            }
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+/// Next frame whose `type` is not `pong`, asserting its type.
+pub async fn expect_type(ws: &mut Ws, ty: &str) -> serde_json::Value {
+    let frame = recv(ws)
+        .await
+        .unwrap_or_else(|| panic!("closed while waiting for {ty}"));
+    assert_eq!(frame["type"], ty, "unexpected frame {frame}");
+    frame
+}

@@ -1,0 +1,372 @@
+//! The invitation API over real HTTP on loopback, on SQLite and on PostgreSQL: what the novice's
+//! agent and the expert's browser see for every success and every refusal.
+
+mod common;
+
+use common::{Backend, TestDb, TestServer};
+use protocol::api::{CreateInvitationRequest, InvitationSummary, RedeemResponse};
+
+fn with_password(p: &str) -> CreateInvitationRequest {
+    CreateInvitationRequest {
+        expires_in_secs: None,
+        password: Some(p.into()),
+    }
+}
+
+async fn create_list_and_redeem(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let agent = server.agent("Alice").await;
+
+    let inv = agent.invite(&CreateInvitationRequest::default()).await;
+    assert_eq!(
+        inv.expires_at - inv.created_at,
+        3600,
+        "default lifetime is one hour"
+    );
+    assert!(inv.link.starts_with(&format!("{}/i/", server.base)));
+    assert!(inv.link.ends_with(&inv.code));
+    assert!(inv.code.len() >= 22, "at least 128 bits in the link code");
+    assert_eq!(inv.short_code.len(), 14);
+
+    let (status, list) = agent.get_json("/api/invitations").await;
+    assert_eq!(status, 200);
+    let list: Vec<InvitationSummary> = serde_json::from_value(list).expect("list");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].status, protocol::api::InvitationStatus::Open);
+
+    // The expert redeems with the link code and gets a ticket naming the novice.
+    let expert = server.client();
+    let (status, body) = expert.redeem(&inv.code, None).await;
+    assert_eq!(status, 200, "{body}");
+    let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem body");
+    assert_eq!(redeemed.novice_name, "Alice");
+    assert!(!redeemed.ticket.is_empty());
+
+    // While in use nobody else can redeem it, and the agent sees it in use.
+    let (status, body) = expert.redeem(&inv.code, None).await;
+    assert_eq!((status, body["error"].as_str()), (409, Some("in_use")));
+    let (_, one) = agent
+        .get_json(&format!("/api/invitations/{}", inv.id))
+        .await;
+    assert_eq!(one["status"], "in_use");
+    assert_eq!(one["session_id"], redeemed.session_id.to_string());
+
+    // The short code opens another invitation too, however it is typed.
+    let inv2 = agent.invite(&CreateInvitationRequest::default()).await;
+    let typed = inv2.short_code.to_lowercase().replace('-', " ");
+    let (status, body) = expert.redeem(&typed, None).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Only SHA-256 digests are stored, never the codes.
+    let found = server
+        .store
+        .find_invitation_by_code(&inv.code, None)
+        .await
+        .expect("query");
+    assert!(found.is_none(), "the plain code must not be a stored key");
+
+    server.stop().await;
+    db.cleanup().await;
+}
+both_backends!(create_list_and_redeem, create_list_and_redeem);
+
+async fn password_locks_after_five_wrong_tries(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let agent = server.agent("Alice").await;
+    let inv = agent.invite(&with_password("hunter2")).await;
+    let expert = server.client();
+
+    let (status, body) = expert.redeem(&inv.code, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("password_required"))
+    );
+    for remaining in (1..5).rev() {
+        let (status, body) = expert.redeem(&inv.code, Some("wrong")).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("wrong_password"))
+        );
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&remaining.to_string()),
+            "{body}"
+        );
+    }
+    let (status, body) = expert.redeem(&inv.code, Some("wrong")).await;
+    assert_eq!((status, body["error"].as_str()), (423, Some("locked")));
+    // Locked: even the right password is refused.
+    let (status, body) = expert.redeem(&inv.code, Some("hunter2")).await;
+    assert_eq!((status, body["error"].as_str()), (423, Some("locked")));
+    // The novice sees it locked.
+    let (_, one) = agent
+        .get_json(&format!("/api/invitations/{}", inv.id))
+        .await;
+    assert_eq!(one["status"], "locked");
+    assert_eq!(one["failed_attempts"], 5);
+
+    // The right password on a fresh invitation works, and a stored hash is Argon2id.
+    let inv = agent.invite(&with_password("hunter2")).await;
+    let (status, _) = expert.redeem(&inv.code, Some("hunter2")).await;
+    assert_eq!(status, 200);
+
+    server.stop().await;
+    db.cleanup().await;
+}
+both_backends!(
+    password_locks_after_five_wrong_tries,
+    password_locks_after_five_wrong_tries
+);
+
+async fn expired_revoked_and_unknown_are_refused(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let agent = server.agent("Alice").await;
+    let expert = server.client();
+
+    let short = agent
+        .invite(&CreateInvitationRequest {
+            expires_in_secs: Some(120),
+            password: None,
+        })
+        .await;
+    let revoked = agent.invite(&CreateInvitationRequest::default()).await;
+
+    let (status, body) = agent
+        .post_json(&format!("/api/invitations/{}/revoke", revoked.id), &())
+        .await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("revoked")));
+    let (status, body) = expert.redeem(&revoked.code, None).await;
+    assert_eq!((status, body["error"].as_str()), (410, Some("revoked")));
+
+    server.clock.advance(121);
+    let (status, body) = expert.redeem(&short.code, None).await;
+    assert_eq!((status, body["error"].as_str()), (410, Some("expired")));
+    let (_, one) = agent
+        .get_json(&format!("/api/invitations/{}", short.id))
+        .await;
+    assert_eq!(one["status"], "expired");
+
+    let (status, body) = expert.redeem("no-such-code-at-all", None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_invitation"))
+    );
+
+    // Lifetimes out of range are refused with a reason.
+    for secs in [10, 31 * 24 * 3600] {
+        let (status, body) = agent
+            .post_json(
+                "/api/invitations",
+                &serde_json::json!({ "expires_in_secs": secs }),
+            )
+            .await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")));
+    }
+
+    server.stop().await;
+    db.cleanup().await;
+}
+both_backends!(
+    expired_revoked_and_unknown_are_refused,
+    expired_revoked_and_unknown_are_refused
+);
+
+async fn agents_see_only_their_own_invitations(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let alice = server.agent("Alice").await;
+    let mallory = server.agent("Mallory").await;
+    let inv = alice.invite(&CreateInvitationRequest::default()).await;
+
+    let (status, list) = mallory.get_json("/api/invitations").await;
+    assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(0)));
+    let (status, body) = mallory
+        .get_json(&format!("/api/invitations/{}", inv.id))
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (404, Some("unknown_invitation"))
+    );
+    let (status, _) = mallory
+        .post_json(&format!("/api/invitations/{}/revoke", inv.id), &())
+        .await;
+    assert_eq!(status, 404);
+    let (_, one) = alice
+        .get_json(&format!("/api/invitations/{}", inv.id))
+        .await;
+    assert_eq!(one["status"], "open");
+
+    server.stop().await;
+    db.cleanup().await;
+}
+both_backends!(
+    agents_see_only_their_own_invitations,
+    agents_see_only_their_own_invitations
+);
+
+#[tokio::test]
+async fn missing_or_wrong_credentials_are_refused() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start(&db).await;
+    let alice = server.agent("Alice").await;
+    let anonymous = server.client();
+    let (status, body) = anonymous.get_json("/api/invitations").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
+
+    let token = alice.token.clone().expect("token");
+    let (id, _) = token.split_once('.').expect("token shape");
+    for bad in [
+        format!("{id}.wrongsecret"),
+        "garbage".to_string(),
+        format!("{}.x", uuid::Uuid::new_v4()),
+    ] {
+        let forged = common::Client {
+            token: Some(bad),
+            ..alice.clone()
+        };
+        let (status, _) = forged.get_json("/api/invitations").await;
+        assert_eq!(status, 401);
+    }
+    let (status, me) = alice.get_json("/api/agents/me").await;
+    assert_eq!((status, me["name"].as_str()), (200, Some("Alice")));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start(&db).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/redeem", server.base);
+
+    let res = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status().as_u16(), 400);
+    let body: serde_json::Value = res.json().await.expect("json error body");
+    assert_eq!(body["error"], "bad_request");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()));
+
+    let res = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(format!("{{\"code\":\"{}\"}}", "x".repeat(200 * 1024)))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status().as_u16(), 413);
+    let body: serde_json::Value = res.json().await.expect("json error body");
+    assert_eq!(body["error"], "payload_too_large");
+
+    let res = http.post(&url).body("code=x").send().await.expect("send");
+    assert_eq!(res.status().as_u16(), 415);
+
+    // A missing field is a 4xx with a message, not a 500.
+    let res = http
+        .post(&url)
+        .json(&serde_json::json!({ "code": "x" }))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status().as_u16(), 422);
+    let body: serde_json::Value = res.json().await.expect("json error body");
+    assert!(body["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("expert_name")));
+
+    // An empty name is refused before anything else.
+    let (status, body) = server
+        .client()
+        .post_json(
+            "/api/redeem",
+            &serde_json::json!({ "code": "x", "expert_name": "  " }),
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("bad_request")));
+
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn redemption_is_rate_limited_per_address() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut config = signaling_server::config::ServerConfig::defaults();
+    config.redeem_per_minute = 3;
+    let server = TestServer::start_with(&db, config).await;
+    let c = server.client();
+    for _ in 0..3 {
+        let (status, _) = c.redeem("nope", None).await;
+        assert_eq!(status, 404);
+    }
+    let (status, body) = c.redeem("nope", None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn health_openapi_and_pages() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start(&db).await;
+    let c = server.client();
+    let (status, health) = c.get_json("/health").await;
+    assert_eq!((status, health["database"].as_str()), (200, Some("ok")));
+
+    let (status, spec) = c.get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    for path in [
+        "/api/agents",
+        "/api/invitations",
+        "/api/redeem",
+        "/api/invitations/{id}/revoke",
+    ] {
+        assert!(spec["paths"].get(path).is_some(), "{path} documented");
+    }
+
+    let agent = server.agent("Alice & <Bob>").await;
+    let inv = agent.invite(&with_password("pw")).await;
+    let res = reqwest::get(&inv.link).await.expect("page");
+    assert_eq!(res.status().as_u16(), 200);
+    let csp = res
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    let html = res.text().await.expect("html");
+    assert!(
+        html.contains("Alice &#38; &#60;Bob&#62; asks for your help"),
+        "the novice's name is shown, HTML-escaped: {html}"
+    );
+    assert!(!html.contains("<Bob>"));
+    assert!(html.contains("id=\"password\""));
+
+    let res = reqwest::get(format!("{}/i/unknown-code", server.base))
+        .await
+        .expect("page");
+    assert_eq!(res.status().as_u16(), 404);
+    assert!(res.text().await.expect("html").contains("does not exist"));
+
+    agent
+        .post_json(&format!("/api/invitations/{}/revoke", inv.id), &())
+        .await;
+    let res = reqwest::get(&inv.link).await.expect("page");
+    assert_eq!(res.status().as_u16(), 410);
+    assert!(res.text().await.expect("html").contains("cancelled"));
+    server.stop().await;
+}

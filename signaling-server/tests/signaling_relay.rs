@@ -1,0 +1,365 @@
+//! The signaling relay with real WebSocket clients: consent reaches the expert, negotiation
+//! frames travel between the two members of a session and nobody else, and bad frames get error
+//! frames without disturbing the other peer.
+
+mod common;
+
+use common::{
+    agent_ws, expect_type, expert_ws, recv, recv_within, send, Backend, TestDb, TestServer,
+};
+use protocol::api::{CreateInvitationRequest, RedeemResponse};
+use serde_json::json;
+use std::time::Duration;
+
+struct Pair {
+    server: TestServer,
+    db: TestDb,
+    agent: common::Ws,
+    expert: common::Ws,
+    session: String,
+    alice: common::Client,
+    invitation: String,
+}
+
+/// Agent online, invitation redeemed, expert connected, novice asked (not yet answered).
+async fn pending_pair(backend: Backend) -> Pair {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let alice = server.agent("Alice").await;
+    let mut agent = agent_ws(&server, &alice).await;
+    let welcome = expect_type(&mut agent, "welcome").await;
+    assert_eq!(welcome["agent_name"], "Alice");
+
+    let inv = alice.invite(&CreateInvitationRequest::default()).await;
+    let (status, body) = server.client().redeem(&inv.code, None).await;
+    assert_eq!(status, 200, "{body}");
+    let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem");
+
+    let request = expect_type(&mut agent, "session_request").await;
+    assert_eq!(request["expert_name"], "Bob the expert");
+    assert_eq!(request["session_id"], redeemed.session_id.to_string());
+
+    let mut expert = expert_ws(&server, &redeemed.ticket).await;
+    let consent = expect_type(&mut expert, "consent").await;
+    assert_eq!(consent["state"], "waiting");
+    assert_eq!(consent["novice_name"], "Alice");
+    Pair {
+        server,
+        db,
+        agent,
+        expert,
+        session: redeemed.session_id.to_string(),
+        alice,
+        invitation: inv.id.to_string(),
+    }
+}
+
+/// Polls the invitation until it has `status` (session changes are stored asynchronously).
+async fn wait_for_status(p: &Pair, status: &str) {
+    for _ in 0..100 {
+        let (_, one) = p
+            .alice
+            .get_json(&format!("/api/invitations/{}", p.invitation))
+            .await;
+        if one["status"] == status {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("invitation never became {status}");
+}
+
+async fn accept(p: &mut Pair) {
+    send(
+        &mut p.agent,
+        &json!({"type": "consent", "session_id": p.session, "accept": true}),
+    )
+    .await;
+    let consent = expect_type(&mut p.expert, "consent").await;
+    assert_eq!(consent["state"], "accepted");
+}
+
+async fn relays_between_the_two_members(backend: Backend) {
+    let mut p = pending_pair(backend).await;
+    accept(&mut p).await;
+
+    let offer = json!({"kind": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"});
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": offer}),
+    )
+    .await;
+    let got = expect_type(&mut p.expert, "signal").await;
+    assert_eq!(got["signal"], offer);
+
+    let cand = json!({"kind": "candidate", "candidate": "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", "sdpMid": "0", "sdpMLineIndex": 0});
+    send(&mut p.expert, &json!({"type": "signal", "signal": cand})).await;
+    let got = expect_type(&mut p.agent, "signal").await;
+    assert_eq!(got["signal"], cand);
+    assert_eq!(got["session_id"], p.session);
+
+    // The expert hangs up: the agent is told, and the invitation is free again.
+    send(&mut p.expert, &json!({"type": "hang_up"})).await;
+    let ended = expect_type(&mut p.agent, "session_ended").await;
+    assert_eq!(ended["reason"], "expert_hung_up");
+    wait_for_status(&p, "open").await;
+
+    p.server.stop().await;
+    p.db.cleanup().await;
+}
+both_backends!(
+    relays_between_the_two_members,
+    relays_between_the_two_members
+);
+
+#[tokio::test]
+async fn declining_tells_the_expert_and_frees_the_invitation() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    send(
+        &mut p.agent,
+        &json!({"type": "consent", "session_id": p.session, "accept": false}),
+    )
+    .await;
+    let ended = expect_type(&mut p.expert, "session_ended").await;
+    assert_eq!(ended["reason"], "declined");
+    assert!(ended["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("declined")));
+    assert!(
+        recv(&mut p.expert).await.is_none(),
+        "connection closed after the news"
+    );
+
+    // The invitation becomes open again, and the decline is in the audit log.
+    wait_for_status(&p, "open").await;
+    let agent_id = p.alice.get_json("/api/agents/me").await.1["agent_id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("uuid");
+    let audit = p
+        .server
+        .store
+        .audit_for_agent(agent_id)
+        .await
+        .expect("audit");
+    let kinds: Vec<&str> = audit.iter().map(|e| e.kind.as_str()).collect();
+    for kind in [
+        "agent_registered",
+        "invitation_created",
+        "invitation_redeemed",
+        "session_declined",
+        "session_ended",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    p.server.stop().await;
+}
+
+#[tokio::test]
+async fn unanswered_request_times_out() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    p.server.clock.advance(61);
+    let ended = expect_type(&mut p.expert, "session_ended").await;
+    assert_eq!(ended["reason"], "consent_timeout");
+    let ended = expect_type(&mut p.agent, "session_ended").await;
+    assert_eq!(ended["reason"], "consent_timeout");
+    p.server.stop().await;
+}
+
+#[tokio::test]
+async fn a_third_client_receives_nothing() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    accept(&mut p).await;
+
+    // An intruder without a valid ticket is refused and disconnected.
+    let mut intruder = expert_ws(&p.server, "forged.ticket.value").await;
+    let err = expect_type(&mut intruder, "error").await;
+    assert_eq!(err["code"], "bad_ticket");
+    assert!(recv(&mut intruder).await.is_none());
+
+    // An intruder who speaks before saying hello is refused too.
+    let (mut rude, _) = tokio_tungstenite::connect_async(format!("{}/ws/expert", p.server.ws_base))
+        .await
+        .expect("connect");
+    send(
+        &mut rude,
+        &json!({"type": "signal", "signal": {"kind": "end_of_candidates"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut rude, "error").await["code"],
+        "hello_expected"
+    );
+
+    // A legitimate expert of another session, and another agent, see none of this session.
+    let mallory = p.server.agent("Mallory").await;
+    let mut mallory_ws = agent_ws(&p.server, &mallory).await;
+    expect_type(&mut mallory_ws, "welcome").await;
+    let other = mallory.invite(&CreateInvitationRequest::default()).await;
+    let (_, body) = p.server.client().redeem(&other.code, None).await;
+    let other: RedeemResponse = serde_json::from_value(body).expect("redeem");
+    let mut other_expert = expert_ws(&p.server, &other.ticket).await;
+    expect_type(&mut other_expert, "consent").await;
+    expect_type(&mut mallory_ws, "session_request").await;
+
+    // Mallory's agent tries to inject into Alice's session: refused, to Mallory alone.
+    send(
+        &mut mallory_ws,
+        &json!({"type": "signal", "session_id": p.session, "signal": {"kind": "offer", "sdp": "evil"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut mallory_ws, "error").await["code"],
+        "unknown_session"
+    );
+    send(
+        &mut mallory_ws,
+        &json!({"type": "hang_up", "session_id": p.session}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut mallory_ws, "error").await["code"],
+        "unknown_session"
+    );
+
+    // Alice's real traffic reaches only Alice's expert.
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": {"kind": "offer", "sdp": "real"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut p.expert, "signal").await["signal"]["sdp"],
+        "real"
+    );
+    assert!(recv_within(&mut other_expert, Duration::from_millis(500))
+        .await
+        .is_err());
+    assert!(recv_within(&mut mallory_ws, Duration::from_millis(200))
+        .await
+        .is_err());
+    p.server.stop().await;
+}
+
+#[tokio::test]
+async fn bad_frames_get_errors_and_the_other_peer_is_untouched() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    accept(&mut p).await;
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+
+    p.agent
+        .send(Message::Text("{not json".into()))
+        .await
+        .expect("send");
+    assert_eq!(
+        expect_type(&mut p.agent, "error").await["code"],
+        "malformed"
+    );
+    p.agent
+        .send(Message::Text(r#"{"type":"take_over"}"#.into()))
+        .await
+        .expect("send");
+    assert_eq!(
+        expect_type(&mut p.agent, "error").await["code"],
+        "malformed"
+    );
+    p.agent
+        .send(Message::Binary(vec![1, 2, 3].into()))
+        .await
+        .expect("send");
+    assert_eq!(
+        expect_type(&mut p.agent, "error").await["code"],
+        "malformed"
+    );
+    let big = json!({"type": "signal", "session_id": p.session, "signal": {"kind": "offer", "sdp": "x".repeat(100_000)}});
+    send(&mut p.agent, &big).await;
+    assert_eq!(
+        expect_type(&mut p.agent, "error").await["code"],
+        "too_large"
+    );
+    p.expert
+        .send(Message::Text("[]".into()))
+        .await
+        .expect("send");
+    assert_eq!(
+        expect_type(&mut p.expert, "error").await["code"],
+        "malformed"
+    );
+
+    // Both connections still work.
+    send(&mut p.agent, &json!({"type": "ping"})).await;
+    expect_type(&mut p.agent, "pong").await;
+    send(&mut p.expert, &json!({"type": "ping"})).await;
+    expect_type(&mut p.expert, "pong").await;
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": {"kind": "end_of_candidates"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut p.expert, "signal").await["signal"]["kind"],
+        "end_of_candidates"
+    );
+    p.server.stop().await;
+}
+
+#[tokio::test]
+async fn agent_without_credentials_cannot_connect() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start(&db).await;
+    let err = tokio_tungstenite::connect_async(format!("{}/ws/agent", server.ws_base))
+        .await
+        .expect_err("must be refused");
+    match err {
+        tokio_tungstenite::tungstenite::Error::Http(res) => assert_eq!(res.status(), 401),
+        other => panic!("expected HTTP 401, got {other}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn revoking_an_invitation_in_use_ends_its_session() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start(&db).await;
+    let alice = server.agent("Alice").await;
+    let mut agent = agent_ws(&server, &alice).await;
+    expect_type(&mut agent, "welcome").await;
+    let inv = alice.invite(&CreateInvitationRequest::default()).await;
+    let (_, body) = server.client().redeem(&inv.code, None).await;
+    let r: RedeemResponse = serde_json::from_value(body).expect("redeem");
+    let mut expert = expert_ws(&server, &r.ticket).await;
+    expect_type(&mut expert, "consent").await;
+    expect_type(&mut agent, "session_request").await;
+
+    let (status, _) = alice
+        .post_json(&format!("/api/invitations/{}/revoke", inv.id), &())
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        expect_type(&mut expert, "session_ended").await["reason"],
+        "revoked"
+    );
+    assert_eq!(
+        expect_type(&mut agent, "session_ended").await["reason"],
+        "revoked"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_tells_connected_peers() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    accept(&mut p).await;
+    let stop = tokio::spawn(p.server.stop());
+    assert_eq!(
+        expect_type(&mut p.expert, "session_ended").await["reason"],
+        "server_shutdown"
+    );
+    assert_eq!(
+        expect_type(&mut p.agent, "session_ended").await["reason"],
+        "server_shutdown"
+    );
+    stop.await.expect("stopped");
+}

@@ -1,0 +1,590 @@
+//! Headless Chromium for end-to-end tests, driven over the Chrome DevTools Protocol.
+//!
+//! [`Browser::launch`] starts `/usr/bin/chromium` with a fresh profile and the flags that make
+//! WebRTC work headless and offline; [`Browser::open`] opens a tab on a URL and returns a
+//! [`Page`] to evaluate JavaScript in, click, type and take screenshots. [`TestSite`] serves
+//! `web/static` and test pages on loopback, because a real URL is needed for module scripts.
+//! Dropping the browser kills its whole process group and removes the profile.
+//!
+//! Every wait is bounded and fails with a sentence saying what did not happen.
+
+use anyhow::{anyhow, bail, Context, Result};
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The browser binary; tests never download one.
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// How long one DevTools command may take unless the caller says otherwise.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long Chromium may take to print its DevTools address.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often [`Page::wait_for`] looks again.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// The repository's `web/static` folder, as served under `/static/` by [`TestSite`].
+pub fn web_static_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/static")
+}
+
+/// One headless Chromium process with its own profile.
+pub struct Browser {
+    child: Child,
+    profile: PathBuf,
+    cdp: Cdp,
+}
+
+impl Browser {
+    /// Starts Chromium. Host candidates carry real addresses (no mDNS names) and may include
+    /// loopback, so that WebRTC tests can stay on 127.0.0.1.
+    pub async fn launch() -> Result<Browser> {
+        let profile = std::env::temp_dir().join(format!(
+            "assist-chromium-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        ));
+        std::fs::create_dir_all(&profile)
+            .with_context(|| format!("creating the browser profile {}", profile.display()))?;
+
+        let mut child = Command::new(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-extensions",
+                "--mute-audio",
+                "--autoplay-policy=no-user-gesture-required",
+                "--disable-features=WebRtcHideLocalIpsWithMdns",
+                "--allow-loopback-in-peer-connection",
+                "--remote-debugging-port=0",
+                "--window-size=1280,800",
+            ])
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg("about:blank")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            // Its own process group, so that Drop can end the renderer and GPU processes too.
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {CHROMIUM}; is the chromium package installed?"))?;
+
+        let stderr = child
+            .stderr
+            .take()
+            .ok_or_else(|| anyhow!("chromium's stderr was not captured"))?;
+        let (url_tx, url_rx) = oneshot::channel();
+        // Chromium keeps logging to stderr; the pipe must be drained for as long as it runs.
+        std::thread::spawn(move || {
+            let mut url_tx = Some(url_tx);
+            for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+                if let Some(url) = line.strip_prefix("DevTools listening on ") {
+                    if let Some(tx) = url_tx.take() {
+                        let _ = tx.send(url.trim().to_owned());
+                    }
+                }
+            }
+        });
+
+        let mut browser_guard = Launching {
+            child: Some(child),
+            profile: profile.clone(),
+        };
+        let url = tokio::time::timeout(LAUNCH_TIMEOUT, url_rx)
+            .await
+            .map_err(|_| {
+                anyhow!("chromium did not print its DevTools address within {LAUNCH_TIMEOUT:?}")
+            })?
+            .map_err(|_| anyhow!("chromium exited before printing its DevTools address"))?;
+        let cdp = Cdp::connect(&url).await?;
+        let child = browser_guard
+            .child
+            .take()
+            .ok_or_else(|| anyhow!("the browser process went missing during launch"))?;
+        Ok(Browser {
+            child,
+            profile,
+            cdp,
+        })
+    }
+
+    /// Opens a new tab on `url` and waits until the document has loaded.
+    pub async fn open(&self, url: &str) -> Result<Page> {
+        let target = self
+            .cdp
+            .call(None, "Target.createTarget", json!({ "url": "about:blank" }))
+            .await?;
+        let target_id = target["targetId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("Target.createTarget returned no targetId: {target}"))?;
+        let attached = self
+            .cdp
+            .call(
+                None,
+                "Target.attachToTarget",
+                json!({ "targetId": target_id, "flatten": true }),
+            )
+            .await?;
+        let session = attached["sessionId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("Target.attachToTarget returned no sessionId: {attached}"))?
+            .to_owned();
+        let page = Page {
+            cdp: self.cdp.clone(),
+            session,
+        };
+        page.call("Runtime.enable", json!({})).await?;
+        page.call("Page.enable", json!({})).await?;
+        let navigated = page.call("Page.navigate", json!({ "url": url })).await?;
+        if let Some(error) = navigated["errorText"].as_str() {
+            bail!("opening {url} failed: {error}");
+        }
+        page.wait_for(
+            &format!(
+                "location.href === {} && document.readyState === 'complete'",
+                json!(url)
+            ),
+            COMMAND_TIMEOUT,
+            &format!("page {url} to load"),
+        )
+        .await?;
+        Ok(page)
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.cdp.shutdown();
+        kill_group(&mut self.child);
+        remove_profile(&self.profile);
+    }
+}
+
+/// Cleans up after a launch that failed half-way.
+struct Launching {
+    child: Option<Child>,
+    profile: PathBuf,
+}
+
+impl Drop for Launching {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            kill_group(child);
+            remove_profile(&self.profile);
+        }
+    }
+}
+
+/// Ends Chromium and every process it started: they share the process group we gave it.
+fn kill_group(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    let killed = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stderr(Stdio::null())
+        .status();
+    if !matches!(killed, Ok(status) if status.success()) {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+}
+
+fn remove_profile(profile: &Path) {
+    // Helper processes may still be flushing for a moment after the kill.
+    for _ in 0..20 {
+        if std::fs::remove_dir_all(profile).is_ok() || !profile.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("could not remove the browser profile {}", profile.display());
+}
+
+/// One tab.
+pub struct Page {
+    cdp: Cdp,
+    session: String,
+}
+
+impl Page {
+    /// Evaluates `js` as an expression, awaits it if it is a promise, and returns its JSON value
+    /// (`null` for `undefined`). A thrown exception is an error carrying its message.
+    pub async fn eval(&self, js: &str) -> Result<Value> {
+        self.eval_within(js, COMMAND_TIMEOUT).await
+    }
+
+    /// [`Page::eval`] with a custom limit, for scripts that wait for something themselves.
+    pub async fn eval_within(&self, js: &str, limit: Duration) -> Result<Value> {
+        let reply = self
+            .cdp
+            .call_within(
+                Some(&self.session),
+                "Runtime.evaluate",
+                json!({
+                    "expression": js,
+                    "awaitPromise": true,
+                    "returnByValue": true,
+                    "userGesture": true,
+                }),
+                limit,
+            )
+            .await
+            .with_context(|| format!("evaluating `{}`", abbreviate(js)))?;
+        if let Some(details) = reply.get("exceptionDetails") {
+            let message = details["exception"]["description"]
+                .as_str()
+                .or_else(|| details["text"].as_str())
+                .unwrap_or("unknown exception");
+            bail!("`{}` threw: {message}", abbreviate(js));
+        }
+        Ok(reply["result"]["value"].clone())
+    }
+
+    /// Evaluates `js` until it returns something truthy, and returns that. `what` completes the
+    /// sentence "timed out waiting for ..." in the error.
+    pub async fn wait_for(&self, js: &str, limit: Duration, what: &str) -> Result<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let value = self.eval(js).await?;
+            if truthy(&value) {
+                return Ok(value);
+            }
+            if Instant::now() >= deadline {
+                bail!("timed out after {limit:?} waiting for {what} (last value: {value})");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Clicks the centre of the first element matching `selector`.
+    pub async fn click(&self, selector: &str) -> Result<()> {
+        let centre = self
+            .eval(&format!(
+                "(() => {{ const e = document.querySelector({0}); if (!e) return null; \
+                 e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
+                 return [r.x + r.width / 2, r.y + r.height / 2]; }})()",
+                json!(selector)
+            ))
+            .await?;
+        let (Some(x), Some(y)) = (centre[0].as_f64(), centre[1].as_f64()) else {
+            bail!("no element matches {selector} to click");
+        };
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.call(
+                "Input.dispatchMouseEvent",
+                json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Focuses the first element matching `selector` and types `text` into it.
+    pub async fn type_text(&self, selector: &str, text: &str) -> Result<()> {
+        let found = self
+            .eval(&format!(
+                "(() => {{ const e = document.querySelector({0}); if (!e) return false; \
+                 e.focus(); return true; }})()",
+                json!(selector)
+            ))
+            .await?;
+        if found != Value::Bool(true) {
+            bail!("no element matches {selector} to type into");
+        }
+        self.call("Input.insertText", json!({ "text": text }))
+            .await?;
+        Ok(())
+    }
+
+    /// A PNG of the visible part of the page.
+    pub async fn screenshot(&self) -> Result<Vec<u8>> {
+        let reply = self
+            .call("Page.captureScreenshot", json!({ "format": "png" }))
+            .await?;
+        let data = reply["data"]
+            .as_str()
+            .ok_or_else(|| anyhow!("Page.captureScreenshot returned no data"))?;
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .context("decoding the screenshot")
+    }
+
+    /// Console messages and uncaught exceptions of this tab so far, for failure reports.
+    pub fn console(&self) -> Vec<String> {
+        self.cdp.console(&self.session)
+    }
+
+    async fn call(&self, method: &str, params: Value) -> Result<Value> {
+        self.cdp.call(Some(&self.session), method, params).await
+    }
+}
+
+fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+fn abbreviate(js: &str) -> String {
+    const LIMIT: usize = 120;
+    let one_line = js.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+type Reply = std::result::Result<Value, String>;
+
+/// The DevTools WebSocket: commands are matched to replies by id; console events are kept per
+/// session.
+#[derive(Clone)]
+struct Cdp {
+    next_id: Arc<AtomicU64>,
+    out: mpsc::UnboundedSender<Message>,
+    pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>,
+    console: Arc<Mutex<HashMap<String, Vec<String>>>>,
+    tasks: Arc<Vec<JoinHandle<()>>>,
+}
+
+impl Cdp {
+    async fn connect(url: &str) -> Result<Cdp> {
+        let (socket, _) =
+            tokio::time::timeout(COMMAND_TIMEOUT, tokio_tungstenite::connect_async(url))
+                .await
+                .map_err(|_| anyhow!("connecting to chromium's DevTools at {url} timed out"))?
+                .with_context(|| format!("connecting to chromium's DevTools at {url}"))?;
+        let (mut sink, mut stream) = socket.split();
+        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
+        let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>> = Arc::default();
+        let console: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
+
+        let writer = tokio::spawn(async move {
+            while let Some(message) = out_rx.recv().await {
+                if sink.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let reader = {
+            let pending = Arc::clone(&pending);
+            let console = Arc::clone(&console);
+            tokio::spawn(async move {
+                while let Some(Ok(message)) = stream.next().await {
+                    let Message::Text(text) = message else {
+                        continue;
+                    };
+                    let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+                        continue;
+                    };
+                    if let Some(id) = frame["id"].as_u64() {
+                        let waiter = lock(&pending).remove(&id);
+                        if let Some(waiter) = waiter {
+                            let reply = match frame.get("error") {
+                                Some(error) => Err(error.to_string()),
+                                None => Ok(frame["result"].clone()),
+                            };
+                            let _ = waiter.send(reply);
+                        }
+                    } else if let Some(line) = console_line(&frame) {
+                        let session = frame["sessionId"].as_str().unwrap_or("").to_owned();
+                        lock(&console).entry(session).or_default().push(line);
+                    }
+                }
+                // The browser is gone: fail every command still waiting.
+                lock(&pending).clear();
+            })
+        };
+        Ok(Cdp {
+            next_id: Arc::new(AtomicU64::new(1)),
+            out,
+            pending,
+            console,
+            tasks: Arc::new(vec![writer, reader]),
+        })
+    }
+
+    async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Result<Value> {
+        self.call_within(session, method, params, COMMAND_TIMEOUT)
+            .await
+    }
+
+    async fn call_within(
+        &self,
+        session: Option<&str>,
+        method: &str,
+        params: Value,
+        limit: Duration,
+    ) -> Result<Value> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut frame = json!({ "id": id, "method": method, "params": params });
+        if let Some(session) = session {
+            frame["sessionId"] = json!(session);
+        }
+        let (tx, rx) = oneshot::channel();
+        lock(&self.pending).insert(id, tx);
+        if self
+            .out
+            .send(Message::Text(frame.to_string().into()))
+            .is_err()
+        {
+            lock(&self.pending).remove(&id);
+            bail!("{method}: the DevTools connection to chromium is closed");
+        }
+        match tokio::time::timeout(limit, rx).await {
+            Err(_) => {
+                lock(&self.pending).remove(&id);
+                bail!("{method}: chromium did not answer within {limit:?}")
+            }
+            Ok(Err(_)) => bail!("{method}: chromium closed the DevTools connection"),
+            Ok(Ok(Err(error))) => bail!("{method} failed: {error}"),
+            Ok(Ok(Ok(result))) => Ok(result),
+        }
+    }
+
+    fn console(&self, session: &str) -> Vec<String> {
+        lock(&self.console)
+            .get(session)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn shutdown(&self) {
+        for task in self.tasks.iter() {
+            task.abort();
+        }
+    }
+}
+
+/// One readable line for a console call or an uncaught exception; `None` for other events.
+fn console_line(frame: &Value) -> Option<String> {
+    let params = &frame["params"];
+    match frame["method"].as_str()? {
+        "Runtime.consoleAPICalled" => {
+            let args = params["args"]
+                .as_array()
+                .map(|args| {
+                    args.iter()
+                        .map(|a| match &a["value"] {
+                            Value::String(s) => s.clone(),
+                            Value::Null => a["description"].as_str().unwrap_or("").to_owned(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            Some(format!(
+                "console.{}: {args}",
+                params["type"].as_str().unwrap_or("log")
+            ))
+        }
+        "Runtime.exceptionThrown" => {
+            let details = &params["exceptionDetails"];
+            let text = details["exception"]["description"]
+                .as_str()
+                .or_else(|| details["text"].as_str())
+                .unwrap_or("exception");
+            Some(format!("uncaught: {text}"))
+        }
+        _ => None,
+    }
+}
+
+/// Locks a map that stays consistent even if a holder panicked.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A loopback HTTP server for test pages: `web/static` under `/static/`, plus the given pages.
+pub struct TestSite {
+    addr: std::net::SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl TestSite {
+    /// Serves `pages` (path such as `/peer-test.html`, HTML body) and `web/static` on
+    /// `127.0.0.1` at a free port.
+    pub async fn start(pages: Vec<(&'static str, String)>) -> Result<TestSite> {
+        let mut app = axum::Router::new().nest_service(
+            "/static",
+            tower_http::services::ServeDir::new(web_static_dir()),
+        );
+        for (path, body) in pages {
+            app = app.route(
+                path,
+                axum::routing::get(move || async move { axum::response::Html(body) }),
+            );
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the test web server on 127.0.0.1")?;
+        let addr = listener.local_addr()?;
+        let task = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                eprintln!("test web server stopped: {e}");
+            }
+        });
+        Ok(TestSite { addr, task })
+    }
+
+    /// The full URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for TestSite {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truthiness_follows_javascript() {
+        assert!(!truthy(&Value::Null));
+        assert!(!truthy(&json!(0)));
+        assert!(!truthy(&json!("")));
+        assert!(truthy(&json!(3)));
+        assert!(truthy(&json!({})));
+    }
+
+    #[test]
+    fn console_events_become_lines() {
+        let frame = json!({
+            "method": "Runtime.consoleAPICalled",
+            "params": { "type": "warn", "args": [{ "type": "string", "value": "hi" }, { "type": "number", "value": 2 }] }
+        });
+        assert_eq!(console_line(&frame).as_deref(), Some("console.warn: hi 2"));
+    }
+}

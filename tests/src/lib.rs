@@ -1,0 +1,4 @@
+//! Shared harness for the end-to-end tests: starts real processes and cleans them up.
+
+pub mod browser;
+pub mod xvfb;

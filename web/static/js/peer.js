@@ -1,0 +1,231 @@
+// The expert's side of one WebRTC session: answers the agent's offer, shows the novice's desktop
+// in a <video> element and carries data-channel messages both ways. Plain ES module, no build.
+//
+// API
+//
+//   import { ExpertPeer } from "/static/js/peer.js";
+//
+//   const peer = new ExpertPeer({
+//     iceServers,            // RTCIceServer[] as the server handed them out ({urls, username?, credential?})
+//     sendSignal,            // (signal) => void: relay to the agent through the signaling server
+//     video,                 // optional HTMLVideoElement; made muted, autoplay and playsInline
+//   });
+//   await peer.handleSignal(signal);  // every signal from the agent, in order of arrival
+//   peer.send({ type: "chat", from: "Expert", text: "hello" });  // throws if the channel is not open
+//   const s = await peer.stats();
+//   peer.close();
+//
+// Signals have exactly the JSON shape of protocol::signal::Signal:
+//   {kind: "offer", sdp} | {kind: "answer", sdp}
+//   {kind: "candidate", candidate, sdpMid, sdpMLineIndex} | {kind: "end_of_candidates"}
+// The agent always offers; this side only ever sends "answer", "candidate" and
+// "end_of_candidates".
+//
+// Events (ExpertPeer is an EventTarget; read event.detail):
+//   "track"   detail: MediaStream      the desktop stream arrived (already attached to `video`)
+//   "open"    detail: null             the data channel is open; send() works
+//   "message" detail: DataMessage      a message from the agent, e.g. {type: "chat", from, text}
+//   "state"   detail: string           RTCPeerConnection.connectionState changed
+//   "closed"  detail: {reason}         the session ended (fired once): the connection failed,
+//                                      was lost or closed, or the agent closed the data channel
+//
+// Properties: `connectionState`, `channelOpen` (boolean), `closedReason` (null until "closed").
+//
+// stats() resolves to {framesDecoded, framesPerSecond, frameWidth, frameHeight, bitrate,
+// roundTripTime, relayed}: bitrate in bits/s from the bytesReceived change since the previous
+// call (0 on the first call), roundTripTime in seconds from the selected candidate pair (null
+// before one is selected), relayed true when either end of that pair is a TURN relay.
+
+/** Label of the one data channel the agent opens (protocol::data::CHANNEL_LABEL). */
+export const CHANNEL_LABEL = "assist";
+
+/** Largest data-channel message accepted, in bytes (protocol::MAX_DATA_MESSAGE). */
+export const MAX_DATA_MESSAGE = 16 * 1024;
+
+export class ExpertPeer extends EventTarget {
+  #pc;
+  #sendSignal;
+  #video;
+  #channel = null;
+  #queue = Promise.resolve();
+  #lastBytes = null;
+
+  closedReason = null;
+
+  constructor({ iceServers = [], sendSignal, video = null }) {
+    super();
+    if (typeof sendSignal !== "function") {
+      throw new TypeError("ExpertPeer needs a sendSignal(signal) callback");
+    }
+    this.#sendSignal = sendSignal;
+    this.#video = video;
+    if (video) {
+      // Autoplay without a user gesture is only allowed for muted video.
+      video.muted = true;
+      video.autoplay = true;
+      video.playsInline = true;
+    }
+
+    const pc = new RTCPeerConnection({ iceServers });
+    this.#pc = pc;
+    pc.onicecandidate = (e) => {
+      // Chrome also reports an empty candidate at the end of each generation; the null one
+      // after it is the real end.
+      if (!e.candidate) {
+        this.#sendSignal({ kind: "end_of_candidates" });
+      } else if (e.candidate.candidate) {
+        this.#sendSignal({
+          kind: "candidate",
+          candidate: e.candidate.candidate,
+          sdpMid: e.candidate.sdpMid,
+          sdpMLineIndex: e.candidate.sdpMLineIndex,
+        });
+      }
+    };
+    pc.ontrack = (e) => this.#onTrack(e);
+    pc.ondatachannel = (e) => {
+      if (e.channel.label === CHANNEL_LABEL) this.#attachChannel(e.channel);
+    };
+    pc.onconnectionstatechange = () => {
+      const state = pc.connectionState;
+      this.#emit("state", state);
+      if (state === "failed" || state === "disconnected" || state === "closed") {
+        this.#end(`connection ${state}`);
+      }
+    };
+  }
+
+  get connectionState() {
+    return this.#pc.connectionState;
+  }
+
+  get channelOpen() {
+    return this.#channel?.readyState === "open";
+  }
+
+  /** Applies one signal from the agent. Signals are applied strictly in call order. */
+  handleSignal(signal) {
+    const next = this.#queue.then(() => this.#apply(signal));
+    // One bad signal must not wedge the ones after it.
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Sends one DataMessage object to the agent. */
+  send(message) {
+    if (!this.channelOpen) throw new Error("the data channel to the agent is not open");
+    this.#channel.send(JSON.stringify(message));
+  }
+
+  /** Connection quality for the console and dashboard; see the header for the fields. */
+  async stats() {
+    const report = await this.#pc.getStats();
+    const out = {
+      framesDecoded: 0,
+      framesPerSecond: 0,
+      frameWidth: 0,
+      frameHeight: 0,
+      bitrate: 0,
+      roundTripTime: null,
+      relayed: false,
+    };
+    let pairId = null;
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") {
+        out.framesDecoded = s.framesDecoded ?? 0;
+        out.framesPerSecond = s.framesPerSecond ?? 0;
+        out.frameWidth = s.frameWidth ?? 0;
+        out.frameHeight = s.frameHeight ?? 0;
+        const now = { bytes: s.bytesReceived ?? 0, at: s.timestamp };
+        if (this.#lastBytes && now.at > this.#lastBytes.at) {
+          out.bitrate = ((now.bytes - this.#lastBytes.bytes) * 8 * 1000) / (now.at - this.#lastBytes.at);
+        }
+        this.#lastBytes = now;
+      } else if (s.type === "transport" && s.selectedCandidatePairId) {
+        pairId = s.selectedCandidatePairId;
+      }
+    });
+    const pair = pairId ? report.get(pairId) : null;
+    if (pair) {
+      out.roundTripTime = pair.currentRoundTripTime ?? null;
+      const local = report.get(pair.localCandidateId);
+      const remote = report.get(pair.remoteCandidateId);
+      out.relayed = local?.candidateType === "relay" || remote?.candidateType === "relay";
+    }
+    return out;
+  }
+
+  /** Ends the session from this side. */
+  close() {
+    this.#channel?.close();
+    this.#pc.close();
+    this.#end("closed by the expert");
+  }
+
+  async #apply(signal) {
+    const pc = this.#pc;
+    switch (signal?.kind) {
+      case "offer": {
+        await pc.setRemoteDescription({ type: "offer", sdp: signal.sdp });
+        await pc.setLocalDescription(await pc.createAnswer());
+        this.#sendSignal({ kind: "answer", sdp: pc.localDescription.sdp });
+        return;
+      }
+      case "candidate":
+        await pc.addIceCandidate({
+          candidate: signal.candidate,
+          sdpMid: signal.sdpMid ?? null,
+          sdpMLineIndex: signal.sdpMLineIndex ?? null,
+        });
+        return;
+      case "end_of_candidates":
+        // Optional for the browser; older versions reject it, which changes nothing.
+        await pc.addIceCandidate().catch(() => {});
+        return;
+      default:
+        throw new Error(`unexpected signal from the agent: ${JSON.stringify(signal?.kind)}`);
+    }
+  }
+
+  #onTrack(e) {
+    // Show frames as soon as they are decoded: this is a live desktop, not a film.
+    if ("jitterBufferTarget" in e.receiver) e.receiver.jitterBufferTarget = 0;
+    if ("playoutDelayHint" in e.receiver) e.receiver.playoutDelayHint = 0;
+    const stream = e.streams[0] ?? new MediaStream([e.track]);
+    if (this.#video) {
+      this.#video.srcObject = stream;
+      // Autoplay may still be refused (e.g. a background tab); play() is retried by the page.
+      this.#video.play().catch(() => {});
+    }
+    e.track.addEventListener("ended", () => this.#end("video track ended"));
+    this.#emit("track", stream);
+  }
+
+  #attachChannel(channel) {
+    this.#channel = channel;
+    channel.onopen = () => this.#emit("open", null);
+    channel.onclose = () => this.#end("data channel closed");
+    channel.onmessage = (e) => {
+      // The agent is trusted no more than any peer: ignore what is not a DataMessage.
+      if (typeof e.data !== "string" || e.data.length > MAX_DATA_MESSAGE) return;
+      let message;
+      try {
+        message = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      if (message && typeof message.type === "string") this.#emit("message", message);
+    };
+    if (channel.readyState === "open") this.#emit("open", null);
+  }
+
+  #end(reason) {
+    if (this.closedReason !== null) return;
+    this.closedReason = reason;
+    this.#emit("closed", { reason });
+  }
+
+  #emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
