@@ -10,8 +10,8 @@ PACKAGES=(
   xvfb x11-utils x11-xserver-utils xdotool xterm fonts-dejavu-core python3-tk
   # the expert's browser in end-to-end tests
   chromium chromium-driver
-  # PostgreSQL client tools for database tests and diagnostics
-  postgresql-client
+  # PostgreSQL client tools for database tests and diagnostics; curl for scripts/run.sh
+  postgresql-client curl
 )
 
 missing=()

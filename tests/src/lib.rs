@@ -1,4 +1,5 @@
 //! Shared harness for the end-to-end tests: starts real processes and cleans them up.
 
 pub mod browser;
+pub mod stack;
 pub mod xvfb;

@@ -91,6 +91,9 @@ pub struct Peer {
     /// The browser's candidates that overtook its answer on the way, applied after it; `None`
     /// once the answer is in.
     early_candidates: Mutex<Option<Vec<RTCIceCandidateInit>>>,
+    /// Set when every local socket is on loopback: the browser's candidates elsewhere are then
+    /// unreachable, and checks towards them are skipped.
+    loopback_only: bool,
     channel: Arc<dyn DataChannel>,
     events: Events,
     /// Reader tasks ended by [`Peer::close`] and on drop.
@@ -103,6 +106,8 @@ impl Peer {
     pub async fn start(config: PeerConfig) -> Result<(Peer, mpsc::Receiver<PeerEvent>), PeerError> {
         let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
         let events = Events::new(tx);
+        let loopback_only =
+            !config.local_ips.is_empty() && config.local_ips.iter().all(IpAddr::is_loopback);
 
         let mut media = MediaEngine::default();
         let codec = wire::h264_codec();
@@ -210,6 +215,7 @@ impl Peer {
             video_ssrc,
             video_payload_type: OnceLock::new(),
             early_candidates: Mutex::new(Some(Vec::new())),
+            loopback_only,
             channel,
             events,
             tasks: Mutex::new(vec![reader]),
@@ -227,6 +233,12 @@ impl Peer {
                 sdp_mid,
                 sdp_mline_index,
             } => {
+                if self.loopback_only
+                    && !wire::candidate_address(&candidate).is_some_and(|ip| ip.is_loopback())
+                {
+                    tracing::debug!(%candidate, "skipping a candidate off loopback");
+                    return Ok(());
+                }
                 let candidate = wire::candidate_init(candidate, sdp_mid, sdp_mline_index);
                 if let Some(early) = lock(&self.early_candidates).as_mut() {
                     early.push(candidate);

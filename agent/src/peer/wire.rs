@@ -65,6 +65,12 @@ pub(crate) fn candidate_signal(init: RTCIceCandidateInit) -> Signal {
     }
 }
 
+/// The address of an ICE candidate line (`candidate:<foundation> <component> <transport>
+/// <priority> <address> <port> typ ...`), if it is an IP address rather than an mDNS name.
+pub(crate) fn candidate_address(candidate: &str) -> Option<std::net::IpAddr> {
+    candidate.split_whitespace().nth(4)?.parse().ok()
+}
+
 /// A candidate from the browser as the stack takes it.
 pub(crate) fn candidate_init(
     candidate: String,
@@ -91,6 +97,15 @@ pub(crate) fn is_keyframe_request(packets: &[Box<dyn rtcp::Packet>]) -> bool {
 mod tests {
     use super::*;
     use rtc::rtcp::receiver_report::ReceiverReport;
+
+    #[test]
+    fn candidate_addresses_are_read_from_the_line() {
+        let host = "candidate:1 1 udp 2122260223 127.0.0.1 40000 typ host generation 0";
+        assert_eq!(candidate_address(host), Some([127, 0, 0, 1].into()));
+        let mdns = "candidate:2 1 udp 2122260223 4f1e7a9c-1111.local 40001 typ host";
+        assert_eq!(candidate_address(mdns), None);
+        assert_eq!(candidate_address("candidate:garbage"), None);
+    }
 
     #[test]
     fn turn_credentials_are_passed_through() {

@@ -1,0 +1,267 @@
+//! The product's own programs as real processes: the signaling server on a free loopback port
+//! with a fresh SQLite database, and the agent, whose terminal the test reads and types into
+//! like the novice would.
+//!
+//! Both binaries are the workspace's own build (`target/<profile>/signaling-server` and
+//! `.../agent`), which `cargo test --workspace` builds before any test runs; when one is
+//! missing (a single package was tested) it is built first.
+
+use anyhow::{anyhow, bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+/// Long enough for a cold start on a busy 2-core machine.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Path of a binary of this workspace, built if it is not there yet.
+pub fn workspace_binary(package: &str, name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the test executable")?;
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(|| anyhow!("unexpected test executable path {}", exe.display()))?;
+    let path = profile_dir.join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--locked", "-p", package, "--bin", name])
+            .args(if profile_dir.ends_with("release") {
+                &["--release"][..]
+            } else {
+                &[][..]
+            })
+            .status()
+            .with_context(|| format!("building {name}"))?;
+        if !status.success() || !path.exists() {
+            bail!("could not build {name} ({status}); run `cargo build -p {package}`");
+        }
+    }
+    Ok(path)
+}
+
+/// A scratch directory removed on drop.
+#[derive(Debug)]
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    pub fn new(label: &str) -> Result<Self> {
+        let path = std::env::temp_dir().join(format!(
+            "assist-{label}-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self(path))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// A line-oriented view of a child's output: every line is kept for failure reports, and the
+/// test waits for the lines it expects.
+#[derive(Debug)]
+struct Lines {
+    rx: mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl Lines {
+    fn spawn(reader: impl tokio::io::AsyncRead + Unpin + Send + 'static) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(reader).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `needle` and returns it.
+    async fn expect(&mut self, needle: &str, limit: Duration, who: &str) -> Result<String> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(line)) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return Ok(line);
+                    }
+                }
+                Ok(None) => bail!(
+                    "{who} ended before printing {needle:?}; it printed:\n{}",
+                    self.seen.join("\n")
+                ),
+                Err(_) => bail!(
+                    "{who} did not print {needle:?} within {limit:?}; it printed:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+/// The signaling server as a process.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    url: String,
+    _data: ScratchDir,
+}
+
+impl ServerProcess {
+    /// Starts the server on a free loopback port with SQLite in a scratch directory.
+    pub async fn start() -> Result<Self> {
+        let data = ScratchDir::new("server")?;
+        let mut child = Command::new(workspace_binary("signaling-server", "signaling-server")?)
+            .args(["--listen", "127.0.0.1:0"])
+            .arg("--data-dir")
+            .arg(data.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the signaling server")?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("server stdout"))?;
+        let mut lines = Lines::spawn(stdout);
+        let line = lines
+            .expect("listening on", START_TIMEOUT, "the signaling server")
+            .await?;
+        let url = line
+            .rsplit(' ')
+            .next()
+            .ok_or_else(|| anyhow!("no URL in {line:?}"))?
+            .to_owned();
+        Ok(Self {
+            child,
+            url,
+            _data: data,
+        })
+    }
+
+    /// Base URL, such as `http://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// The agent as a process, with the novice's terminal in the test's hands.
+#[derive(Debug)]
+pub struct AgentProcess {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Lines,
+    server: String,
+    name: String,
+    state: ScratchDir,
+}
+
+impl AgentProcess {
+    /// Runs `agent --server <server> --name <name> <args...>` with its own state directory.
+    pub async fn start(server: &str, name: &str, args: &[&str]) -> Result<Self> {
+        let state = ScratchDir::new("agent")?;
+        let mut child = Command::new(workspace_binary("agent", "agent")?)
+            .args(["--server", server, "--name", name])
+            .arg("--state-dir")
+            .arg(state.path())
+            .args(args)
+            .env_remove("RUST_LOG")
+            .env_remove("ASSIST_INVITE_PASSWORD")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the agent")?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("agent stdout"))?;
+        Ok(Self {
+            stdin: child.stdin.take(),
+            child,
+            stdout: Lines::spawn(stdout),
+            server: server.to_owned(),
+            name: name.to_owned(),
+            state,
+        })
+    }
+
+    /// Runs another agent command (such as `list` or `revoke ID`) as the same agent, that is
+    /// with the same credential, and returns what it printed.
+    pub async fn run(&self, args: &[&str]) -> Result<String> {
+        let output = Command::new(workspace_binary("agent", "agent")?)
+            .args(["--server", &self.server, "--name", &self.name])
+            .arg("--state-dir")
+            .arg(self.state.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .context("running the agent")?;
+        if !output.status.success() {
+            bail!(
+                "agent {args:?} failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Waits until the agent prints a line containing `needle`, and returns the line.
+    pub async fn expect_line(&mut self, needle: &str, limit: Duration) -> Result<String> {
+        self.stdout.expect(needle, limit, "the agent").await
+    }
+
+    /// Types one line at the agent's prompt, as the novice would.
+    pub async fn type_line(&mut self, text: &str) -> Result<()> {
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| anyhow!("the agent's input is closed"))?;
+        stdin
+            .write_all(format!("{text}\n").as_bytes())
+            .await
+            .context("typing into the agent")?;
+        stdin.flush().await.context("typing into the agent")
+    }
+
+    /// Waits for the agent to exit by itself.
+    pub async fn wait(mut self, limit: Duration) -> Result<std::process::ExitStatus> {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .map_err(|_| anyhow!("the agent did not exit within {limit:?}"))?
+            .context("waiting for the agent")
+    }
+}

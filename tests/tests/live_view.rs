@@ -1,0 +1,408 @@
+//! Live view end to end, with every real component: an Xvfb display showing a test pattern,
+//! the signaling server and the agent as processes, and headless Chromium opening the
+//! invitation link the agent printed. The novice answers at the agent's prompt through its
+//! standard input; the expert uses the console page like a person would.
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::process::Stdio;
+use std::time::Duration;
+use tests::browser::{Browser, Page};
+use tests::stack::{AgentProcess, ServerProcess};
+use tests::xvfb::Xvfb;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin};
+
+/// Generous: two busy cores build and run the other tests at the same time.
+const WAIT: Duration = Duration::from_secs(45);
+
+/// The pattern's quadrants (top-left, top-right, bottom-right, bottom-left), see
+/// `tests/assets/pattern.py`.
+const PATTERN: [[i64; 3]; 4] = [
+    [0xe0, 0x20, 0x20],
+    [0x20, 0xc0, 0x40],
+    [0x20, 0x40, 0xe0],
+    [0xf0, 0xd0, 0x20],
+];
+/// Per channel, after 4:2:0 subsampling, lossy coding and two colour-space conversions.
+const TOLERANCE: i64 = 40;
+
+/// The test pattern program on an Xvfb display.
+struct Pattern {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+impl Pattern {
+    async fn start(xvfb: &Xvfb) -> Result<Self> {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/pattern.py");
+        let mut child = tokio::process::Command::from(xvfb.command("python3"))
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the test pattern (python3-tk)")?;
+        let stdin = child.stdin.take().context("pattern stdin")?;
+        let stdout = BufReader::new(child.stdout.take().context("pattern stdout")?).lines();
+        let mut pattern = Self {
+            child,
+            stdin,
+            stdout,
+        };
+        pattern.ready().await?;
+        Ok(pattern)
+    }
+
+    async fn ready(&mut self) -> Result<()> {
+        match tokio::time::timeout(WAIT, self.stdout.next_line()).await {
+            Ok(Ok(Some(line))) if line == "ready" => Ok(()),
+            other => bail!("the test pattern did not draw: {other:?}"),
+        }
+    }
+
+    /// Turns the colours one quadrant clockwise.
+    async fn rotate(&mut self) -> Result<()> {
+        self.stdin.write_all(b"rotate\n").await?;
+        self.stdin.flush().await?;
+        self.ready().await
+    }
+}
+
+impl Drop for Pattern {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// The colours at the centres of the four quadrants of the current video frame, drawn to a
+/// canvas at the video's own size; `null` before the first frame.
+const SAMPLE_QUADRANTS: &str = r#"(() => {
+  const v = document.getElementById("video");
+  if (!v || !v.srcObject || v.readyState < 2 || v.videoWidth === 0) return null;
+  const c = document.createElement("canvas");
+  c.width = v.videoWidth;
+  c.height = v.videoHeight;
+  const ctx = c.getContext("2d", { willReadFrequently: true });
+  ctx.drawImage(v, 0, 0);
+  const at = ([fx, fy]) => Array.from(
+    ctx.getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data.slice(0, 3));
+  return { width: c.width, height: c.height,
+           colours: [[0.25, 0.25], [0.75, 0.25], [0.75, 0.75], [0.25, 0.75]].map(at) };
+})()"#;
+
+fn matches(sample: &Value, expected: &[[i64; 3]; 4]) -> bool {
+    let Some(colours) = sample["colours"].as_array() else {
+        return false;
+    };
+    colours.len() == 4
+        && colours.iter().zip(expected).all(|(got, want)| {
+            (0..3).all(|i| {
+                got[i]
+                    .as_i64()
+                    .is_some_and(|c| (c - want[i]).abs() <= TOLERANCE)
+            })
+        })
+}
+
+/// Waits until the video shows `expected`, and returns the last sample.
+async fn expect_video(page: &Page, expected: &[[i64; 3]; 4], what: &str) -> Result<Value> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let sample = page.eval(SAMPLE_QUADRANTS).await?;
+        if matches(&sample, expected) {
+            return Ok(sample);
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!(
+                "the video never showed {what}: last sample {sample}, console: {:?}",
+                page.console()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn frames_decoded(page: &Page) -> Result<u64> {
+    let v = page
+        .eval("Number(document.getElementById('quality').dataset.framesDecoded ?? 0)")
+        .await?;
+    Ok(v.as_u64().unwrap_or(0))
+}
+
+async fn state(page: &Page) -> Result<String> {
+    Ok(page
+        .eval("document.body.dataset.state")
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+async fn wait_state(page: &Page, want: &str) -> Result<()> {
+    page.wait_for(
+        &format!("document.body.dataset.state === {want:?}"),
+        WAIT,
+        &format!("the console to reach state {want}"),
+    )
+    .await
+    .with_context(|| format!("console: {:?}", page.console()))?;
+    Ok(())
+}
+
+async fn status(page: &Page) -> Result<String> {
+    Ok(page
+        .eval("document.getElementById('status').textContent")
+        .await?
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+async fn start_agent(server: &ServerProcess, xvfb: &Xvfb, extra: &[&str]) -> Result<AgentProcess> {
+    let mut args = vec![
+        "invite",
+        "--display",
+        xvfb.display(),
+        "--local-ip",
+        "127.0.0.1",
+    ];
+    args.extend_from_slice(extra);
+    AgentProcess::start(server.url(), "Nora", &args).await
+}
+
+async fn invitation_link(agent: &mut AgentProcess) -> Result<String> {
+    let line = agent.expect_line("Link:", WAIT).await?;
+    Ok(line
+        .split_whitespace()
+        .last()
+        .context("no link on the Link: line")?
+        .to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() -> Result<()> {
+    let xvfb = Xvfb::start(1280, 720)?;
+    let mut pattern = Pattern::start(&xvfb).await?;
+    let server = ServerProcess::start().await?;
+    let mut agent = start_agent(&server, &xvfb, &["--password", "tulip-42"]).await?;
+    let link = invitation_link(&mut agent).await?;
+    let short_code = agent.expect_line("Short code:", WAIT).await?;
+    assert!(short_code
+        .split_whitespace()
+        .last()
+        .is_some_and(|c| c.len() == 14));
+
+    let browser = Browser::launch().await?;
+    let page = browser.open(&link).await?;
+    let headline = page
+        .eval("document.getElementById('headline').textContent")
+        .await?;
+    assert!(
+        headline.as_str().is_some_and(|h| h.contains("Nora")),
+        "the page names who invited: {headline}"
+    );
+
+    // A wrong password is refused with a clear message, and the form stays for another try.
+    page.type_text("#expert-name", "Eve").await?;
+    page.type_text("#password", "wrong").await?;
+    page.click("#connect").await?;
+    page.wait_for(
+        "document.getElementById('status').textContent.includes('Wrong password')",
+        WAIT,
+        "the wrong-password message",
+    )
+    .await?;
+    assert_eq!(state(&page).await?, "open");
+
+    page.eval("document.getElementById('password').value = ''")
+        .await?;
+    page.type_text("#password", "tulip-42").await?;
+    page.click("#connect").await?;
+
+    // The novice is asked; until they answer, nothing is shown to the expert.
+    let question = agent.expect_line("wants to see your screen", WAIT).await?;
+    assert!(
+        question.contains("Eve") && question.contains("Allow? [y/N]"),
+        "{question}"
+    );
+    wait_state(&page, "waiting").await?;
+    assert!(status(&page).await?.contains("Waiting for Nora"));
+    assert_eq!(
+        page.eval("document.getElementById('video').srcObject")
+            .await?,
+        Value::Null
+    );
+
+    agent.type_line("y").await?;
+    wait_state(&page, "live").await?;
+    agent
+        .expect_line("is now watching your screen", WAIT)
+        .await?;
+
+    // Frames are decoded, and they show what is on the X display.
+    let sample = expect_video(&page, &PATTERN, "the test pattern").await?;
+    assert_eq!(
+        (sample["width"].as_u64(), sample["height"].as_u64()),
+        (Some(1280), Some(720))
+    );
+    let first = frames_decoded(&page).await?;
+    page.wait_for(
+        &format!("Number(document.getElementById('quality').dataset.framesDecoded) > {first}"),
+        WAIT,
+        "more frames to be decoded",
+    )
+    .await?;
+    let quality = page
+        .eval("document.getElementById('quality').textContent")
+        .await?;
+    assert!(
+        quality
+            .as_str()
+            .is_some_and(|q| q.contains("fps") && q.contains("Mbit/s")),
+        "{quality}"
+    );
+
+    // A change on the display reaches the video.
+    pattern.rotate().await?;
+    let rotated = [PATTERN[3], PATTERN[0], PATTERN[1], PATTERN[2]];
+    expect_video(&page, &rotated, "the rotated pattern").await?;
+
+    // Chat both ways.
+    page.type_text("#chat-input", "Hello Nora, I can see your screen")
+        .await?;
+    page.click("#chat-form button").await?;
+    let line = agent.expect_line("I can see your screen", WAIT).await?;
+    assert!(line.contains("[Eve]"), "{line}");
+    agent.type_line("Great, thank you!").await?;
+    page.wait_for(
+        "document.getElementById('chat-log').textContent.includes('Nora: Great, thank you!')",
+        WAIT,
+        "the novice's chat line",
+    )
+    .await?;
+
+    // The expert ends the session: the view ends and the agent stops sharing.
+    page.click("#end").await?;
+    wait_state(&page, "ended").await?;
+    assert_eq!(
+        page.eval("document.getElementById('video').srcObject")
+            .await?,
+        Value::Null
+    );
+    agent.expect_line("no longer shared", WAIT).await?;
+
+    agent.type_line("/quit").await?;
+    let exit = agent.wait(WAIT).await?;
+    assert!(exit.success(), "the agent exits cleanly: {exit}");
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_no_from_the_novice_leaves_the_expert_with_a_message_and_no_video() -> Result<()> {
+    let xvfb = Xvfb::start(1280, 720)?;
+    let _pattern = Pattern::start(&xvfb).await?;
+    let server = ServerProcess::start().await?;
+    let mut agent = start_agent(&server, &xvfb, &[]).await?;
+    let link = invitation_link(&mut agent).await?;
+
+    let browser = Browser::launch().await?;
+    let page = browser.open(&link).await?;
+    assert_eq!(
+        page.eval("document.getElementById('password')").await?,
+        Value::Null,
+        "no password field without a password"
+    );
+    page.type_text("#expert-name", "Mallory").await?;
+    page.click("#connect").await?;
+    agent
+        .expect_line("Mallory wants to see your screen", WAIT)
+        .await?;
+    agent.type_line("n").await?;
+
+    wait_state(&page, "declined").await?;
+    assert!(status(&page).await?.contains("declined"));
+    assert_eq!(
+        page.eval("document.getElementById('video').srcObject")
+            .await?,
+        Value::Null
+    );
+    assert_eq!(frames_decoded(&page).await?, 0);
+    agent.expect_line("You declined Mallory", WAIT).await?;
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_novice_ends_the_session_from_the_terminal() -> Result<()> {
+    let xvfb = Xvfb::start(1280, 720)?;
+    let _pattern = Pattern::start(&xvfb).await?;
+    let server = ServerProcess::start().await?;
+    let mut agent = start_agent(&server, &xvfb, &[]).await?;
+    let link = invitation_link(&mut agent).await?;
+
+    let browser = Browser::launch().await?;
+    let page = browser.open(&link).await?;
+    page.type_text("#expert-name", "Eve").await?;
+    page.click("#connect").await?;
+    agent.expect_line("wants to see your screen", WAIT).await?;
+    agent.type_line("yes").await?;
+    expect_video(&page, &PATTERN, "the test pattern").await?;
+
+    agent.type_line("/end").await?;
+    agent.expect_line("You ended the session", WAIT).await?;
+    wait_state(&page, "ended").await?;
+    assert!(
+        status(&page).await?.contains("ended the session"),
+        "{}",
+        status(&page).await?
+    );
+    assert_eq!(
+        page.eval("document.getElementById('video').srcObject")
+            .await?,
+        Value::Null
+    );
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_invitation_is_refused_with_a_clear_message() -> Result<()> {
+    let xvfb = Xvfb::start(320, 240)?;
+    let server = ServerProcess::start().await?;
+    let mut agent = start_agent(&server, &xvfb, &[]).await?;
+    let link = invitation_link(&mut agent).await?;
+
+    let browser = Browser::launch().await?;
+    let page = browser.open(&link).await?;
+    assert_eq!(state(&page).await?, "open");
+
+    // The novice changes their mind while the expert has the page open.
+    let listed = agent.run(&["list"]).await?;
+    let line = listed
+        .lines()
+        .find(|l| l.contains("open"))
+        .with_context(|| format!("no open invitation in: {listed}"))?;
+    let id = line.split_whitespace().next().context("no id")?;
+    let revoked = agent.run(&["revoke", id]).await?;
+    assert!(revoked.contains("revoked"), "{revoked}");
+
+    page.type_text("#expert-name", "Eve").await?;
+    page.click("#connect").await?;
+    wait_state(&page, "refused").await?;
+    assert!(
+        status(&page).await?.contains("cancelled"),
+        "{}",
+        status(&page).await?
+    );
+    assert_eq!(
+        page.eval("document.getElementById('join').hidden").await?,
+        Value::Bool(true),
+        "nothing to retry"
+    );
+    server.stop().await;
+    Ok(())
+}

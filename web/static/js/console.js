@@ -1,0 +1,283 @@
+// The expert console: redeems the invitation, waits for the novice's consent, shows the live
+// desktop and carries the chat. The page (web/templates/console.html) is rendered by the server
+// with the invitation's state; this script takes over once the expert presses Connect.
+//
+// The page's progress is mirrored in `document.body.dataset.state` so that people (through CSS)
+// and tests can see it: open → redeeming → waiting → connecting → live → ended, or declined /
+// refused / failed.
+
+import { ExpertPeer } from "/static/js/peer.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** How often the quality line is refreshed, in ms. */
+const STATS_EVERY = 1000;
+/** How often the signaling connection is kept alive, in ms. */
+const PING_EVERY = 20000;
+
+const page = {
+  state: document.body.dataset.state,
+  expertName: "",
+  ws: null,
+  peer: null,
+  timers: [],
+  ended: false,
+};
+
+function setState(state, message) {
+  page.state = state;
+  document.body.dataset.state = state;
+  if (message !== undefined) $("status").textContent = message;
+}
+
+function setHeadline(headline, explanation) {
+  $("headline").textContent = headline;
+  $("explanation").textContent = explanation ?? "";
+}
+
+function inviteCode() {
+  const parts = location.pathname.split("/");
+  return decodeURIComponent(parts[parts.length - 1] ?? "");
+}
+
+// ---- joining ---------------------------------------------------------------------------------
+
+async function join(event) {
+  event.preventDefault();
+  const form = $("join");
+  const name = $("expert-name").value.trim();
+  if (!name) {
+    setState("open", "Please enter your name.");
+    return;
+  }
+  page.expertName = name;
+  const password = $("password")?.value ?? null;
+  $("connect").disabled = true;
+  setState("redeeming", "Checking the invitation…");
+
+  let response;
+  let body;
+  try {
+    response = await fetch("/api/redeem", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code: inviteCode(), password: password || null, expert_name: name }),
+    });
+    body = await response.json().catch(() => ({}));
+  } catch (err) {
+    $("connect").disabled = false;
+    setState("open", `Cannot reach the server: ${err.message}. Check your connection and try again.`);
+    return;
+  }
+
+  if (!response.ok) {
+    const message = body.message ?? `The server refused the invitation (${response.status}).`;
+    $("connect").disabled = false;
+    if (body.error === "wrong_password" || body.error === "password_required") {
+      setState("open", message);
+      $("password")?.select();
+    } else {
+      // Expired, revoked, locked, in use, unknown: nothing the expert can retry here.
+      form.hidden = true;
+      setState("refused", message);
+      setHeadline("Cannot connect", message);
+    }
+    return;
+  }
+
+  form.hidden = true;
+  setState("waiting", `Waiting for ${body.novice_name} to allow the connection…`);
+  connect(body);
+}
+
+// ---- signaling ---------------------------------------------------------------------------------
+
+function connect(redeemed) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}/ws/expert`);
+  page.ws = ws;
+  const send = (msg) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
+  };
+
+  ws.onopen = () => send({ type: "hello", ticket: redeemed.ticket });
+  ws.onmessage = (e) => {
+    let msg;
+    try {
+      msg = JSON.parse(e.data);
+    } catch {
+      console.warn("ignoring a malformed message from the server");
+      return;
+    }
+    onServerMessage(msg, redeemed, send);
+  };
+  ws.onclose = () => {
+    if (!page.ended) {
+      finish("failed", "Lost the connection to the server. Open the invitation link again to reconnect.");
+    }
+  };
+  page.timers.push(setInterval(() => send({ type: "ping" }), PING_EVERY));
+}
+
+function onServerMessage(msg, redeemed, send) {
+  switch (msg.type) {
+    case "consent":
+      if (msg.state === "waiting") {
+        setState("waiting", `Waiting for ${msg.novice_name} to allow the connection…`);
+      } else if (msg.state === "accepted") {
+        setState("connecting", `${msg.novice_name} allowed the connection. Connecting…`);
+        startPeer(redeemed, send);
+      }
+      break;
+    case "signal":
+      if (!page.peer) startPeer(redeemed, send);
+      page.peer.handleSignal(msg.signal).catch((err) => {
+        console.warn(`could not apply a signal: ${err.message}`);
+      });
+      break;
+    case "session_ended": {
+      const state = msg.reason === "declined" || msg.reason === "consent_timeout" ? "declined" : "ended";
+      finish(state, msg.message);
+      break;
+    }
+    case "error":
+      console.warn(`server error ${msg.code}: ${msg.message}`);
+      if (["bad_ticket", "ticket_expired", "hello_expected"].includes(msg.code)) {
+        finish("failed", `${msg.message} Open the invitation link again to reconnect.`);
+      }
+      break;
+    case "pong":
+      break;
+    default:
+      console.warn(`ignoring an unknown message from the server: ${msg.type}`);
+  }
+}
+
+// ---- the live session --------------------------------------------------------------------------
+
+function startPeer(redeemed, sendToServer) {
+  if (page.peer || page.ended) return;
+  const peer = new ExpertPeer({
+    iceServers: redeemed.ice_servers ?? [],
+    sendSignal: (signal) => sendToServer({ type: "signal", signal }),
+    video: $("video"),
+  });
+  page.peer = peer;
+  peer.addEventListener("track", () => {
+    $("session").hidden = false;
+    setState("live", `Connected to ${redeemed.novice_name}.`);
+  });
+  peer.addEventListener("open", () => {
+    $("chat-input").disabled = false;
+  });
+  peer.addEventListener("message", (e) => onDataMessage(e.detail));
+  peer.addEventListener("closed", (e) => {
+    if (!page.ended) finish("ended", `The connection ended (${e.detail.reason}).`);
+  });
+  page.timers.push(setInterval(showQuality, STATS_EVERY));
+}
+
+function onDataMessage(msg) {
+  switch (msg?.type) {
+    case "chat":
+      addChatLine(msg.from, msg.text, "them");
+      break;
+    case "bye":
+      finish("ended", "The person you are helping ended the session.");
+      break;
+    default:
+      console.warn(`ignoring an unknown data message: ${msg?.type}`);
+  }
+}
+
+async function showQuality() {
+  if (!page.peer || page.ended) return;
+  const s = await page.peer.stats().catch(() => null);
+  if (!s) return;
+  const parts = [];
+  if (s.frameWidth) parts.push(`${s.frameWidth}×${s.frameHeight}`);
+  parts.push(`${Math.round(s.framesPerSecond ?? 0)} fps`);
+  parts.push(`${(s.bitrate / 1e6).toFixed(2)} Mbit/s`);
+  if (s.roundTripTime !== null) parts.push(`RTT ${Math.round(s.roundTripTime * 1000)} ms`);
+  if (s.relayed) parts.push("relayed");
+  $("quality").textContent = parts.join(" · ");
+  $("quality").dataset.framesDecoded = String(s.framesDecoded);
+}
+
+function addChatLine(from, text, who) {
+  const item = document.createElement("li");
+  item.className = who;
+  const name = document.createElement("strong");
+  name.textContent = `${from}: `;
+  item.append(name, document.createTextNode(text));
+  $("chat-log").append(item);
+  item.scrollIntoView({ block: "end" });
+}
+
+function sendChat(event) {
+  event.preventDefault();
+  const input = $("chat-input");
+  const text = input.value.trim();
+  if (!text || !page.peer) return;
+  try {
+    page.peer.send({ type: "chat", from: page.expertName, text });
+  } catch (err) {
+    setState(page.state, `Message not sent: ${err.message}`);
+    return;
+  }
+  addChatLine(page.expertName, text, "me");
+  input.value = "";
+}
+
+function endByExpert() {
+  if (page.ended) return;
+  try {
+    page.peer?.send({ type: "bye" });
+  } catch {
+    // The channel is already gone; the hang-up below still tells the agent.
+  }
+  if (page.ws?.readyState === WebSocket.OPEN) page.ws.send(JSON.stringify({ type: "hang_up" }));
+  finish("ended", "You ended the session.");
+}
+
+/** Ends the session on this page: stops the video, closes the connections, says why. */
+function finish(state, message) {
+  if (page.ended) return;
+  page.ended = true;
+  page.timers.forEach(clearInterval);
+  page.peer?.close();
+  const video = $("video");
+  video.srcObject?.getTracks().forEach((t) => t.stop());
+  video.srcObject = null;
+  $("chat-input").disabled = true;
+  $("end").disabled = true;
+  $("quality").textContent = "";
+  if (page.ws && page.ws.readyState <= WebSocket.OPEN) page.ws.close();
+  setState(state, message);
+  // The desktop is gone; the chat stays readable if there was one.
+  $("session").hidden = $("chat-log").children.length === 0;
+}
+
+// ---- view modes --------------------------------------------------------------------------------
+
+function setViewMode(mode) {
+  $("screen").className = mode;
+  $("fit").setAttribute("aria-pressed", String(mode === "fit"));
+  $("actual").setAttribute("aria-pressed", String(mode === "actual"));
+}
+
+function init() {
+  $("join")?.addEventListener("submit", join);
+  $("chat-form").addEventListener("submit", sendChat);
+  $("chat-input").disabled = true;
+  $("end").addEventListener("click", endByExpert);
+  $("fit").addEventListener("click", () => setViewMode("fit"));
+  $("actual").addEventListener("click", () => setViewMode("actual"));
+  window.addEventListener("pagehide", () => {
+    if (!page.ended && page.ws?.readyState === WebSocket.OPEN) {
+      page.ws.send(JSON.stringify({ type: "hang_up" }));
+    }
+  });
+}
+
+init();
