@@ -209,6 +209,7 @@ impl Session {
                 self.say(format!("[{from}] {text}"));
             }
             PeerNews::Data(DataMessage::Bye) => {}
+            PeerNews::Data(_) => {}
             PeerNews::Closed(reason) => {
                 self.commands
                     .push_back(Command::ToServer(AgentToServer::HangUp {
