@@ -5,6 +5,8 @@
 //! session, and carries out the commands it returns. Capture starts only on
 //! `Command::StartSharing`, which the session emits only after the novice said yes.
 
+use crate::control::inject::Injector;
+use crate::control::watch::{EscapeEdge, EscapeWatcher};
 use crate::media::{MediaConfig, Pipeline};
 use crate::peer::{Peer, PeerConfig, PeerEvent};
 use crate::server_api::ServerApi;
@@ -29,16 +31,40 @@ pub struct InviteOptions {
     pub local_ips: Vec<IpAddr>,
 }
 
-/// The desktop being shared: the peer, the capture pipeline and the task feeding one to the other.
+/// The desktop being shared: the peer, the capture pipeline and the task feeding one to the
+/// other, and the input side for remote control when this display supports it.
 struct Sharing {
     peer: Arc<Peer>,
     events: mpsc::Receiver<PeerEvent>,
     pipeline: Pipeline,
     pump: JoinHandle<()>,
+    input: Option<ControlIo>,
+}
+
+/// Injects the expert's input and watches the novice's Escape key.
+struct ControlIo {
+    injector: Injector,
+    escapes: mpsc::Receiver<EscapeEdge>,
+    _watcher: EscapeWatcher,
+}
+
+impl ControlIo {
+    fn open(display: Option<&str>) -> anyhow::Result<Self> {
+        let injector = Injector::start(display)?;
+        let (watcher, escapes) = EscapeWatcher::start(display)?;
+        Ok(Self {
+            injector,
+            escapes,
+            _watcher: watcher,
+        })
+    }
 }
 
 impl Sharing {
     async fn stop(self) {
+        if let Some(input) = &self.input {
+            input.injector.release_all();
+        }
         self.pump.abort();
         self.pipeline.stop();
         self.peer.close().await;
@@ -79,29 +105,33 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
                 Some(line) => session.handle_line(&line),
                 None => session.handle_line("/quit"),
             },
-            event = next_peer_event(&mut sharing) => match event {
-                PeerEvent::Signal(s) => session.handle_peer(PeerNews::Signal(s)),
+            event = next_sharing_event(&mut sharing) => match event {
+                SharingEvent::Escape(EscapeEdge::Down(at)) => session.handle_local_escape(true, at),
+                SharingEvent::Escape(EscapeEdge::Up(at)) => session.handle_local_escape(false, at),
+                SharingEvent::Peer(event) => match event {
+                PeerEvent::Signal(s) => session.handle_peer(PeerNews::Signal(s), Instant::now()),
                 PeerEvent::Connected => {
                     if let Some(s) = &sharing {
                         s.pipeline.request_keyframe();
                     }
-                    session.handle_peer(PeerNews::Connected);
+                    session.handle_peer(PeerNews::Connected, Instant::now());
                 }
-                PeerEvent::Data(d) => session.handle_peer(PeerNews::Data(d)),
+                PeerEvent::Data(d) => session.handle_peer(PeerNews::Data(d), Instant::now()),
                 PeerEvent::KeyframeRequest => {
                     if let Some(s) = &sharing {
                         s.pipeline.request_keyframe();
                     }
                 }
                 PeerEvent::Closed { reason } => {
-                    session.handle_peer(PeerNews::Closed(reason));
+                    session.handle_peer(PeerNews::Closed(reason), Instant::now());
                     if !session.is_live() {
                         if let Some(s) = sharing.take() {
                             s.stop().await;
                         }
                     }
                 }
-            },
+            }},
+            _ = tokio::signal::ctrl_c() => session.handle_interrupt(),
             _ = sleep_until(deadline) => session.handle_timeout(Instant::now()),
         }
 
@@ -116,10 +146,17 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
                 }
                 Command::StartSharing { ice_servers, .. } => {
                     match start_sharing(ice_servers, &opts).await {
-                        Ok(s) => sharing = Some(s),
+                        Ok(s) => {
+                            if s.input.is_none() {
+                                session.set_control_unavailable(
+                                    "input cannot be injected on this display",
+                                );
+                            }
+                            sharing = Some(s);
+                        }
                         Err(err) => {
                             say(&format!("Cannot share the screen: {err:#}"));
-                            session.handle_peer(PeerNews::Closed(err.to_string()));
+                            session.handle_peer(PeerNews::Closed(err.to_string()), Instant::now());
                         }
                     }
                 }
@@ -135,6 +172,16 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
                         if let Err(err) = s.peer.send_data(&msg).await {
                             say(&format!("Could not send the message: {err}"));
                         }
+                    }
+                }
+                Command::Inject(event) => {
+                    if let Some(input) = sharing.as_ref().and_then(|s| s.input.as_ref()) {
+                        input.injector.inject(event);
+                    }
+                }
+                Command::ReleaseInput => {
+                    if let Some(input) = sharing.as_ref().and_then(|s| s.input.as_ref()) {
+                        input.injector.release_all();
                     }
                 }
                 Command::StopSharing => {
@@ -228,23 +275,48 @@ async fn start_sharing(
             }
         })
     };
+    let input = match ControlIo::open(opts.media.display.as_deref()) {
+        Ok(io) => Some(io),
+        Err(err) => {
+            tracing::warn!(error = %format!("{err:#}"), "remote control is unavailable");
+            None
+        }
+    };
     Ok(Sharing {
         peer,
         events,
         pipeline,
         pump,
+        input,
     })
 }
 
-async fn next_peer_event(sharing: &mut Option<Sharing>) -> PeerEvent {
-    match sharing {
-        Some(s) => match s.events.recv().await {
-            Some(e) => e,
-            None => PeerEvent::Closed {
-                reason: "the connection ended".into(),
+/// What happened while the desktop is shared.
+enum SharingEvent {
+    Peer(PeerEvent),
+    /// The display's Escape key, for the novice's hold-Esc stop.
+    Escape(EscapeEdge),
+}
+
+/// The next event of the shared desktop; never, when nothing is shared.
+async fn next_sharing_event(sharing: &mut Option<Sharing>) -> SharingEvent {
+    let Some(s) = sharing else {
+        return std::future::pending().await;
+    };
+    let escape = async {
+        match s.input.as_mut() {
+            Some(io) => match io.escapes.recv().await {
+                Some(edge) => edge,
+                None => std::future::pending().await,
             },
-        },
-        None => std::future::pending().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        event = s.events.recv() => SharingEvent::Peer(event.unwrap_or(PeerEvent::Closed {
+            reason: "the connection ended".into(),
+        })),
+        edge = escape => SharingEvent::Escape(edge),
     }
 }
 

@@ -7,7 +7,9 @@
 //! * [`terminal`]: the novice's terminal (prompts, chat).
 //! * [`media`]: screen capture, colour conversion and H.264 encoding on a dedicated thread.
 //! * [`peer`]: the WebRTC peer connection that carries video and the data channel.
+//! * [`control`]: remote control with the novice's consent: state machine, input, Esc watch.
 
+pub mod control;
 pub mod invite;
 pub mod media;
 pub mod peer;

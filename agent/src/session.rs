@@ -10,8 +10,9 @@
 //! back to `Idle` when either side ends it. A second request while one is asked or live is
 //! declined at once: one helper at a time.
 
+use crate::control::{Control, ControlCommand, StopReason};
 use protocol::api::IceServer;
-use protocol::data::DataMessage;
+use protocol::data::{DataMessage, InputEvent};
 use protocol::ids::SessionId;
 use protocol::signal::{AgentToServer, EndReason, ServerToAgent, Signal};
 use std::collections::VecDeque;
@@ -37,6 +38,10 @@ pub enum Command {
     ToPeer(Signal),
     /// A message for the expert on the data channel.
     ToExpert(DataMessage),
+    /// Put the expert's input event on the desktop (control is granted).
+    Inject(InputEvent),
+    /// Release every key and button held down for the expert (control ended).
+    ReleaseInput,
     /// Stop capturing and close the peer.
     StopSharing,
     /// The novice asked to quit the agent.
@@ -65,6 +70,7 @@ enum State {
     Live {
         session: SessionId,
         expert: String,
+        control: Box<Control>,
     },
 }
 
@@ -72,6 +78,8 @@ enum State {
 #[derive(Debug)]
 pub struct Session {
     novice_name: String,
+    /// Why remote control cannot work on this machine, if it cannot.
+    control_unavailable: Option<String>,
     state: State,
     commands: VecDeque<Command>,
 }
@@ -80,6 +88,7 @@ impl Session {
     pub fn new(novice_name: impl Into<String>) -> Self {
         Self {
             novice_name: novice_name.into(),
+            control_unavailable: None,
             state: State::Idle,
             commands: VecDeque::new(),
         }
@@ -89,12 +98,56 @@ impl Session {
         self.commands.pop_front()
     }
 
-    /// When the pending question lapses, if one is pending.
+    /// When [`Session::handle_timeout`] has something to do next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match self.state {
-            State::Asking { deadline, .. } => Some(deadline),
-            _ => None,
+        match &self.state {
+            State::Asking { deadline, .. } => Some(*deadline),
+            State::Live { control, .. } => control.poll_timeout(),
+            State::Idle => None,
         }
+    }
+
+    /// Remote control cannot work on this machine; the expert's requests are refused with `why`.
+    pub fn set_control_unavailable(&mut self, why: impl Into<String>) {
+        let why = why.into();
+        self.with_control(|c| c.set_unavailable(why.clone()));
+        self.control_unavailable = Some(why);
+    }
+
+    /// Whether the expert's input reaches the desktop right now.
+    pub fn control_granted(&self) -> bool {
+        matches!(&self.state, State::Live { control, .. } if control.is_granted())
+    }
+
+    /// Runs `f` on the live session's control, then turns what it wants done into commands.
+    fn with_control(&mut self, f: impl FnOnce(&mut Control)) {
+        let State::Live { control, .. } = &mut self.state else {
+            return;
+        };
+        f(control);
+        while let Some(cmd) = control.poll_command() {
+            self.commands.push_back(match cmd {
+                ControlCommand::Say(line) => Command::Say(line),
+                ControlCommand::Ask(question) => Command::Ask(question),
+                ControlCommand::ToExpert(msg) => Command::ToExpert(msg),
+                ControlCommand::Inject(event) => Command::Inject(event),
+                ControlCommand::ReleaseAll => Command::ReleaseInput,
+            });
+        }
+    }
+
+    /// The novice pressed Ctrl+C in the agent: stops remote control if it is on, else quits.
+    pub fn handle_interrupt(&mut self) {
+        let mut stopped = false;
+        self.with_control(|c| stopped = c.stop(StopReason::CtrlC));
+        if !stopped {
+            self.handle_line("/quit");
+        }
+    }
+
+    /// The display reported the Escape key going down or up, from the novice or injected.
+    pub fn handle_local_escape(&mut self, down: bool, at: Instant) {
+        self.with_control(|c| c.local_escape(down, at));
     }
 
     /// Whether the desktop is being shared right now.
@@ -148,6 +201,7 @@ impl Session {
                     return;
                 }
                 if self.is_live() {
+                    self.with_control(Control::end);
                     self.commands.push_back(Command::StopSharing);
                 }
                 self.state = State::Idle;
@@ -170,7 +224,20 @@ impl Session {
                 let yes = matches!(line.to_ascii_lowercase().as_str(), "y" | "yes");
                 self.answer(yes);
             }
+            State::Live { control, .. } if control.is_asking() => {
+                let yes = matches!(line.to_ascii_lowercase().as_str(), "y" | "yes");
+                self.with_control(|c| c.answer(yes));
+            }
             State::Live { .. } if line == "/end" => self.end_by_novice(),
+            State::Live { control, .. } if line == "/stop" => {
+                if control.is_granted() {
+                    self.with_control(|c| {
+                        c.stop(StopReason::StopCommand);
+                    });
+                } else {
+                    self.say("Nobody controls your computer.");
+                }
+            }
             State::Live { .. } if line.is_empty() => {}
             State::Live { .. } => {
                 self.commands
@@ -179,13 +246,13 @@ impl Session {
                         text: line.to_string(),
                     }));
             }
-            State::Idle if line == "/end" => self.say("No session is running."),
+            State::Idle if line == "/end" || line == "/stop" => self.say("No session is running."),
             State::Idle => {}
         }
     }
 
     /// Something happened on the peer connection.
-    pub fn handle_peer(&mut self, news: PeerNews) {
+    pub fn handle_peer(&mut self, news: PeerNews, now: Instant) {
         let Some(session) = self.live_session() else {
             return;
         };
@@ -205,12 +272,24 @@ impl Session {
                     self.say(line);
                 }
             }
-            PeerNews::Data(DataMessage::Chat { from, text }) => {
-                self.say(format!("[{from}] {text}"));
+            // Shown under the name the novice accepted, whatever the message claims.
+            PeerNews::Data(DataMessage::Chat { text, .. }) => {
+                if let State::Live { expert, .. } = &self.state {
+                    let line = format!("[{expert}] {text}");
+                    self.say(line);
+                }
             }
-            PeerNews::Data(DataMessage::Bye) => {}
-            PeerNews::Data(_) => {}
+            PeerNews::Data(DataMessage::ControlRequest) => self.with_control(|c| c.request(now)),
+            PeerNews::Data(DataMessage::ControlRelease) => self.with_control(|c| {
+                c.stop(StopReason::ExpertReleased);
+            }),
+            PeerNews::Data(DataMessage::Input { event }) => {
+                self.with_control(|c| c.input(event, now))
+            }
+            // Only the agent speaks about control; the server sees the session end on its own.
+            PeerNews::Data(DataMessage::Control { .. } | DataMessage::Bye) => {}
             PeerNews::Closed(reason) => {
+                self.with_control(Control::end);
                 self.commands
                     .push_back(Command::ToServer(AgentToServer::HangUp {
                         session_id: session,
@@ -224,7 +303,7 @@ impl Session {
         }
     }
 
-    /// The pending question lapsed: no answer is a no.
+    /// A deadline passed: an unanswered request is a no; a held Esc stops control.
     pub fn handle_timeout(&mut self, now: Instant) {
         if let State::Asking { deadline, .. } = self.state {
             if now >= deadline {
@@ -232,6 +311,7 @@ impl Session {
                 self.answer(false);
             }
         }
+        self.with_control(|c| c.handle_timeout(now));
     }
 
     fn answer(&mut self, yes: bool) {
@@ -255,7 +335,16 @@ impl Session {
                 ice_servers,
             });
             self.say(format!("Connecting {expert} to your screen..."));
-            self.state = State::Live { session, expert };
+            let control = Control::new(self.novice_name.clone(), expert.clone());
+            let mut control = Box::new(control);
+            if let Some(why) = &self.control_unavailable {
+                control.set_unavailable(why.clone());
+            }
+            self.state = State::Live {
+                session,
+                expert,
+                control,
+            };
         } else {
             self.say(format!("You declined {expert}'s request."));
         }
@@ -263,7 +352,12 @@ impl Session {
 
     fn end_by_novice(&mut self) {
         match std::mem::replace(&mut self.state, State::Idle) {
-            State::Live { session, .. } => {
+            State::Live {
+                session, control, ..
+            } => {
+                if control.is_granted() {
+                    self.commands.push_back(Command::ReleaseInput);
+                }
                 self.commands.push_back(Command::ToExpert(DataMessage::Bye));
                 self.commands
                     .push_back(Command::ToServer(AgentToServer::HangUp {
@@ -437,7 +531,7 @@ mod tests {
             s.handle_server(msg, Instant::now(), ANSWER);
         }
         s.handle_line("y");
-        s.handle_peer(PeerNews::Connected);
+        s.handle_peer(PeerNews::Connected, Instant::now());
         assert!(drain(&mut s).is_empty());
         assert!(!s.is_live());
     }
@@ -469,10 +563,13 @@ mod tests {
                 text: "hello Bob".into()
             })]
         );
-        s.handle_peer(PeerNews::Data(DataMessage::Chat {
-            from: "Bob".into(),
-            text: "hi".into(),
-        }));
+        s.handle_peer(
+            PeerNews::Data(DataMessage::Chat {
+                from: "Bob".into(),
+                text: "hi".into(),
+            }),
+            Instant::now(),
+        );
         assert_eq!(drain(&mut s), vec![Command::Say("[Bob] hi".into())]);
     }
 
@@ -498,7 +595,7 @@ mod tests {
             ANSWER,
         );
         assert_eq!(drain(&mut s), vec![Command::ToPeer(sig.clone())]);
-        s.handle_peer(PeerNews::Signal(sig.clone()));
+        s.handle_peer(PeerNews::Signal(sig.clone()), Instant::now());
         assert_eq!(
             drain(&mut s),
             vec![Command::ToServer(AgentToServer::Signal {
@@ -538,7 +635,7 @@ mod tests {
     #[test]
     fn lost_peer_hangs_up() {
         let (mut s, id) = live();
-        s.handle_peer(PeerNews::Closed("ICE failed".into()));
+        s.handle_peer(PeerNews::Closed("ICE failed".into()), Instant::now());
         let cmds = drain(&mut s);
         assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp { session_id: id })));
         assert!(cmds.contains(&Command::StopSharing));
@@ -551,5 +648,179 @@ mod tests {
         let cmds = drain(&mut s);
         assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp { session_id: id })));
         assert_eq!(cmds.last(), Some(&Command::Quit));
+    }
+
+    fn click() -> InputEvent {
+        InputEvent::Move { x: 5, y: 6 }
+    }
+
+    fn expert_says(s: &mut Session, msg: DataMessage) -> Vec<Command> {
+        s.handle_peer(PeerNews::Data(msg), Instant::now());
+        drain(s)
+    }
+
+    fn control_state(cmds: &[Command]) -> Option<protocol::data::ControlState> {
+        cmds.iter().find_map(|c| match c {
+            Command::ToExpert(DataMessage::Control { state, .. }) => Some(*state),
+            _ => None,
+        })
+    }
+
+    fn granted_control() -> (Session, SessionId) {
+        let (mut s, id) = live();
+        expert_says(&mut s, DataMessage::ControlRequest);
+        s.handle_line("y");
+        drain(&mut s);
+        assert!(s.control_granted());
+        (s, id)
+    }
+
+    #[test]
+    fn control_is_asked_for_and_only_then_input_is_injected() {
+        let (mut s, _) = live();
+        let cmds = expert_says(&mut s, DataMessage::Input { event: click() });
+        assert!(
+            cmds.is_empty(),
+            "input before any grant is dropped: {cmds:?}"
+        );
+
+        let cmds = expert_says(&mut s, DataMessage::ControlRequest);
+        assert!(cmds.iter().any(
+            |c| matches!(c, Command::Ask(q) if q.contains("Bob wants to control your computer"))
+        ));
+        assert_eq!(
+            control_state(&cmds),
+            Some(protocol::data::ControlState::Pending)
+        );
+        assert!(expert_says(&mut s, DataMessage::Input { event: click() }).is_empty());
+
+        // While the question is open, the next line answers it rather than being chat.
+        s.handle_line("yes");
+        let cmds = drain(&mut s);
+        assert_eq!(
+            control_state(&cmds),
+            Some(protocol::data::ControlState::Granted)
+        );
+        assert!(!cmds
+            .iter()
+            .any(|c| matches!(c, Command::ToExpert(DataMessage::Chat { .. }))));
+        let cmds = expert_says(&mut s, DataMessage::Input { event: click() });
+        assert_eq!(cmds, vec![Command::Inject(click())]);
+    }
+
+    #[test]
+    fn a_no_to_control_keeps_the_session_view_only() {
+        let (mut s, _) = live();
+        expert_says(&mut s, DataMessage::ControlRequest);
+        s.handle_line("n");
+        let cmds = drain(&mut s);
+        assert_eq!(
+            control_state(&cmds),
+            Some(protocol::data::ControlState::Refused)
+        );
+        assert!(s.is_live() && !s.control_granted());
+        assert!(expert_says(&mut s, DataMessage::Input { event: click() }).is_empty());
+        // Chat still works.
+        s.handle_line("hello");
+        assert!(matches!(
+            drain(&mut s).as_slice(),
+            [Command::ToExpert(DataMessage::Chat { .. })]
+        ));
+    }
+
+    #[test]
+    fn slash_stop_and_ctrl_c_stop_control_but_keep_the_session() {
+        let (mut s, _) = granted_control();
+        s.handle_line("/stop");
+        let cmds = drain(&mut s);
+        assert_eq!(cmds.first(), Some(&Command::ReleaseInput));
+        assert_eq!(
+            control_state(&cmds),
+            Some(protocol::data::ControlState::Stopped)
+        );
+        assert!(s.is_live() && !s.control_granted());
+
+        let (mut s, _) = granted_control();
+        s.handle_interrupt();
+        let cmds = drain(&mut s);
+        assert_eq!(cmds.first(), Some(&Command::ReleaseInput));
+        assert!(s.is_live() && !s.control_granted());
+        assert!(!cmds.contains(&Command::Quit));
+        // A second Ctrl+C, with nothing to stop, quits.
+        s.handle_interrupt();
+        assert!(drain(&mut s).contains(&Command::Quit));
+    }
+
+    #[test]
+    fn the_novices_held_escape_stops_control() {
+        let (mut s, _) = granted_control();
+        let now = Instant::now();
+        s.handle_local_escape(true, now);
+        let deadline = s.poll_timeout().expect("a hold deadline");
+        s.handle_timeout(deadline);
+        let cmds = drain(&mut s);
+        assert_eq!(
+            control_state(&cmds),
+            Some(protocol::data::ControlState::Stopped)
+        );
+        assert!(s.is_live() && !s.control_granted());
+    }
+
+    #[test]
+    fn the_experts_escape_is_injected_and_does_not_stop_control() {
+        let (mut s, _) = granted_control();
+        let esc = InputEvent::Key {
+            key: "Escape".into(),
+            down: true,
+        };
+        let cmds = expert_says(&mut s, DataMessage::Input { event: esc.clone() });
+        assert_eq!(cmds, vec![Command::Inject(esc)]);
+        s.handle_local_escape(true, Instant::now());
+        assert_eq!(s.poll_timeout(), None);
+        assert!(s.control_granted());
+    }
+
+    #[test]
+    fn the_session_ending_under_control_releases_keys_before_stopping() {
+        let (mut s, id) = granted_control();
+        s.handle_server(
+            ServerToAgent::SessionEnded {
+                session_id: id,
+                reason: EndReason::ExpertHungUp,
+            },
+            Instant::now(),
+            ANSWER,
+        );
+        let cmds = drain(&mut s);
+        assert_eq!(&cmds[..2], &[Command::ReleaseInput, Command::StopSharing]);
+
+        let (mut s, _) = granted_control();
+        s.handle_line("/end");
+        assert_eq!(drain(&mut s).first(), Some(&Command::ReleaseInput));
+    }
+
+    #[test]
+    fn control_is_refused_where_input_cannot_be_injected() {
+        let (mut s, _) = live();
+        s.set_control_unavailable("no XTest extension");
+        let cmds = expert_says(&mut s, DataMessage::ControlRequest);
+        assert_eq!(
+            control_state(&cmds),
+            Some(protocol::data::ControlState::Refused)
+        );
+        assert!(!cmds.iter().any(|c| matches!(c, Command::Ask(_))));
+    }
+
+    #[test]
+    fn chat_is_shown_under_the_accepted_name() {
+        let (mut s, _) = live();
+        let cmds = expert_says(
+            &mut s,
+            DataMessage::Chat {
+                from: "Your bank".into(),
+                text: "hi".into(),
+            },
+        );
+        assert_eq!(cmds, vec![Command::Say("[Bob] hi".into())]);
     }
 }

@@ -316,6 +316,76 @@ impl Page {
         Ok(())
     }
 
+    /// Sends one mouse event at page coordinates, as a real pointer would: `kind` is
+    /// `mousePressed`, `mouseReleased`, `mouseMoved` or `mouseWheel`; `button` is `left`,
+    /// `middle`, `right` or `none`; `delta_y` only matters for the wheel.
+    pub async fn mouse(
+        &self,
+        kind: &str,
+        x: f64,
+        y: f64,
+        button: &str,
+        delta_y: f64,
+    ) -> Result<()> {
+        let mut params = json!({ "type": kind, "x": x, "y": y, "button": button, "clickCount": 1 });
+        if kind == "mouseWheel" {
+            params["deltaX"] = json!(0);
+            params["deltaY"] = json!(delta_y);
+        }
+        self.call("Input.dispatchMouseEvent", params).await?;
+        Ok(())
+    }
+
+    /// Presses or releases one key as a real keyboard would, to the focused element. `key` is
+    /// a `KeyboardEvent.key` value: a character or a name such as `Enter` or `Shift`.
+    pub async fn key(&self, key: &str, down: bool) -> Result<()> {
+        let mut params = json!({ "type": if down { "rawKeyDown" } else { "keyUp" }, "key": key });
+        let mut chars = key.chars();
+        if let (Some(c), None) = (chars.next(), chars.next()) {
+            if down {
+                params["type"] = json!("keyDown");
+                params["text"] = json!(c.to_string());
+            }
+        } else if key == "Enter" && down {
+            params["type"] = json!("keyDown");
+            params["text"] = json!("\r");
+        }
+        self.call("Input.dispatchKeyEvent", params).await?;
+        Ok(())
+    }
+
+    /// Calls `function` (a JavaScript function declaration) with `this` bound to an array of
+    /// every live object whose prototype is `prototype` (an expression such as
+    /// `RTCDataChannel.prototype`), and returns its result. Reaches objects that no global
+    /// variable holds, as a hostile page script could.
+    pub async fn call_on_instances(&self, prototype: &str, function: &str) -> Result<Value> {
+        let proto = self
+            .call("Runtime.evaluate", json!({ "expression": prototype }))
+            .await?;
+        let proto_id = proto["result"]["objectId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("{prototype} is not an object"))?;
+        let found = self
+            .call(
+                "Runtime.queryObjects",
+                json!({ "prototypeObjectId": proto_id }),
+            )
+            .await?;
+        let array_id = found["objects"]["objectId"]
+            .as_str()
+            .ok_or_else(|| anyhow!("Runtime.queryObjects returned no array"))?;
+        let reply = self
+            .call(
+                "Runtime.callFunctionOn",
+                json!({ "objectId": array_id, "functionDeclaration": function, "returnByValue": true }),
+            )
+            .await?;
+        if let Some(details) = reply.get("exceptionDetails") {
+            bail!("calling on {prototype} instances threw: {details}");
+        }
+        Ok(reply["result"]["value"].clone())
+    }
+
     /// A PNG of the visible part of the page.
     pub async fn screenshot(&self) -> Result<Vec<u8>> {
         let reply = self

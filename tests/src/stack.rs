@@ -257,6 +257,22 @@ impl AgentProcess {
         stdin.flush().await.context("typing into the agent")
     }
 
+    /// Presses Ctrl+C at the agent's terminal: sends it SIGINT.
+    pub fn interrupt(&self) -> Result<()> {
+        let pid = self
+            .child
+            .id()
+            .ok_or_else(|| anyhow!("the agent has exited"))?;
+        let status = std::process::Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .context("running kill")?;
+        if !status.success() {
+            bail!("kill -INT {pid} failed: {status}");
+        }
+        Ok(())
+    }
+
     /// Waits for the agent to exit by itself.
     pub async fn wait(mut self, limit: Duration) -> Result<std::process::ExitStatus> {
         tokio::time::timeout(limit, self.child.wait())

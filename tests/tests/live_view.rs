@@ -8,13 +8,13 @@ use serde_json::Value;
 use std::process::Stdio;
 use std::time::Duration;
 use tests::browser::{Browser, Page};
-use tests::stack::{AgentProcess, ServerProcess};
+use tests::console::{
+    frames_decoded, invitation_link, start_agent, state, status, wait_state, WAIT,
+};
+use tests::stack::ServerProcess;
 use tests::xvfb::Xvfb;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin};
-
-/// Generous: two busy cores build and run the other tests at the same time.
-const WAIT: Duration = Duration::from_secs(45);
 
 /// The pattern's quadrants (top-left, top-right, bottom-right, bottom-left), see
 /// `tests/assets/pattern.py`.
@@ -123,63 +123,6 @@ async fn expect_video(page: &Page, expected: &[[i64; 3]; 4], what: &str) -> Resu
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn frames_decoded(page: &Page) -> Result<u64> {
-    let v = page
-        .eval("Number(document.getElementById('quality').dataset.framesDecoded ?? 0)")
-        .await?;
-    Ok(v.as_u64().unwrap_or(0))
-}
-
-async fn state(page: &Page) -> Result<String> {
-    Ok(page
-        .eval("document.body.dataset.state")
-        .await?
-        .as_str()
-        .unwrap_or_default()
-        .to_owned())
-}
-
-async fn wait_state(page: &Page, want: &str) -> Result<()> {
-    page.wait_for(
-        &format!("document.body.dataset.state === {want:?}"),
-        WAIT,
-        &format!("the console to reach state {want}"),
-    )
-    .await
-    .with_context(|| format!("console: {:?}", page.console()))?;
-    Ok(())
-}
-
-async fn status(page: &Page) -> Result<String> {
-    Ok(page
-        .eval("document.getElementById('status').textContent")
-        .await?
-        .as_str()
-        .unwrap_or_default()
-        .to_owned())
-}
-
-async fn start_agent(server: &ServerProcess, xvfb: &Xvfb, extra: &[&str]) -> Result<AgentProcess> {
-    let mut args = vec![
-        "invite",
-        "--display",
-        xvfb.display(),
-        "--local-ip",
-        "127.0.0.1",
-    ];
-    args.extend_from_slice(extra);
-    AgentProcess::start(server.url(), "Nora", &args).await
-}
-
-async fn invitation_link(agent: &mut AgentProcess) -> Result<String> {
-    let line = agent.expect_line("Link:", WAIT).await?;
-    Ok(line
-        .split_whitespace()
-        .last()
-        .context("no link on the Link: line")?
-        .to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

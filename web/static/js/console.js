@@ -7,6 +7,7 @@
 // refused / failed.
 
 import { ExpertPeer } from "/static/js/peer.js";
+import { RemoteControl } from "/static/js/control.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,6 +21,7 @@ const page = {
   expertName: "",
   ws: null,
   peer: null,
+  control: null,
   timers: [],
   ended: false,
 };
@@ -169,6 +171,7 @@ function startPeer(redeemed, sendToServer) {
   });
   peer.addEventListener("open", () => {
     $("chat-input").disabled = false;
+    $("control").disabled = false;
   });
   peer.addEventListener("message", (e) => onDataMessage(e.detail));
   peer.addEventListener("closed", (e) => {
@@ -184,6 +187,9 @@ function onDataMessage(msg) {
       break;
     case "bye":
       finish("ended", "The person you are helping ended the session.");
+      break;
+    case "control":
+      page.control?.update(msg);
       break;
     default:
       console.warn(`ignoring an unknown data message: ${msg?.type}`);
@@ -251,6 +257,7 @@ function finish(state, message) {
   video.srcObject = null;
   $("chat-input").disabled = true;
   $("end").disabled = true;
+  page.control?.reset();
   $("quality").textContent = "";
   if (page.ws && page.ws.readyState <= WebSocket.OPEN) page.ws.close();
   setState(state, message);
@@ -271,6 +278,18 @@ function init() {
   $("chat-form").addEventListener("submit", sendChat);
   $("chat-input").disabled = true;
   $("end").addEventListener("click", endByExpert);
+  page.control = new RemoteControl({
+    screen: $("screen"),
+    video: $("video"),
+    button: $("control"),
+    label: $("control-state"),
+    send: (message) => {
+      if (!page.peer) throw new Error("not connected yet");
+      page.peer.send(message);
+    },
+  });
+  // Usable once the data channel to the agent is open.
+  $("control").disabled = true;
   $("fit").addEventListener("click", () => setViewMode("fit"));
   $("actual").addEventListener("click", () => setViewMode("actual"));
   window.addEventListener("pagehide", () => {

@@ -1,0 +1,124 @@
+//! Driving the expert console page (`/i/<code>`) like a person would, and reading what it
+//! shows: its state (`document.body.dataset.state`), status line, control state and video.
+
+use crate::browser::Page;
+use crate::stack::{AgentProcess, ServerProcess};
+use crate::xvfb::Xvfb;
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Generous: two busy cores build and run the other tests at the same time.
+pub const WAIT: Duration = Duration::from_secs(45);
+
+/// Starts `agent invite` for `Nora` sharing `xvfb`, on loopback only, with `extra` flags.
+pub async fn start_agent(
+    server: &ServerProcess,
+    xvfb: &Xvfb,
+    extra: &[&str],
+) -> Result<AgentProcess> {
+    let mut args = vec![
+        "invite",
+        "--display",
+        xvfb.display(),
+        "--local-ip",
+        "127.0.0.1",
+    ];
+    args.extend_from_slice(extra);
+    AgentProcess::start(server.url(), "Nora", &args).await
+}
+
+/// The invitation link the agent printed.
+pub async fn invitation_link(agent: &mut AgentProcess) -> Result<String> {
+    let line = agent.expect_line("Link:", WAIT).await?;
+    Ok(line
+        .split_whitespace()
+        .last()
+        .context("no link on the Link: line")?
+        .to_owned())
+}
+
+/// Evaluates `js` and returns it as a string ("" when it is not one).
+pub async fn text(page: &Page, js: &str) -> Result<String> {
+    Ok(page.eval(js).await?.as_str().unwrap_or_default().to_owned())
+}
+
+pub async fn state(page: &Page) -> Result<String> {
+    text(page, "document.body.dataset.state").await
+}
+
+pub async fn status(page: &Page) -> Result<String> {
+    text(page, "document.getElementById('status').textContent").await
+}
+
+/// Waits until `document.body.dataset[attribute]` is `want`.
+pub async fn wait_dataset(page: &Page, attribute: &str, want: &str) -> Result<()> {
+    page.wait_for(
+        &format!("document.body.dataset.{attribute} === {want:?}"),
+        WAIT,
+        &format!("the console's {attribute} to become {want}"),
+    )
+    .await
+    .with_context(|| format!("console: {:?}", page.console()))?;
+    Ok(())
+}
+
+pub async fn wait_state(page: &Page, want: &str) -> Result<()> {
+    wait_dataset(page, "state", want).await
+}
+
+/// Frames decoded so far, as the console's quality line last read them from getStats.
+pub async fn frames_decoded(page: &Page) -> Result<u64> {
+    let v = page
+        .eval("Number(document.getElementById('quality').dataset.framesDecoded ?? 0)")
+        .await?;
+    Ok(v.as_u64().unwrap_or(0))
+}
+
+/// Whether the video element still has a stream attached.
+pub async fn has_video(page: &Page) -> Result<bool> {
+    Ok(page
+        .eval("document.getElementById('video').srcObject")
+        .await?
+        != Value::Null)
+}
+
+/// Types the expert's name (and password) and presses Connect.
+pub async fn join(page: &Page, name: &str, password: Option<&str>) -> Result<()> {
+    page.type_text("#expert-name", name).await?;
+    if let Some(password) = password {
+        page.type_text("#password", password).await?;
+    }
+    page.click("#connect").await
+}
+
+/// Page coordinates of screen pixel `(x, y)` in the video, computed from the element's box and
+/// the video's own size for `object-fit: contain` (fit) and natural size (actual).
+pub async fn page_point(page: &Page, x: u32, y: u32) -> Result<(f64, f64)> {
+    let b = page
+        .eval(
+            "(() => { const v = document.getElementById('video'); const r = v.getBoundingClientRect(); \
+             return [r.left, r.top, r.width, r.height, v.videoWidth, v.videoHeight]; })()",
+        )
+        .await?;
+    let n = |i: usize| b[i].as_f64().unwrap_or(0.0);
+    let (left, top, w, h, vw, vh) = (n(0), n(1), n(2), n(3), n(4), n(5));
+    if vw == 0.0 || vh == 0.0 {
+        bail!("the video has no size yet: {b}");
+    }
+    let scale = (w / vw).min(h / vh);
+    let x0 = left + (w - vw * scale) / 2.0;
+    let y0 = top + (h - vh * scale) / 2.0;
+    // The centre of the screen pixel, so rounding cannot move it to a neighbour.
+    Ok((
+        x0 + (f64::from(x) + 0.5) * scale,
+        y0 + (f64::from(y) + 0.5) * scale,
+    ))
+}
+
+pub async fn click_screen(page: &Page, x: u32, y: u32, button: &str) -> Result<()> {
+    let (px, py) = page_point(page, x, y).await?;
+    page.mouse("mouseMoved", px, py, "none", 0.0).await?;
+    page.mouse("mousePressed", px, py, button, 0.0).await?;
+    page.mouse("mouseReleased", px, py, button, 0.0).await
+}
