@@ -260,16 +260,16 @@ async fn start_sharing(
         }
     };
     let peer = Arc::new(peer);
+    let max_fps = opts.media.max_fps;
     let pump = {
         let peer = Arc::clone(&peer);
         tokio::spawn(async move {
-            let mut last: Option<Instant> = None;
+            // The RTP clock advances by one frame interval per frame, whatever the pause
+            // before it: a frame after an idle screen then looks late to the browser and is
+            // shown at once, instead of being held to match a gap in its timestamps.
+            let interval = Duration::from_secs(1) / max_fps.max(1);
             while let Some(frame) = frames.recv().await {
-                let duration = last
-                    .map(|t| frame.captured_at.saturating_duration_since(t))
-                    .unwrap_or(Duration::from_millis(33));
-                last = Some(frame.captured_at);
-                if let Err(err) = peer.send_video(&frame.data, duration).await {
+                if let Err(err) = peer.send_video(&frame.data, interval).await {
                     tracing::debug!(error = %err, "frame not sent");
                 }
             }

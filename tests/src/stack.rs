@@ -17,6 +17,33 @@ use tokio::sync::mpsc;
 /// Long enough for a cold start on a busy 2-core machine.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Builds the agent and the server for the profile this program was built with, so that a
+/// benchmark never measures stale binaries.
+pub fn build_product() -> Result<()> {
+    let exe = std::env::current_exe().context("locating this executable")?;
+    let release = exe
+        .parent()
+        .and_then(Path::parent)
+        .is_some_and(|d| d.ends_with("release"));
+    let status = std::process::Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--locked",
+            "-p",
+            "agent",
+            "-p",
+            "signaling-server",
+            "--bins",
+        ])
+        .args(if release { &["--release"][..] } else { &[][..] })
+        .status()
+        .context("running cargo build")?;
+    if !status.success() {
+        bail!("building the agent and the server failed ({status})");
+    }
+    Ok(())
+}
+
 /// Path of a binary of this workspace, built if it is not there yet.
 pub fn workspace_binary(package: &str, name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the test executable")?;

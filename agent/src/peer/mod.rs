@@ -28,8 +28,10 @@ use rtc::data_channel::RTCDataChannelInit;
 use rtc::interceptor::Slot;
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::rtp::extension::playout_delay_extension::PlayoutDelayExtension;
+use rtc::rtp::extension::HeaderExtension;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -113,6 +115,16 @@ impl Peer {
         let codec = wire::h264_codec();
         media
             .register_codec(codec.clone(), RtpCodecKind::Video)
+            .map_err(PeerError::Setup)?;
+        // Asks the browser to show each frame as soon as it is decoded (see `send_video`).
+        media
+            .register_header_extension(
+                RTCRtpHeaderExtensionCapability {
+                    uri: no_playout_delay().uri().into_owned(),
+                },
+                RtpCodecKind::Video,
+                None,
+            )
             .map_err(PeerError::Setup)?;
         // NACK retransmission, PLI/FIR feedback and receiver reports, and our keyframe requests.
         let interceptors = register_default_interceptors(Registry::new(), &mut media)
@@ -312,6 +324,7 @@ impl Peer {
         };
         self.video
             .sample_writer(self.video_ssrc, payload_type)
+            .with_extension(no_playout_delay())
             .write_sample(&sample)
             .await
             .map_err(|e| self.send_error(e))
@@ -400,4 +413,10 @@ mod tests {
             [SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)]
         );
     }
+}
+
+/// The playout-delay header extension with a zero range: a live desktop is shown the moment a
+/// frame is decoded, never buffered for smoothness.
+fn no_playout_delay() -> HeaderExtension {
+    HeaderExtension::PlayoutDelay(PlayoutDelayExtension::new(0, 0))
 }
