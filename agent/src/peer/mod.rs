@@ -392,6 +392,12 @@ fn bind_addrs(local_ips: &[IpAddr]) -> Vec<SocketAddr> {
     }
 }
 
+/// The playout-delay header extension with a zero range: a live desktop is shown the moment a
+/// frame is decoded, never buffered for smoothness.
+fn no_playout_delay() -> HeaderExtension {
+    HeaderExtension::PlayoutDelay(PlayoutDelayExtension::new(0, 0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -413,10 +419,4 @@ mod tests {
             [SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0)]
         );
     }
-}
-
-/// The playout-delay header extension with a zero range: a live desktop is shown the moment a
-/// frame is decoded, never buffered for smoothness.
-fn no_playout_delay() -> HeaderExtension {
-    HeaderExtension::PlayoutDelay(PlayoutDelayExtension::new(0, 0))
 }
