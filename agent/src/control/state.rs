@@ -81,6 +81,9 @@ pub struct Control {
     dropped: u64,
     /// Escape edges injected for the expert (down = true) that the display has not reported yet.
     injected_escapes: VecDeque<(bool, Instant)>,
+    /// Whether the expert's Escape is down: the browser repeats key-downs of a held key, but
+    /// the injector presses it once, so only the first one will come back from the display.
+    expert_escape_down: bool,
     /// When the novice's own Escape went down, while it is held.
     novice_escape_since: Option<Instant>,
     out: VecDeque<ControlCommand>,
@@ -95,6 +98,7 @@ impl Control {
             state: State::Off,
             dropped: 0,
             injected_escapes: VecDeque::new(),
+            expert_escape_down: false,
             novice_escape_since: None,
             out: VecDeque::new(),
         }
@@ -167,6 +171,7 @@ impl Control {
             self.state = State::Granted;
             self.novice_escape_since = None;
             self.injected_escapes.clear();
+            self.expert_escape_down = false;
             self.say(format!(
                 "{} now controls your mouse and keyboard. To stop: hold Esc, press Ctrl+C here, or type /stop.",
                 self.expert
@@ -189,7 +194,10 @@ impl Control {
             return;
         }
         if let Some(down) = event.is_escape() {
-            self.injected_escapes.push_back((down, now));
+            if down != self.expert_escape_down {
+                self.expert_escape_down = down;
+                self.injected_escapes.push_back((down, now));
+            }
         }
         self.out.push_back(ControlCommand::Inject(event));
     }
@@ -249,6 +257,7 @@ impl Control {
             State::Granted => {
                 self.state = State::Off;
                 self.novice_escape_since = None;
+                self.expert_escape_down = false;
                 self.out.push_back(ControlCommand::ReleaseAll);
                 self.say(reason.novice_line());
                 let message = match reason {
@@ -514,6 +523,22 @@ mod tests {
         c.local_escape(false, now + Duration::from_secs(10));
         assert!(c.is_granted());
         assert!(expert_states(&drain(&mut c)).is_empty());
+    }
+
+    #[test]
+    fn repeated_escape_downs_from_a_held_key_expect_one_echo() {
+        let (mut c, now) = granted();
+        for _ in 0..5 {
+            c.input(esc(true), now); // the browser repeats the key-down while held
+        }
+        c.local_escape(true, now); // the one press the display saw
+        c.input(esc(false), now);
+        c.local_escape(false, now);
+        // The novice's own Escape right after is not mistaken for a leftover echo.
+        let soon = now + Duration::from_millis(300);
+        c.local_escape(true, soon);
+        c.handle_timeout(soon + ESC_HOLD);
+        assert!(!c.is_granted());
     }
 
     #[test]
