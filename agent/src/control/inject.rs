@@ -1,22 +1,51 @@
 //! Puts the expert's input on the X display through XTest (enigo), on a dedicated thread so
 //! that a slow X server never stalls the async runtime.
 //!
-//! The injector remembers which keys and buttons it holds down, so that [`Injector::release_all`]
-//! leaves nothing pressed when control ends, whatever the expert's browser sent last.
+//! [`Injector::inject`] only queues; the thread applies events in order. The injector
+//! remembers which keys and buttons it holds down, so that [`Injector::release_all`] leaves
+//! nothing pressed when control ends, whatever the expert's browser sent last.
+//!
+//! Keys come as the browser's `KeyboardEvent.key` and are treated in two ways:
+//! * A character (`"a"`, `"A"`, `"é"`, `"!"`, `" "`) is typed when it goes down (pressed and
+//!   released at once) and its key-up is ignored. The browser names the key-up after the
+//!   modifiers of that moment (Shift+1 goes down as `"!"` and may come up as `"1"`), so a held
+//!   character could not be matched reliably, and the X server autorepeats a key left down.
+//!   While the expert holds a character key their browser repeats its key-down, which types it
+//!   again.
+//! * A named key (`"Shift"`, `"Control"`, `"Escape"`, `"Enter"`, `"ArrowLeft"`, ...) is held
+//!   from its key-down to its key-up, so modifiers combine with what follows. The browser's
+//!   repeated key-downs of a key already held are dropped: the X server repeats held keys itself,
+//!   and each Escape the display sees is then exactly one the expert pressed.
+//!
+//! Lock keys are not forwarded: the browser has already applied the expert's Caps Lock and
+//! Num Lock to the characters it reports, and toggling the novice's would apply them twice.
 
 use enigo::{Axis, Button, Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Settings};
 use protocol::data::{InputEvent, MouseButton};
 use std::collections::HashSet;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{ChangeWindowAttributesAux, ConnectionExt as _, EventMask, Window};
+use x11rb::protocol::Event;
+use x11rb::rust_connection::RustConnection;
+
+/// Events queued for the input thread before new ones are dropped. The thread keeps up with
+/// any human; a full queue means the X server has stalled.
+const QUEUE: usize = 1024;
+/// The most wheel steps one event may turn; bounds the work a single message can cause.
+const MAX_WHEEL_STEPS: i32 = 50;
 
 /// Why input cannot be injected.
 #[derive(Debug, thiserror::Error)]
 pub enum InjectError {
-    #[error("cannot inject input on X display {display}: {reason}")]
+    #[error("no X display to control: none was given and DISPLAY is not set")]
+    NoDisplay,
+    #[error("cannot put input on X display {display}: {reason}")]
     Open { display: String, reason: String },
-    #[error("the input thread could not be started: {0}")]
-    Thread(std::io::Error),
+    #[error("cannot start the input thread: {0}")]
+    Thread(#[source] std::io::Error),
 }
 
 enum Job {
@@ -24,75 +53,72 @@ enum Job {
     ReleaseAll,
 }
 
-/// Injects input events on one X display.
+/// Injects input events on one X display until dropped.
 #[derive(Debug)]
 pub struct Injector {
-    jobs: Option<mpsc::Sender<Job>>,
+    jobs: Option<mpsc::SyncSender<Job>>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
 
+/// Flags the async side sets for the input thread.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Events were dropped or a release could not be queued: the thread releases everything
+    /// it holds once it gets to it, as what is held no longer matches the expert's hands.
+    release: AtomicBool,
+    /// The injector is being dropped: queued events are skipped.
+    stop: AtomicBool,
+}
+
 impl Injector {
-    /// Connects to `display` (default `$DISPLAY`) on a new thread; fails at once when the
-    /// display cannot be opened or has no XTest.
+    /// Connects to `display` (default `$DISPLAY`) on a new thread and returns once connected;
+    /// fails at once when the display cannot be opened or has no XTest.
     pub fn start(display: Option<&str>) -> Result<Injector, InjectError> {
         let name = display
             .map(str::to_owned)
             .or_else(|| std::env::var("DISPLAY").ok())
-            .unwrap_or_default();
-        let settings = Settings {
-            x11_display: Some(name.clone()),
-            // enigo delays each XTest event by this many ms on the server; input is paced by
-            // the expert's hands already.
-            linux_delay: 0,
-            release_keys_when_dropped: true,
-            ..Settings::default()
-        };
-        let (jobs, job_rx) = mpsc::channel();
+            .filter(|name| !name.is_empty())
+            .ok_or(InjectError::NoDisplay)?;
+        let (jobs, job_rx) = mpsc::sync_channel(QUEUE);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-        let thread = std::thread::Builder::new()
-            .name("input-injector".into())
-            .spawn(move || {
-                let opened = Enigo::new(&settings)
-                    .map_err(|e| e.to_string())
-                    .and_then(|enigo| {
-                        let (w, h) = enigo.main_display().map_err(|e| e.to_string())?;
-                        Ok((enigo, w, h))
-                    });
-                match opened {
-                    Ok((enigo, width, height)) => {
+        let shared = Arc::new(Shared::default());
+        let thread = {
+            let name = name.clone();
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("input-injector".into())
+                .spawn(move || match Worker::open(&name) {
+                    Ok(worker) => {
                         let _ = ready_tx.send(Ok(()));
-                        Worker {
-                            enigo,
-                            width: u32::try_from(width).unwrap_or(1).max(1),
-                            height: u32::try_from(height).unwrap_or(1).max(1),
-                            keys: HashSet::new(),
-                            buttons: HashSet::new(),
-                        }
-                        .run(&job_rx);
+                        worker.run(&job_rx, &shared);
                     }
                     Err(reason) => {
                         let _ = ready_tx.send(Err(reason));
                     }
-                }
-            })
-            .map_err(InjectError::Thread)?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Injector {
-                jobs: Some(jobs),
-                thread: Some(thread),
-            }),
-            Ok(Err(reason)) => Err(InjectError::Open {
-                display: name,
-                reason,
-            }),
-            Err(_) => Err(InjectError::Open {
-                display: name,
-                reason: "the input thread ended while connecting".into(),
-            }),
-        }
+                })
+                .map_err(InjectError::Thread)?
+        };
+        let reason = match ready_rx.recv() {
+            Ok(Ok(())) => {
+                return Ok(Injector {
+                    jobs: Some(jobs),
+                    shared,
+                    thread: Some(thread),
+                })
+            }
+            Ok(Err(reason)) => reason,
+            Err(_) => "the input thread ended while connecting".into(),
+        };
+        let _ = thread.join();
+        Err(InjectError::Open {
+            display: name,
+            reason,
+        })
     }
 
-    /// Queues one event; never blocks.
+    /// Queues one event; never blocks. Should the queue be full, the event is dropped and
+    /// everything held is released.
     pub fn inject(&self, event: InputEvent) {
         self.send(Job::Event(event));
     }
@@ -103,35 +129,95 @@ impl Injector {
     }
 
     fn send(&self, job: Job) {
-        if let Some(jobs) = &self.jobs {
-            // Fails only when the thread is gone, and then there is nothing to inject into.
-            let _ = jobs.send(job);
+        let Some(jobs) = &self.jobs else { return };
+        match jobs.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(_)) => {
+                tracing::warn!("the X server is not keeping up; dropping the expert's input");
+                self.shared.release.store(true, Ordering::Relaxed);
+            }
+            // The thread is gone (the display closed), and there is nothing to inject into.
+            Err(mpsc::TrySendError::Disconnected(_)) => {}
         }
     }
 }
 
 impl Drop for Injector {
     fn drop(&mut self) {
-        if let Some(jobs) = self.jobs.take() {
-            let _ = jobs.send(Job::ReleaseAll);
-        }
+        self.shared.stop.store(true, Ordering::Relaxed);
+        // Closing the queue ends the thread, which releases what it holds on the way out.
+        self.jobs = None;
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
+/// The input thread's side: the XTest connection and what it holds down.
 struct Worker {
     enigo: Enigo,
-    width: u32,
-    height: u32,
+    /// A plain connection that follows the screen size (the root window's ConfigureNotify).
+    conn: RustConnection,
+    root: Window,
+    size: (u32, u32),
     keys: HashSet<Key>,
     buttons: HashSet<MouseButton>,
 }
 
 impl Worker {
-    fn run(mut self, jobs: &mpsc::Receiver<Job>) {
+    fn open(display: &str) -> Result<Worker, String> {
+        let (conn, screen) = x11rb::connect(Some(display)).map_err(|e| e.to_string())?;
+        let screen = conn
+            .setup()
+            .roots
+            .get(screen)
+            .ok_or("the display has no such screen")?;
+        let (root, size) = (
+            screen.root,
+            (
+                u32::from(screen.width_in_pixels),
+                u32::from(screen.height_in_pixels),
+            ),
+        );
+        let xtest = conn
+            .query_extension(b"XTEST")
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| e.to_string())?;
+        if !xtest.present {
+            return Err("the X server has no XTEST extension".into());
+        }
+        conn.change_window_attributes(
+            root,
+            &ChangeWindowAttributesAux::new().event_mask(EventMask::STRUCTURE_NOTIFY),
+        )
+        .map_err(|e| e.to_string())?
+        .check()
+        .map_err(|e| e.to_string())?;
+        let enigo = Enigo::new(&Settings {
+            x11_display: Some(display.to_owned()),
+            // A delay in ms that the X server waits before each event; the expert's input is
+            // paced by their hands already.
+            linux_delay: 0,
+            release_keys_when_dropped: true,
+            ..Settings::default()
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(Worker {
+            enigo,
+            conn,
+            root,
+            size,
+            keys: HashSet::new(),
+            buttons: HashSet::new(),
+        })
+    }
+
+    fn run(mut self, jobs: &mpsc::Receiver<Job>, shared: &Shared) {
         while let Ok(job) = jobs.recv() {
+            if shared.stop.load(Ordering::Relaxed) {
+                break;
+            }
             let done = match job {
                 Job::Event(event) => self.apply(event),
                 Job::ReleaseAll => self.release_all(),
@@ -139,8 +225,15 @@ impl Worker {
             if let Err(e) = done {
                 tracing::warn!(error = %e, "could not inject an input event");
             }
+            if shared.release.swap(false, Ordering::Relaxed) {
+                if let Err(e) = self.release_all() {
+                    tracing::warn!(error = %e, "could not release the expert's keys");
+                }
+            }
         }
-        let _ = self.release_all();
+        if let Err(e) = self.release_all() {
+            tracing::warn!(error = %e, "could not release the expert's keys");
+        }
     }
 
     fn apply(&mut self, event: InputEvent) -> enigo::InputResult<()> {
@@ -148,51 +241,83 @@ impl Worker {
             InputEvent::Move { x, y } => self.move_to(x, y),
             InputEvent::Button { button, down, x, y } => {
                 self.move_to(x, y)?;
-                if down {
-                    self.buttons.insert(button);
-                } else if !self.buttons.remove(&button) {
+                let change = if down {
+                    self.buttons.insert(button)
+                } else {
+                    self.buttons.remove(&button)
+                };
+                if !change {
+                    // A repeated press, or the release of a press we never made.
                     return Ok(());
                 }
                 self.enigo.button(enigo_button(button), direction(down))
             }
             InputEvent::Wheel { dx, dy } => {
+                let steps = |n: i32| n.clamp(-MAX_WHEEL_STEPS, MAX_WHEEL_STEPS);
                 if dy != 0 {
-                    self.enigo.scroll(dy, Axis::Vertical)?;
+                    self.enigo.scroll(steps(dy), Axis::Vertical)?;
                 }
                 if dx != 0 {
-                    self.enigo.scroll(dx, Axis::Horizontal)?;
+                    self.enigo.scroll(steps(dx), Axis::Horizontal)?;
                 }
                 Ok(())
             }
-            InputEvent::Key { key, down } => {
-                let Some(key) = enigo_key(&key) else {
-                    tracing::debug!(%key, "ignoring a key with no X equivalent");
-                    return Ok(());
-                };
-                if down {
-                    self.keys.insert(key);
-                } else if !self.keys.remove(&key) {
-                    return Ok(());
+            InputEvent::Key { key: name, down } => match browser_key(&name) {
+                None => {
+                    tracing::debug!(key = %name, "ignoring a key with no X equivalent");
+                    Ok(())
                 }
-                self.enigo.key(key, direction(down))
-            }
+                Some(BrowserKey::Typed(key)) if down => self.enigo.key(key, Direction::Click),
+                Some(BrowserKey::Typed(_)) => Ok(()),
+                Some(BrowserKey::Held(key)) => {
+                    let change = if down {
+                        self.keys.insert(key)
+                    } else {
+                        self.keys.remove(&key)
+                    };
+                    if !change {
+                        // The browser's autorepeat, or the release of a press we never made.
+                        return Ok(());
+                    }
+                    self.enigo.key(key, direction(down))
+                }
+            },
         }
     }
 
     fn move_to(&mut self, x: u32, y: u32) -> enigo::InputResult<()> {
-        let (x, y) = clamp((x, y), (self.width, self.height));
+        self.follow_screen_size();
+        let (x, y) = clamp((x, y), self.size);
         self.enigo.move_mouse(x, y, Coordinate::Abs)
     }
 
+    /// Takes in size changes of the screen (xrandr) reported since the last look.
+    fn follow_screen_size(&mut self) {
+        loop {
+            match self.conn.poll_for_event() {
+                Ok(Some(Event::ConfigureNotify(e))) if e.window == self.root => {
+                    self.size = (u32::from(e.width), u32::from(e.height));
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => return,
+                Err(e) => {
+                    // Injection goes through enigo's own connection; keep the last size.
+                    tracing::debug!(error = %e, "lost the connection following the screen size");
+                    return;
+                }
+            }
+        }
+    }
+
     fn release_all(&mut self) -> enigo::InputResult<()> {
+        let mut result = Ok(());
         for key in std::mem::take(&mut self.keys) {
-            self.enigo.key(key, Direction::Release)?;
+            result = result.and(self.enigo.key(key, Direction::Release));
         }
         for button in std::mem::take(&mut self.buttons) {
-            self.enigo
-                .button(enigo_button(button), Direction::Release)?;
+            result = result.and(self.enigo.button(enigo_button(button), Direction::Release));
         }
-        Ok(())
+        result
     }
 }
 
@@ -214,21 +339,30 @@ fn enigo_button(button: MouseButton) -> Button {
 
 /// A screen position clamped into a `size` screen, as enigo's signed coordinates.
 fn clamp((x, y): (u32, u32), (width, height): (u32, u32)) -> (i32, i32) {
-    let fit = |v: u32, max: u32| i32::try_from(v.min(max.saturating_sub(1))).unwrap_or(0);
+    let fit = |v: u32, size: u32| i32::try_from(v.min(size.saturating_sub(1))).unwrap_or(0);
     (fit(x, width), fit(y, height))
 }
 
-/// The X key for a browser `KeyboardEvent.key` value; `None` for keys with no equivalent.
-fn enigo_key(key: &str) -> Option<Key> {
+/// How a browser key reaches the X display.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BrowserKey {
+    /// A character: typed on key-down, key-up ignored.
+    Typed(Key),
+    /// A named key: held from key-down to key-up.
+    Held(Key),
+}
+
+/// The X key for a browser `KeyboardEvent.key` value; `None` for keys that are not forwarded.
+fn browser_key(key: &str) -> Option<BrowserKey> {
     let mut chars = key.chars();
     if let (Some(c), None) = (chars.next(), chars.next()) {
-        return Some(match c {
-            ' ' => Key::Space,
-            c if c.is_control() => return None,
-            c => Key::Unicode(c),
-        });
+        return match c {
+            ' ' => Some(BrowserKey::Typed(Key::Space)),
+            c if c.is_control() => None,
+            c => Some(BrowserKey::Typed(Key::Unicode(c))),
+        };
     }
-    Some(match key {
+    let held = match key {
         "Enter" => Key::Return,
         "Backspace" => Key::Backspace,
         "Tab" => Key::Tab,
@@ -247,9 +381,7 @@ fn enigo_key(key: &str) -> Option<Key> {
         "Control" => Key::Control,
         "Alt" => Key::Alt,
         "Meta" | "OS" | "Super" => Key::Meta,
-        "CapsLock" => Key::CapsLock,
-        "NumLock" => Key::Numlock,
-        "ScrollLock" => Key::ScrollLock,
+        "ContextMenu" => Key::LMenu,
         "Pause" => Key::Pause,
         "PrintScreen" => Key::PrintScr,
         "F1" => Key::F1,
@@ -264,8 +396,11 @@ fn enigo_key(key: &str) -> Option<Key> {
         "F10" => Key::F10,
         "F11" => Key::F11,
         "F12" => Key::F12,
+        // Lock keys (see the module documentation), "AltGraph" (the browser reports the
+        // character it produced), "Dead", "Unidentified", "Process" and the rest.
         _ => return None,
-    })
+    };
+    Some(BrowserKey::Held(held))
 }
 
 #[cfg(test)]
@@ -273,26 +408,56 @@ mod tests {
     use super::*;
 
     #[test]
-    fn browser_keys_map_to_x_keys() {
-        assert_eq!(enigo_key("a"), Some(Key::Unicode('a')));
-        assert_eq!(enigo_key("A"), Some(Key::Unicode('A')));
-        assert_eq!(enigo_key("é"), Some(Key::Unicode('é')));
-        assert_eq!(enigo_key("!"), Some(Key::Unicode('!')));
-        assert_eq!(enigo_key(" "), Some(Key::Space));
-        assert_eq!(enigo_key("Enter"), Some(Key::Return));
-        assert_eq!(enigo_key("ArrowLeft"), Some(Key::LeftArrow));
-        assert_eq!(enigo_key("F12"), Some(Key::F12));
-        assert_eq!(enigo_key("Control"), Some(Key::Control));
-        assert_eq!(enigo_key("Dead"), None);
-        assert_eq!(enigo_key("Unidentified"), None);
-        assert_eq!(enigo_key("\u{7}"), None);
-        assert_eq!(enigo_key(""), None);
+    fn characters_are_typed_and_named_keys_held() {
+        use BrowserKey::{Held, Typed};
+        assert_eq!(browser_key("a"), Some(Typed(Key::Unicode('a'))));
+        assert_eq!(browser_key("A"), Some(Typed(Key::Unicode('A'))));
+        assert_eq!(browser_key("é"), Some(Typed(Key::Unicode('é'))));
+        assert_eq!(browser_key("ö"), Some(Typed(Key::Unicode('ö'))));
+        assert_eq!(browser_key("!"), Some(Typed(Key::Unicode('!'))));
+        assert_eq!(browser_key("€"), Some(Typed(Key::Unicode('€'))));
+        assert_eq!(browser_key(" "), Some(Typed(Key::Space)));
+        assert_eq!(browser_key("Enter"), Some(Held(Key::Return)));
+        assert_eq!(browser_key("Backspace"), Some(Held(Key::Backspace)));
+        assert_eq!(browser_key("Tab"), Some(Held(Key::Tab)));
+        assert_eq!(browser_key("Escape"), Some(Held(Key::Escape)));
+        assert_eq!(browser_key("ArrowLeft"), Some(Held(Key::LeftArrow)));
+        assert_eq!(browser_key("ArrowDown"), Some(Held(Key::DownArrow)));
+        assert_eq!(browser_key("PageUp"), Some(Held(Key::PageUp)));
+        assert_eq!(browser_key("F1"), Some(Held(Key::F1)));
+        assert_eq!(browser_key("F12"), Some(Held(Key::F12)));
+        assert_eq!(browser_key("Shift"), Some(Held(Key::Shift)));
+        assert_eq!(browser_key("Control"), Some(Held(Key::Control)));
+        assert_eq!(browser_key("Alt"), Some(Held(Key::Alt)));
+        assert_eq!(browser_key("Meta"), Some(Held(Key::Meta)));
+    }
+
+    #[test]
+    fn keys_without_a_meaning_here_are_not_forwarded() {
+        for key in [
+            "Dead",
+            "Unidentified",
+            "Process",
+            "AltGraph",
+            "CapsLock",
+            "NumLock",
+            "F13",
+            "escape",
+            "\u{7}",
+            "\t",
+            "",
+        ] {
+            assert_eq!(browser_key(key), None, "{key:?}");
+        }
     }
 
     #[test]
     fn positions_are_clamped_to_the_screen() {
         assert_eq!(clamp((300, 200), (1280, 720)), (300, 200));
+        assert_eq!(clamp((0, 0), (1280, 720)), (0, 0));
+        assert_eq!(clamp((1279, 719), (1280, 720)), (1279, 719));
         assert_eq!(clamp((5000, 5000), (1280, 720)), (1279, 719));
         assert_eq!(clamp((u32::MAX, 0), (1280, 720)), (1279, 0));
+        assert_eq!(clamp((10, 10), (0, 0)), (0, 0));
     }
 }
