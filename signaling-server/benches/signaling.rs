@@ -3,23 +3,37 @@
 //! It starts the whole server in this process on `127.0.0.1:0`, first on SQLite in a temporary
 //! directory, then on a fresh PostgreSQL database created under `TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`) and dropped afterwards; PostgreSQL is skipped
-//! with a note when it cannot be reached. On each backend it measures, with real clients:
-//! * invitation creation (`POST /api/invitations`) without and with a password (Argon2id), with
-//!   1 and 16 requests in flight;
-//! * redemption (`POST /api/redeem`) of the invitations just created, without a password and
-//!   with the correct one;
-//! * the relay: N agent/expert pairs with accepted sessions; each agent sends `signal` offers
-//!   whose SDP carries the time it was sent, and the pair's expert reads them, one frame in flight
-//!   per pair. One-way latency is the time the expert has read a frame minus the time in its SDP.
+//! with a note when it cannot be reached. With real clients it measures:
+//! * on each database, invitation creation (`POST /api/invitations`) without and with a password
+//!   (Argon2id), with 1 and 16 requests in flight, then redemption (`POST /api/redeem`) of the
+//!   invitations just created, without a password and with the correct one;
+//! * on SQLite only, as relaying never touches the database: setting up agent/expert pairs with
+//!   accepted sessions, then the relay through the hub with N pairs at once. Each pair runs a
+//!   closed loop: the agent sends an offer, its expert reads it and sends an answer, the agent
+//!   reads the answer, then the next offer. Both one-way legs and the round trip are timed by
+//!   the client, once it has read and parsed the frame, and each frame must arrive verbatim.
 //!
-//! Each step stops after a fixed number of requests or a time limit, whichever comes first, so
-//! the whole run stays within a few minutes. The server's rate limits are raised (every client
-//! is 127.0.0.1) and unanswered consent requests are kept pending, so that redeemed sessions
-//! nobody answers are not written back in the middle of a later measurement. Clients and server
-//! share one Tokio runtime and the machine's cores. The result is a Markdown table on stdout.
+//! Each HTTP step stops after a fixed number of requests or a time limit, whichever comes first,
+//! so that the default run takes one to two minutes on two cores. The server's rate limits are
+//! raised (every client is 127.0.0.1), and consent requests nobody answers are kept pending for
+//! an hour, so that the sessions redeemed by the HTTP steps are not ended and written back
+//! during a later measurement. Clients and server share one Tokio runtime and the machine's
+//! cores. The result is a Markdown table on stdout; progress and the server's warnings go to
+//! stderr.
+//!
+//! Environment, with defaults:
+//! * `BENCH_STEP_SECS=4`: time limit of each HTTP step;
+//! * `BENCH_SCALE=1`: multiplies the request count of each HTTP step;
+//! * `BENCH_RELAY_SECS=3`: measured time of each relay step, after half a second of warm-up;
+//! * `BENCH_PAIRS=1,100,1000`: pairs relaying at once in each relay step, empty for none
+//!   (each pair holds four sockets in this process);
+//! * `TEST_POSTGRES_URL`: the database next to which the benchmark's own is created;
+//! * `TMPDIR`: where the SQLite database lives (on disk by default, as in production);
+//! * `RUST_LOG=signaling_server=warn`: what gets logged.
 //!
 //! Run with `cargo bench -p signaling-server --bench signaling`.
 
+use anyhow::{ensure, Context};
 use futures_util::{SinkExt, StreamExt};
 use protocol::api::{
     CreateInvitationRequest, InvitationCreated, RedeemRequest, RedeemResponse,
@@ -36,6 +50,7 @@ use signaling_server::config::ServerConfig;
 use signaling_server::state::AppState;
 use signaling_server::store::Store;
 use std::future::Future;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,39 +63,46 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Longest an HTTP step may run.
-const STEP_TIME: Duration = Duration::from_secs(5);
 /// Longest the relay pairs may take to set up.
-const SETUP_TIME: Duration = Duration::from_secs(45);
+const SETUP_TIME: Duration = Duration::from_secs(60);
 /// Requests in flight while setting up relay pairs.
 const SETUP_CONCURRENCY: usize = 16;
-/// Relay: frames sent during the warm-up are relayed but not counted.
+/// Relay: round trips started during the warm-up are relayed but not counted.
 const RELAY_WARM_UP: Duration = Duration::from_millis(500);
-const RELAY_MEASURE: Duration = Duration::from_secs(3);
-/// Pairs relaying at once in each relay step (the first N of the pairs set up).
-const RELAY_PAIRS: [usize; 3] = [1, 100, 1000];
 /// Longest wait for one expected frame before the pair counts as failed.
 const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 const PASSWORD: &str = "correct horse battery staple";
-/// The body of the relayed offer: a typical one-video-track offer (about 700 bytes once sent).
-const OFFER_BODY: &str = "s=-\r\nt=0 0\r\na=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
+/// The body of the relayed SDP: a typical one-video-track offer (a frame of about 650 bytes).
+/// The expert answers with the same text, so both legs carry the same bytes.
+const SDP_BODY: &str = "s=-\r\nt=0 0\r\na=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
 m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n\
 a=ice-ufrag:Fq3b\r\na=ice-pwd:Xq2tF9aJ0c7vL1mN4pR6sT8u\r\na=ice-options:trickle\r\n\
 a=fingerprint:sha-256 3A:5F:9C:21:7B:44:E0:D2:8A:1F:6C:93:B5:07:E4:2D:\
 C8:59:10:AF:36:7E:D1:4B:92:05:6A:F3:88:2C:BE:71\r\na=setup:actpass\r\na=mid:0\r\n\
 a=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack pli\r\n\
 a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n";
-/// SDP attribute carrying the send time, in nanoseconds since the benchmark started.
-const SENT_ATTRIBUTE: &str = "a=x-sent-ns:";
 
-/// One HTTP step: how many requests, how many in flight, and the password if any.
+/// One HTTP step: how many requests at most, how many in flight, and the password if any.
 struct Step {
     concurrency: usize,
     count: usize,
     password: Option<&'static str>,
 }
 
-static INVITATION_STEPS: [Step; 4] = [
+impl Step {
+    /// `what`, marked when the step uses a password.
+    fn operation(&self, what: &str) -> String {
+        let password = if self.password.is_some() {
+            ", password"
+        } else {
+            ""
+        };
+        format!("{what}{password}")
+    }
+}
+
+/// Each step creates invitations; the redemption step of the same index redeems them.
+static HTTP_STEPS: [Step; 4] = [
     Step {
         concurrency: 1,
         count: 1_000,
@@ -93,116 +115,230 @@ static INVITATION_STEPS: [Step; 4] = [
     },
     Step {
         concurrency: 1,
-        count: 40,
+        count: 100,
         password: Some(PASSWORD),
     },
     Step {
         concurrency: 16,
-        count: 80,
+        count: 200,
         password: Some(PASSWORD),
     },
 ];
 
+/// What the environment may change; see the module documentation.
+struct Settings {
+    step_time: Duration,
+    scale: usize,
+    relay_time: Duration,
+    pairs: Vec<usize>,
+    postgres_admin: String,
+}
+
+impl Settings {
+    fn from_env() -> anyhow::Result<Self> {
+        let pairs = match std::env::var("BENCH_PAIRS") {
+            Ok(list) => list
+                .split(',')
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| parse("BENCH_PAIRS", n))
+                .collect::<anyhow::Result<_>>()?,
+            Err(_) => vec![1, 100, 1000],
+        };
+        Ok(Self {
+            step_time: Duration::from_secs(env_or("BENCH_STEP_SECS", 4)?),
+            scale: env_or("BENCH_SCALE", 1)?,
+            relay_time: Duration::from_secs(env_or("BENCH_RELAY_SECS", 3)?),
+            pairs,
+            postgres_admin: std::env::var("TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into()),
+        })
+    }
+}
+
+fn env_or<T: FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match std::env::var(name) {
+        Ok(value) => parse(name, &value),
+        Err(_) => Ok(default),
+    }
+}
+
+fn parse<T: FromStr>(name: &str, value: &str) -> anyhow::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    value
+        .trim()
+        .parse()
+        .with_context(|| format!("{name}: cannot parse {value:?}"))
+}
+
 #[tokio::main]
-async fn main() {
+async fn main() -> anyhow::Result<()> {
+    // The server's own warnings and errors (a 500's cause, a dropped connection) go to stderr.
+    // Not those of the session effects: stopping a server closes its database while thousands of
+    // session endings are still queued, and each would log the closed pool.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "signaling_server=warn,signaling_server::session_effects=off",
+        )
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = Settings::from_env()?;
     let started = Instant::now();
-    let mut rows = Vec::new();
-    let sqlite_dir = tempfile::tempdir().expect("create a temporary directory for SQLite");
+    let sqlite_dir = tempfile::tempdir().context("create a temporary directory for SQLite")?;
     let sqlite_url = format!(
         "sqlite://{}?mode=rwc",
         sqlite_dir.path().join("assist.db").display()
     );
-    rows.extend(bench_backend("SQLite", &sqlite_url, started).await);
+    let mut rows = bench_backend("SQLite", &sqlite_url, &settings, true).await?;
 
-    let admin = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    match create_postgres_database(&admin).await {
+    match create_postgres_database(&settings.postgres_admin).await {
         Ok((url, name)) => {
-            rows.extend(bench_backend("PostgreSQL", &url, started).await);
-            drop_postgres_database(&admin, &name).await;
+            let result = bench_backend("PostgreSQL", &url, &settings, false).await;
+            drop_postgres_database(&settings.postgres_admin, &name).await;
+            rows.extend(result?);
         }
-        Err(err) => println!("Note: PostgreSQL skipped, {err}\n"),
+        Err(err) => println!("Note: PostgreSQL skipped: {err:#}\n"),
     }
     print_table(&rows);
     println!("\nTotal run time: {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
 }
 
-/// Every measurement on one database.
-async fn bench_backend(backend: &'static str, database_url: &str, started: Instant) -> Vec<Row> {
+/// Every measurement on one database, on a server of its own.
+async fn bench_backend(
+    backend: &'static str,
+    database_url: &str,
+    settings: &Settings,
+    with_relay: bool,
+) -> anyhow::Result<Vec<Row>> {
     eprintln!("{backend}: starting the server");
-    let server = Server::start(database_url).await;
-    let api = Api {
-        base: server.base.clone(),
-        http: reqwest::Client::new(),
-    };
+    let server = Server::start(database_url)
+        .await
+        .with_context(|| format!("start the server on {backend}"))?;
+    let mut rows = Vec::new();
+    let mut result = bench_http(backend, &server, settings, &mut rows).await;
+    if result.is_ok() && with_relay {
+        result = bench_relay(backend, &server, settings, &mut rows).await;
+    }
+    server.stop().await;
+    result.map(|()| rows)
+}
+
+/// Creates invitations in every [`HTTP_STEPS`] step, then redeems them.
+async fn bench_http(
+    backend: &'static str,
+    server: &Server,
+    settings: &Settings,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let api = Api::new(&server.base)?;
     let token = api
         .register("Bench novice")
         .await
-        .expect("register the benchmark's agent");
-    let mut rows = Vec::new();
-
-    let mut pools = Vec::new();
-    for step in &INVITATION_STEPS {
+        .context("register the benchmark's agent")?;
+    let mut created = Vec::new();
+    for step in &HTTP_STEPS {
         eprintln!(
-            "{backend}: creating invitations, {} in flight",
+            "{backend}: {}, {} in flight",
+            step.operation("create invitation"),
             step.concurrency
         );
         let (api, token) = (api.clone(), token.clone());
-        let (m, created) = load(step.concurrency, step.count, STEP_TIME, move |_| {
-            let (api, token) = (api.clone(), token.clone());
-            async move { api.invite(&token, step.password).await }
-        })
-        .await;
+        let (m, invitations) = load(
+            step.concurrency,
+            step.count * settings.scale,
+            settings.step_time,
+            move |_| {
+                let (api, token) = (api.clone(), token.clone());
+                async move { api.invite(&token, step.password).await }
+            },
+        )
+        .await?;
         rows.push(Row::http(backend, "create invitation", step, m));
-        let codes: Vec<String> = created.into_iter().map(|inv| inv.code).collect();
-        pools.push((step, Arc::new(codes)));
+        let codes: Vec<String> = invitations.into_iter().map(|inv| inv.code).collect();
+        created.push(Arc::new(codes));
     }
-    for (step, codes) in pools {
+    for (step, codes) in HTTP_STEPS.iter().zip(created) {
         eprintln!(
-            "{backend}: redeeming invitations, {} in flight",
+            "{backend}: {}, {} in flight",
+            step.operation("redeem invitation"),
             step.concurrency
         );
         let api = api.clone();
-        let (m, _) = load(step.concurrency, codes.len(), STEP_TIME, move |i| {
-            let (api, codes) = (api.clone(), codes.clone());
-            async move { api.redeem(&codes[i], step.password).await }
-        })
-        .await;
+        let (m, _) = load(
+            step.concurrency,
+            codes.len(),
+            settings.step_time,
+            move |i| {
+                let (api, codes) = (api.clone(), codes.clone());
+                async move { api.redeem(&codes[i], step.password).await }
+            },
+        )
+        .await?;
         rows.push(Row::http(backend, "redeem invitation", step, m));
     }
+    Ok(())
+}
 
-    let max_pairs = RELAY_PAIRS.iter().copied().max().unwrap_or(0);
+/// Sets up as many pairs as the largest relay step needs, then relays through the first N of
+/// them for every N in the settings.
+async fn bench_relay(
+    backend: &'static str,
+    server: &Server,
+    settings: &Settings,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let Some(&max_pairs) = settings.pairs.iter().max() else {
+        return Ok(());
+    };
     eprintln!("{backend}: setting up {max_pairs} agent/expert pairs");
+    let api = Api::new(&server.base)?;
     let ws_base = server.ws_base.clone();
     let (m, mut pairs) = load(SETUP_CONCURRENCY, max_pairs, SETUP_TIME, move |i| {
         open_pair(api.clone(), ws_base.clone(), i)
     })
-    .await;
+    .await?;
     rows.push(Row {
         backend,
-        operation: "open pair: register, connect, invite, redeem, accept".into(),
-        clients: format!("{SETUP_CONCURRENCY} in flight"),
-        unit: "pairs/s",
+        operation: "open session: register, connect, invite, redeem, accept, connect".into(),
+        load: format!("{SETUP_CONCURRENCY} in flight"),
+        unit: "sessions/s",
         m,
     });
-    for n in RELAY_PAIRS {
-        let n = n.min(pairs.len());
+    for &wanted in &settings.pairs {
+        let n = wanted.min(pairs.len());
         eprintln!("{backend}: relaying through {n} pairs");
         let rest = pairs.split_off(n);
-        let (m, back) = relay(pairs, started).await;
+        let (legs, back) = relay(pairs, settings.relay_time).await?;
         pairs = back;
         pairs.extend(rest);
-        rows.push(Row {
-            backend,
-            operation: "relay signal, agent to expert".into(),
-            clients: format!("{n} pairs"),
-            unit: "frames/s",
-            m,
-        });
+        let load = format!("{n} pair{}", if n == 1 { "" } else { "s" });
+        for (operation, unit, m) in [
+            ("relay offer, agent to expert", "frames/s", legs.to_expert),
+            ("relay answer, expert to agent", "frames/s", legs.to_agent),
+            (
+                "relay round trip, offer and answer",
+                "round trips/s",
+                legs.round_trip,
+            ),
+        ] {
+            rows.push(Row {
+                backend,
+                operation: operation.into(),
+                load: load.clone(),
+                unit,
+                m,
+            });
+        }
     }
-    drop(pairs);
-    server.stop().await;
-    rows
+    Ok(())
 }
 
 /// The server, running on a loopback port.
@@ -215,35 +351,31 @@ struct Server {
 }
 
 impl Server {
-    async fn start(database_url: &str) -> Self {
+    async fn start(database_url: &str) -> anyhow::Result<Self> {
         let mut config = ServerConfig::defaults();
         config.redeem_per_minute = 1_000_000;
         config.register_per_minute = 1_000_000;
         config.consent_timeout_secs = 3_600;
         let store = Store::connect(database_url)
             .await
-            .expect("open and migrate the database");
+            .context("open and migrate the database")?;
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
-            .expect("bind a loopback port");
-        let addr = listener.local_addr().expect("address of the bound port");
-        let public: url::Url = format!("http://{addr}")
-            .parse()
-            .expect("loopback address as a URL");
-        let state = AppState::new(&config, store.clone(), &public, Clock::default())
-            .await
-            .expect("build the server state");
+            .context("bind a loopback port")?;
+        let addr = listener.local_addr()?;
+        let public: url::Url = format!("http://{addr}").parse()?;
+        let state = AppState::new(&config, store.clone(), &public, Clock::default()).await?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(signaling_server::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        Self {
+        Ok(Self {
             base: format!("http://{addr}"),
             ws_base: format!("ws://{addr}"),
             store,
             shutdown,
             task,
-        }
+        })
     }
 
     /// Graceful shutdown, waiting at most ten seconds for it.
@@ -260,16 +392,16 @@ impl Server {
 }
 
 /// Creates `bench_<random>` next to the database of the admin URL; returns its URL and name.
-async fn create_postgres_database(admin: &str) -> Result<(String, String), String> {
+async fn create_postgres_database(admin: &str) -> anyhow::Result<(String, String)> {
     sqlx::any::install_default_drivers();
     let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(admin)
         .await
-        .map_err(|e| format!("cannot connect to {admin}: {e}"))?;
+        .with_context(|| format!("cannot connect to {admin}"))?;
     let name = format!("bench_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
-        .map_err(|e| format!("cannot create a database: {e}"))?;
+        .context("cannot create the benchmark's database")?;
     let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
     Ok((format!("{base}/{name}"), name))
 }
@@ -295,28 +427,35 @@ struct Api {
 }
 
 impl Api {
+    fn new(base: &str) -> anyhow::Result<Self> {
+        // The server is on loopback: never go through a proxy named in the environment.
+        let http = reqwest::Client::builder().no_proxy().build()?;
+        Ok(Self {
+            base: base.into(),
+            http,
+        })
+    }
+
     /// POSTs JSON; a status other than 2xx is an error carrying the response body.
     async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         token: Option<&str>,
         body: &impl Serialize,
-    ) -> Result<T, String> {
+    ) -> anyhow::Result<T> {
         let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }
-        let res = req.send().await.map_err(|e| format!("POST {path}: {e}"))?;
+        let res = req.send().await.with_context(|| format!("POST {path}"))?;
         let status = res.status();
-        let text = res.text().await.map_err(|e| format!("POST {path}: {e}"))?;
-        if !status.is_success() {
-            return Err(format!("POST {path}: {status}: {text}"));
-        }
-        serde_json::from_str(&text).map_err(|e| format!("POST {path}: {e}: {text}"))
+        let text = res.text().await.with_context(|| format!("POST {path}"))?;
+        ensure!(status.is_success(), "POST {path}: {status}: {text}");
+        serde_json::from_str(&text).with_context(|| format!("POST {path}: unexpected body {text}"))
     }
 
     /// Registers an agent and returns its bearer token.
-    async fn register(&self, name: &str) -> Result<String, String> {
+    async fn register(&self, name: &str) -> anyhow::Result<String> {
         let req = RegisterAgentRequest { name: name.into() };
         let reg: RegisterAgentResponse = self.post("/api/agents", None, &req).await?;
         Ok(reg.agent_token)
@@ -326,7 +465,7 @@ impl Api {
         &self,
         token: &str,
         password: Option<&str>,
-    ) -> Result<InvitationCreated, String> {
+    ) -> anyhow::Result<InvitationCreated> {
         let req = CreateInvitationRequest {
             expires_in_secs: None,
             password: password.map(str::to_string),
@@ -334,7 +473,7 @@ impl Api {
         self.post("/api/invitations", Some(token), &req).await
     }
 
-    async fn redeem(&self, code: &str, password: Option<&str>) -> Result<RedeemResponse, String> {
+    async fn redeem(&self, code: &str, password: Option<&str>) -> anyhow::Result<RedeemResponse> {
         let req = RedeemRequest {
             code: code.into(),
             password: password.map(str::to_string),
@@ -353,18 +492,12 @@ struct Pair {
 
 /// Registers agent `i`, connects it, creates and redeems an invitation, accepts the session on
 /// the agent's side and connects the expert.
-async fn open_pair(api: Api, ws_base: String, i: usize) -> Result<Pair, String> {
+async fn open_pair(api: Api, ws_base: String, i: usize) -> anyhow::Result<Pair> {
     let token = api.register(&format!("Novice {i}")).await?;
-    let mut req = format!("{ws_base}/ws/agent")
-        .into_client_request()
-        .map_err(|e| format!("agent WebSocket request: {e}"))?;
-    let bearer = format!("Bearer {token}")
-        .parse()
-        .map_err(|e| format!("authorization header: {e}"))?;
-    req.headers_mut().insert("authorization", bearer);
-    let (mut agent, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .map_err(|e| format!("agent WebSocket: {e}"))?;
+    let mut req = format!("{ws_base}/ws/agent").into_client_request()?;
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse()?);
+    let mut agent = connect(req).await.context("agent WebSocket")?;
     wait_for(&mut agent, |m| matches!(m, ServerToAgent::Welcome { .. })).await?;
 
     let invitation = api.invite(&token, None).await?;
@@ -381,9 +514,8 @@ async fn open_pair(api: Api, ws_base: String, i: usize) -> Result<Pair, String> 
     };
     send_json(&mut agent, &consent).await?;
 
-    let (mut expert, _) = tokio_tungstenite::connect_async(format!("{ws_base}/ws/expert"))
-        .await
-        .map_err(|e| format!("expert WebSocket: {e}"))?;
+    let req = format!("{ws_base}/ws/expert").into_client_request()?;
+    let mut expert = connect(req).await.context("expert WebSocket")?;
     let hello = ExpertToServer::Hello {
         ticket: redeemed.ticket,
     };
@@ -407,26 +539,34 @@ async fn open_pair(api: Api, ws_base: String, i: usize) -> Result<Pair, String> 
     })
 }
 
-async fn send_json(ws: &mut Ws, msg: &impl Serialize) -> Result<(), String> {
-    let text = serde_json::to_string(msg).map_err(|e| format!("encode a frame: {e}"))?;
+/// Opens a WebSocket with Nagle's algorithm off, as browsers do.
+async fn connect(
+    req: tokio_tungstenite::tungstenite::handshake::client::Request,
+) -> anyhow::Result<Ws> {
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
+    Ok(ws)
+}
+
+async fn send_json(ws: &mut Ws, msg: &impl Serialize) -> anyhow::Result<()> {
+    let text = serde_json::to_string(msg)?;
     ws.send(Message::Text(text.into()))
         .await
-        .map_err(|e| format!("send a frame: {e}"))
+        .context("send a frame")
 }
 
 /// The next JSON text frame, within [`FRAME_TIMEOUT`].
-async fn recv_json<T: DeserializeOwned>(ws: &mut Ws) -> Result<T, String> {
+async fn recv_json<T: DeserializeOwned>(ws: &mut Ws) -> anyhow::Result<T> {
     loop {
         let frame = tokio::time::timeout(FRAME_TIMEOUT, ws.next())
             .await
-            .map_err(|_| format!("no frame within {FRAME_TIMEOUT:?}"))?;
+            .with_context(|| format!("no frame within {FRAME_TIMEOUT:?}"))?;
         match frame {
             Some(Ok(Message::Text(text))) => {
                 return serde_json::from_str(text.as_str())
-                    .map_err(|e| format!("unexpected frame {text}: {e}"))
+                    .with_context(|| format!("unexpected frame {text}"))
             }
-            Some(Ok(Message::Close(_))) | None => return Err("the server closed the socket".into()),
-            Some(Err(err)) => return Err(format!("WebSocket error: {err}")),
+            Some(Ok(Message::Close(_))) | None => anyhow::bail!("the server closed the socket"),
+            Some(Err(err)) => return Err(err).context("WebSocket error"),
             Some(Ok(_)) => continue,
         }
     }
@@ -436,7 +576,7 @@ async fn recv_json<T: DeserializeOwned>(ws: &mut Ws) -> Result<T, String> {
 async fn wait_for<T: DeserializeOwned>(
     ws: &mut Ws,
     wanted: impl Fn(&T) -> bool,
-) -> Result<T, String> {
+) -> anyhow::Result<T> {
     loop {
         let msg = recv_json(ws).await?;
         if wanted(&msg) {
@@ -445,18 +585,18 @@ async fn wait_for<T: DeserializeOwned>(
     }
 }
 
-/// Runs `op(0..count)` with `concurrency` requests in flight until all are done or
-/// `time_limit` has passed; returns the latencies and what the successful calls returned.
+/// Runs `op(0..count)` with `concurrency` calls in flight until all are done or `time_limit`
+/// has passed; returns the latencies and what the successful calls returned.
 async fn load<T, F, Fut>(
     concurrency: usize,
     count: usize,
     time_limit: Duration,
     op: F,
-) -> (Measurement, Vec<T>)
+) -> anyhow::Result<(Measurement, Vec<T>)>
 where
     T: Send + 'static,
     F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = Result<T, String>> + Send,
+    Fut: Future<Output = anyhow::Result<T>> + Send + 'static,
 {
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -487,89 +627,108 @@ where
     let mut total = Measurement::default();
     let mut values = Vec::new();
     for worker in workers {
-        let (m, v) = worker.await.expect("a load worker panicked");
+        let (m, v) = worker.await?;
         total.merge(m);
         values.extend(v);
     }
     total.finish(start.elapsed());
-    (total, values)
+    Ok((total, values))
 }
 
-/// Every pair relays agent-to-expert offers for [`RELAY_WARM_UP`] plus [`RELAY_MEASURE`];
-/// frames sent after the warm-up count. Returns the pairs for the next step.
-async fn relay(pairs: Vec<Pair>, started: Instant) -> (Measurement, Vec<Pair>) {
-    let counted_from = started.elapsed() + RELAY_WARM_UP;
-    let until = counted_from + RELAY_MEASURE;
+/// Timings of one relay step.
+#[derive(Default)]
+struct Legs {
+    to_expert: Measurement,
+    to_agent: Measurement,
+    round_trip: Measurement,
+}
+
+/// Every pair runs round trips for [`RELAY_WARM_UP`] plus `measured`; those started after the
+/// warm-up count. Returns the pairs for the next step.
+async fn relay(pairs: Vec<Pair>, measured: Duration) -> anyhow::Result<(Legs, Vec<Pair>)> {
+    let counted_from = Instant::now() + RELAY_WARM_UP;
+    let until = counted_from + measured;
     let tasks: Vec<_> = pairs
         .into_iter()
-        .map(|pair| tokio::spawn(relay_pair(pair, started, counted_from, until)))
+        .map(|pair| tokio::spawn(relay_pair(pair, counted_from, until)))
         .collect();
-    let mut total = Measurement::default();
+    let mut total = Legs::default();
     let mut pairs = Vec::new();
     for task in tasks {
-        let (pair, m) = task.await.expect("a relay task panicked");
-        total.merge(m);
+        let (pair, legs) = task.await?;
+        total.to_expert.merge(legs.to_expert);
+        total.to_agent.merge(legs.to_agent);
+        total.round_trip.merge(legs.round_trip);
         pairs.push(pair);
     }
-    total.finish(RELAY_MEASURE);
-    (total, pairs)
+    for m in [
+        &mut total.to_expert,
+        &mut total.to_agent,
+        &mut total.round_trip,
+    ] {
+        m.finish(measured);
+    }
+    Ok((total, pairs))
 }
 
-/// One pair's closed loop: the agent sends an offer stamped with the time, the expert reads it,
-/// then the next one. Times are offsets from `started`.
-async fn relay_pair(
-    mut pair: Pair,
-    started: Instant,
-    counted_from: Duration,
-    until: Duration,
-) -> (Pair, Measurement) {
-    let mut m = Measurement::default();
+/// One pair's closed loop of round trips until `until`. A failure ends the pair's loop and is
+/// counted against the round trip.
+async fn relay_pair(mut pair: Pair, counted_from: Instant, until: Instant) -> (Pair, Legs) {
+    let mut legs = Legs::default();
     for seq in 0u64.. {
-        let sent = started.elapsed();
+        let sent = Instant::now();
         if sent >= until {
             break;
         }
-        let msg = AgentToServer::Signal {
-            session_id: pair.session,
-            signal: Signal::Offer {
-                sdp: format!(
-                    "v=0\r\no=- {seq} 2 IN IP4 127.0.0.1\r\n{SENT_ATTRIBUTE}{}\r\n{OFFER_BODY}",
-                    sent.as_nanos()
-                ),
-            },
-        };
-        if let Err(err) = send_json(&mut pair.agent, &msg).await {
-            m.failed(err);
-            break;
-        }
-        match recv_json::<ServerToExpert>(&mut pair.expert).await {
-            Ok(ServerToExpert::Signal {
-                signal: Signal::Offer { sdp },
-            }) => match sent_at(&sdp) {
-                Some(at) if at >= counted_from => m.latencies.push(started.elapsed() - at),
-                Some(_) => {}
-                None => {
-                    m.failed(format!("no send time in the relayed SDP: {sdp}"));
-                    break;
-                }
-            },
-            Ok(other) => {
-                m.failed(format!("unexpected frame for the expert: {other:?}"));
-                break;
+        match round_trip(&mut pair, seq).await {
+            Ok((at_expert, at_agent)) if sent >= counted_from => {
+                legs.to_expert.latencies.push(at_expert - sent);
+                legs.to_agent.latencies.push(at_agent - at_expert);
+                legs.round_trip.latencies.push(at_agent - sent);
             }
+            Ok(_) => {}
             Err(err) => {
-                m.failed(err);
+                legs.round_trip.failed(err);
                 break;
             }
         }
     }
-    (pair, m)
+    (pair, legs)
 }
 
-/// The send time written by [`relay_pair`] into the SDP.
-fn sent_at(sdp: &str) -> Option<Duration> {
-    let line = sdp.lines().find_map(|l| l.strip_prefix(SENT_ATTRIBUTE))?;
-    line.trim().parse().ok().map(Duration::from_nanos)
+/// The agent sends offer `seq`, the expert reads it and answers, the agent reads the answer.
+/// Returns when the expert and then the agent had their frame; each must be relayed verbatim.
+async fn round_trip(pair: &mut Pair, seq: u64) -> anyhow::Result<(Instant, Instant)> {
+    let sdp = format!("v=0\r\no=- {seq} 2 IN IP4 127.0.0.1\r\n{SDP_BODY}");
+    let offer = Signal::Offer { sdp: sdp.clone() };
+    let msg = AgentToServer::Signal {
+        session_id: pair.session,
+        signal: offer.clone(),
+    };
+    send_json(&mut pair.agent, &msg).await?;
+    let got: ServerToExpert = recv_json(&mut pair.expert).await?;
+    let at_expert = Instant::now();
+    ensure!(
+        got == ServerToExpert::Signal { signal: offer },
+        "the expert got {got:?} instead of offer {seq}"
+    );
+
+    let answer = Signal::Answer { sdp };
+    let msg = ExpertToServer::Signal {
+        signal: answer.clone(),
+    };
+    send_json(&mut pair.expert, &msg).await?;
+    let got: ServerToAgent = recv_json(&mut pair.agent).await?;
+    let at_agent = Instant::now();
+    let expected = ServerToAgent::Signal {
+        session_id: pair.session,
+        signal: answer,
+    };
+    ensure!(
+        got == expected,
+        "the agent got {got:?} instead of answer {seq}"
+    );
+    Ok((at_expert, at_agent))
 }
 
 /// Latencies of the successful operations of one step, and its failures.
@@ -582,9 +741,9 @@ struct Measurement {
 }
 
 impl Measurement {
-    fn failed(&mut self, err: String) {
+    fn failed(&mut self, err: anyhow::Error) {
         self.errors += 1;
-        self.first_error.get_or_insert(err);
+        self.first_error.get_or_insert_with(|| format!("{err:#}"));
     }
 
     fn merge(&mut self, other: Measurement) {
@@ -621,22 +780,17 @@ impl Measurement {
 struct Row {
     backend: &'static str,
     operation: String,
-    clients: String,
+    load: String,
     unit: &'static str,
     m: Measurement,
 }
 
 impl Row {
     fn http(backend: &'static str, operation: &str, step: &Step, m: Measurement) -> Self {
-        let password = if step.password.is_some() {
-            ", password"
-        } else {
-            ""
-        };
         Self {
             backend,
-            operation: format!("{operation}{password}"),
-            clients: format!("{} in flight", step.concurrency),
+            operation: step.operation(operation),
+            load: format!("{} in flight", step.concurrency),
             unit: "req/s",
             m,
         }
@@ -655,7 +809,7 @@ fn print_table(rows: &[Row]) {
             "| {} | {} | {} | {} | {} | {:.0} {} | {} | {} | {} |",
             row.backend,
             row.operation,
-            row.clients,
+            row.load,
             m.latencies.len(),
             m.errors,
             m.rate(),
@@ -669,7 +823,7 @@ fn print_table(rows: &[Row]) {
         if let Some(err) = &row.m.first_error {
             println!(
                 "\nFirst error of \"{}\" ({}, {}): {err}",
-                row.operation, row.backend, row.clients
+                row.operation, row.backend, row.load
             );
         }
     }
