@@ -37,7 +37,7 @@ impl Recorder {
             env!("CARGO_MANIFEST_DIR"),
             "/../tests/assets/input_recorder.py"
         );
-        let mut child = tokio::process::Command::from(xvfb.command("python3"))
+        let mut child = tokio::process::Command::from(xvfb.command("/usr/bin/python3"))
             .arg(script)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

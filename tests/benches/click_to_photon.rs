@@ -174,7 +174,6 @@ async fn main() -> Result<()> {
     if clicks < 2 {
         bail!("BENCH_CLICKS must be at least 2");
     }
-    tests::stack::build_product()?;
 
     println!("| screen | clicks | shown | p50 ms | p95 ms | min ms | max ms |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");

@@ -22,7 +22,7 @@ pub struct Desk {
 impl Desk {
     pub async fn start(xvfb: &Xvfb) -> Result<Self> {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/desk.py");
-        let mut child = tokio::process::Command::from(xvfb.command("python3"))
+        let mut child = tokio::process::Command::from(xvfb.command("/usr/bin/python3"))
             .arg(script)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

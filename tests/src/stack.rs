@@ -3,8 +3,7 @@
 //! like the novice would.
 //!
 //! Both binaries are the workspace's own build (`target/<profile>/signaling-server` and
-//! `.../agent`), which `cargo test --workspace` builds before any test runs; when one is
-//! missing (a single package was tested) it is built first.
+//! `.../agent`), brought up to date by [`build_product`] before the first one is started.
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -44,28 +43,24 @@ pub fn build_product() -> Result<()> {
     Ok(())
 }
 
-/// Path of a binary of this workspace, built if it is not there yet.
-pub fn workspace_binary(package: &str, name: &str) -> Result<PathBuf> {
+/// Path of a binary of this workspace. The agent and the server are (re)built once per test
+/// program first, so a test never runs a stale binary; when they are up to date that is a
+/// quick no-op.
+pub fn workspace_binary(name: &str) -> Result<PathBuf> {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| build_product().map_err(|e| format!("{e:#}")))
+        .clone()
+        .map_err(|e| anyhow!(e))?;
     let exe = std::env::current_exe().context("locating the test executable")?;
     // target/<profile>/deps/<test> → target/<profile>/<name>
-    let profile_dir = exe
+    let path = exe
         .parent()
         .and_then(Path::parent)
-        .ok_or_else(|| anyhow!("unexpected test executable path {}", exe.display()))?;
-    let path = profile_dir.join(name);
+        .ok_or_else(|| anyhow!("unexpected test executable path {}", exe.display()))?
+        .join(name);
     if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--locked", "-p", package, "--bin", name])
-            .args(if profile_dir.ends_with("release") {
-                &["--release"][..]
-            } else {
-                &[][..]
-            })
-            .status()
-            .with_context(|| format!("building {name}"))?;
-        if !status.success() || !path.exists() {
-            bail!("could not build {name} ({status}); run `cargo build -p {package}`");
-        }
+        bail!("{} is missing after building it", path.display());
     }
     Ok(path)
 }
@@ -164,7 +159,7 @@ impl ServerProcess {
     /// Starts the server on a free loopback port with SQLite in a scratch directory.
     pub async fn start() -> Result<Self> {
         let data = ScratchDir::new("server")?;
-        let mut child = Command::new(workspace_binary("signaling-server", "signaling-server")?)
+        let mut child = Command::new(workspace_binary("signaling-server")?)
             .args(["--listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(data.path())
@@ -220,7 +215,7 @@ impl AgentProcess {
     /// Runs `agent --server <server> --name <name> <args...>` with its own state directory.
     pub async fn start(server: &str, name: &str, args: &[&str]) -> Result<Self> {
         let state = ScratchDir::new("agent")?;
-        let mut child = Command::new(workspace_binary("agent", "agent")?)
+        let mut child = Command::new(workspace_binary("agent")?)
             .args(["--server", server, "--name", name])
             .arg("--state-dir")
             .arg(state.path())
@@ -247,7 +242,7 @@ impl AgentProcess {
     /// Runs another agent command (such as `list` or `revoke ID`) as the same agent, that is
     /// with the same credential, and returns what it printed.
     pub async fn run(&self, args: &[&str]) -> Result<String> {
-        let output = Command::new(workspace_binary("agent", "agent")?)
+        let output = Command::new(workspace_binary("agent")?)
             .args(["--server", &self.server, "--name", &self.name])
             .arg("--state-dir")
             .arg(self.state.path())

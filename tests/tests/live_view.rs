@@ -37,7 +37,7 @@ struct Pattern {
 impl Pattern {
     async fn start(xvfb: &Xvfb) -> Result<Self> {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/pattern.py");
-        let mut child = tokio::process::Command::from(xvfb.command("python3"))
+        let mut child = tokio::process::Command::from(xvfb.command("/usr/bin/python3"))
             .arg(script)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
