@@ -65,6 +65,9 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves `state` on `listener` until `shutdown` resolves, then tells every connected peer,
 /// closes the WebSockets and waits for requests in flight.
+/// How long a shutdown waits for session changes to reach the database.
+const EFFECTS_FLUSH_LIMIT: Duration = Duration::from_secs(10);
+
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -90,10 +93,14 @@ pub async fn serve(
     };
     let result = axum::serve(
         listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(on_shutdown)
     .await;
     ticker.abort();
+    // Sessions ended by the shutdown are recorded before the caller closes the database.
+    if !state.signal.flush_effects(EFFECTS_FLUSH_LIMIT).await {
+        tracing::warn!("some session changes were not stored before shutdown");
+    }
     result
 }

@@ -7,7 +7,10 @@ use crate::invitation::Invitation;
 use crate::store::{AuditEvent, Store};
 use protocol::ids::{AgentId, InvitationId, SessionId};
 use protocol::signal::EndReason;
-use tokio::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Notify};
 
 /// A change to persist.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,12 +29,72 @@ pub enum Effect {
     },
 }
 
+/// The queue of changes to store, in order, and the task that stores them.
+#[derive(Debug)]
+pub struct EffectQueue {
+    tx: mpsc::UnboundedSender<Effect>,
+    sent: AtomicU64,
+    progress: Arc<Progress>,
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    done: AtomicU64,
+    changed: Notify,
+}
+
+impl EffectQueue {
+    /// Starts the storing task. Needs a Tokio runtime.
+    pub fn start(store: Store, clock: Clock) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let progress = Arc::new(Progress::default());
+        tokio::spawn(run(store, clock, rx, Arc::clone(&progress)));
+        Self {
+            tx,
+            sent: AtomicU64::new(0),
+            progress,
+        }
+    }
+
+    /// Queues one change; never blocks the signaling path.
+    pub fn push(&self, effect: Effect) {
+        if self.tx.send(effect).is_err() {
+            tracing::warn!("session effects task is gone; a session change was not stored");
+            return;
+        }
+        self.sent.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Waits until every change queued so far is stored (or failed), at most `limit`.
+    /// Returns whether it got there: a shutdown calls this before closing the database.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let target = self.sent.load(Ordering::SeqCst);
+        let wait = async {
+            loop {
+                let changed = self.progress.changed.notified();
+                if self.progress.done.load(Ordering::SeqCst) >= target {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.is_ok()
+    }
+}
+
 /// Runs until every sender is gone.
-pub async fn run(store: Store, clock: Clock, mut effects: mpsc::UnboundedReceiver<Effect>) {
+async fn run(
+    store: Store,
+    clock: Clock,
+    mut effects: mpsc::UnboundedReceiver<Effect>,
+    progress: Arc<Progress>,
+) {
     while let Some(effect) = effects.recv().await {
         if let Err(err) = apply(&store, clock.now(), &effect).await {
             tracing::error!(error = %err, ?effect, "cannot store a session change");
         }
+        progress.done.fetch_add(1, Ordering::SeqCst);
+        progress.changed.notify_waiters();
     }
 }
 

@@ -12,7 +12,6 @@ use crate::ticket::Tickets;
 use protocol::api::IceServer;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// Cheap-to-clone handle to the server's shared state.
 #[derive(Clone, Debug)]
@@ -52,12 +51,7 @@ impl AppState {
         let secret = store
             .key("ticket_signing_key", crate::secrets::random_token)
             .await?;
-        let (effects_tx, effects_rx) = mpsc::unbounded_channel();
-        tokio::spawn(session_effects::run(
-            store.clone(),
-            clock.clone(),
-            effects_rx,
-        ));
+        let effects = session_effects::EffectQueue::start(store.clone(), clock.clone());
         let ice_servers = if config.stun_urls.is_empty() {
             Vec::new()
         } else {
@@ -68,7 +62,7 @@ impl AppState {
             }]
         };
         Ok(Self(Arc::new(Shared {
-            signal: SignalHub::new(clock.clone(), effects_tx),
+            signal: SignalHub::new(clock.clone(), effects),
             tickets: Tickets::new(secret.as_bytes(), config.ticket_ttl_secs as i64),
             policy: Policy {
                 max_failed_attempts: config.max_failed_attempts,

@@ -362,4 +362,25 @@ async fn shutdown_tells_connected_peers() {
         "server_shutdown"
     );
     stop.await.expect("stopped");
+
+    // The ended session was stored before the database closed, not left for the next start.
+    let agent: protocol::ids::AgentId = p
+        .alice
+        .token
+        .as_deref()
+        .and_then(|t| t.split('.').next())
+        .expect("agent token")
+        .parse()
+        .expect("agent id");
+    let store = signaling_server::store::Store::connect(&p.db.url)
+        .await
+        .expect("reopen");
+    let audit = store.audit_for_agent(agent).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.kind == "session_ended" && e.session.as_deref() == Some(p.session.as_str())),
+        "{audit:?}"
+    );
+    store.close().await;
 }

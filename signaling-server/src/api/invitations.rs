@@ -60,7 +60,7 @@ pub async fn create(
             )))
         }
         Some(p) => Some(
-            tokio::task::spawn_blocking(move || hash_password(&p))
+            crate::secrets::run_hashing(move || hash_password(&p))
                 .await
                 .map_err(ServerError::from)?
                 .map_err(|e| ServerError::PasswordHash(e.to_string()))?,

@@ -119,7 +119,7 @@ pub async fn redeem(
             // Only an open invitation with a password is worth the hashing work.
             (Some(p), Some(hash), protocol::api::InvitationStatus::Open) => {
                 let (p, hash) = (p.clone(), hash.clone());
-                let ok = tokio::task::spawn_blocking(move || verify_password(&p, &hash))
+                let ok = crate::secrets::run_hashing(move || verify_password(&p, &hash))
                     .await
                     .map_err(ServerError::from)?;
                 if ok {

@@ -7,7 +7,7 @@
 
 use super::hub::{Command, ConnId, Hub, NewSession};
 use crate::clock::Clock;
-use crate::session_effects::Effect;
+use crate::session_effects::{Effect, EffectQueue};
 use protocol::ids::{AgentId, SessionId};
 use protocol::signal::{AgentToServer, ExpertToServer, ServerToAgent, ServerToExpert};
 use std::collections::HashMap;
@@ -36,11 +36,11 @@ struct Inner {
 pub struct SignalHub {
     inner: Mutex<Inner>,
     clock: Clock,
-    effects: mpsc::UnboundedSender<Effect>,
+    effects: EffectQueue,
 }
 
 impl SignalHub {
-    pub fn new(clock: Clock, effects: mpsc::UnboundedSender<Effect>) -> Self {
+    pub fn new(clock: Clock, effects: EffectQueue) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             clock,
@@ -174,9 +174,12 @@ impl SignalHub {
     }
 
     fn effect(&self, effect: Effect) {
-        if self.effects.send(effect).is_err() {
-            tracing::warn!("session effects task is gone; a session change was not stored");
-        }
+        self.effects.push(effect);
+    }
+
+    /// Waits until every session change so far is in the database, at most `limit`.
+    pub async fn flush_effects(&self, limit: std::time::Duration) -> bool {
+        self.effects.flush(limit).await
     }
 }
 
