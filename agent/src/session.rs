@@ -221,11 +221,11 @@ impl Session {
         }
         match &self.state {
             State::Asking { .. } => {
-                let yes = matches!(line.to_ascii_lowercase().as_str(), "y" | "yes");
+                let yes = is_yes(line);
                 self.answer(yes);
             }
             State::Live { control, .. } if control.is_asking() => {
-                let yes = matches!(line.to_ascii_lowercase().as_str(), "y" | "yes");
+                let yes = is_yes(line);
                 self.with_control(|c| c.answer(yes));
             }
             State::Live { .. } if line == "/end" => self.end_by_novice(),
@@ -390,6 +390,11 @@ impl Session {
             State::Idle => None,
         }
     }
+}
+
+/// Whether a typed answer is a yes; anything else, silence included, is a no.
+fn is_yes(line: &str) -> bool {
+    matches!(line.to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
 fn ended_line(reason: EndReason) -> String {

@@ -7,11 +7,9 @@ use agent::control::inject::Injector;
 use agent::control::watch::{EscapeEdge, EscapeWatcher};
 use anyhow::{bail, Context, Result};
 use protocol::data::{InputEvent, MouseButton};
-use std::process::Stdio;
 use std::time::Duration;
+use tests::tk::TkProgram;
 use tests::xvfb::Xvfb;
-use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout};
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, Instant};
 use x11rb::connection::Connection;
@@ -25,61 +23,13 @@ const CONTROL_MASK: u32 = 4;
 /// Button1Mask to Button5Mask in a pointer's state.
 const BUTTONS_MASK: u16 = 0x1f00;
 
-/// `tests/assets/input_recorder.py` on the display.
-struct Recorder {
-    _child: Child,
-    lines: Lines<BufReader<ChildStdout>>,
-}
-
-impl Recorder {
-    async fn start(xvfb: &Xvfb) -> Result<Self> {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/assets/input_recorder.py"
-        );
-        let mut child = tokio::process::Command::from(xvfb.command("/usr/bin/python3"))
-            .arg(script)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the input recorder (python3-tk)")?;
-        let stdout = child.stdout.take().context("recorder stdout")?;
-        let mut recorder = Self {
-            _child: child,
-            lines: BufReader::new(stdout).lines(),
-        };
-        recorder.expect("ready").await?;
-        Ok(recorder)
-    }
-
-    /// The next line starting with `prefix`, skipping others.
-    async fn expect(&mut self, prefix: &str) -> Result<String> {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let line = timeout(
-                deadline.saturating_duration_since(Instant::now()),
-                self.lines.next_line(),
-            )
-            .await
-            .with_context(|| format!("the recorder never reported {prefix:?}"))??
-            .context("the recorder exited")?;
-            if line.starts_with(prefix) {
-                return Ok(line);
-            }
-            eprintln!("recorder: {line}");
-        }
-    }
-
-    /// The X modifier state of the next press of the key `keysym`.
-    async fn key_state(&mut self, keysym: &str) -> Result<u32> {
-        let line = self.expect(&format!("key {keysym} ")).await?;
-        let state = line.rsplit(' ').next().unwrap_or_default();
-        state
-            .parse()
-            .with_context(|| format!("bad state in {line:?}"))
-    }
+/// The X modifier state of the next press of the key `keysym` on the input recorder.
+async fn key_state(recorder: &mut TkProgram, keysym: &str) -> Result<u32> {
+    let line = recorder.expect(&format!("key {keysym} ")).await?;
+    let state = line.rsplit(' ').next().unwrap_or_default();
+    state
+        .parse()
+        .with_context(|| format!("bad state in {line:?}"))
 }
 
 fn start_injector(xvfb: &Xvfb) -> Result<Injector> {
@@ -221,7 +171,7 @@ async fn expect_down_then_up(edges: &mut mpsc::Receiver<EscapeEdge>) -> Result<(
 #[tokio::test]
 async fn a_click_lands_where_the_expert_points() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let mut recorder = Recorder::start(&xvfb).await?;
+    let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;
     let injector = start_injector(&xvfb)?;
 
     injector.inject(InputEvent::Move { x: 300, y: 200 });
@@ -238,7 +188,7 @@ async fn a_click_lands_where_the_expert_points() -> Result<()> {
 #[tokio::test]
 async fn right_middle_and_wheel_arrive_as_x_buttons() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let mut recorder = Recorder::start(&xvfb).await?;
+    let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;
     let injector = start_injector(&xvfb)?;
 
     click(&injector, MouseButton::Right, 100, 110);
@@ -258,7 +208,7 @@ async fn right_middle_and_wheel_arrive_as_x_buttons() -> Result<()> {
 #[tokio::test]
 async fn positions_beyond_the_screen_are_clamped_to_its_edge() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let mut recorder = Recorder::start(&xvfb).await?;
+    let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;
     let injector = start_injector(&xvfb)?;
 
     injector.inject(InputEvent::Move { x: 5000, y: 5000 });
@@ -285,7 +235,7 @@ async fn positions_follow_a_change_of_screen_size() -> Result<()> {
 #[tokio::test]
 async fn typed_text_arrives_in_a_text_field_with_or_without_shift() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let mut recorder = Recorder::start(&xvfb).await?;
+    let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;
     let injector = start_injector(&xvfb)?;
 
     // As a browser sends it: Shift goes down before "H" and "!".
@@ -313,7 +263,7 @@ async fn typed_text_arrives_in_a_text_field_with_or_without_shift() -> Result<()
 #[tokio::test]
 async fn a_character_held_down_repeats_as_the_browser_repeats_it() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let mut recorder = Recorder::start(&xvfb).await?;
+    let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;
     let injector = start_injector(&xvfb)?;
 
     // A held key: the browser repeats the key-down, then sends one key-up.
@@ -329,7 +279,7 @@ async fn a_character_held_down_repeats_as_the_browser_repeats_it() -> Result<()>
 #[tokio::test]
 async fn control_and_a_letter_arrive_as_a_control_key() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let mut recorder = Recorder::start(&xvfb).await?;
+    let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;
     let injector = start_injector(&xvfb)?;
 
     key(&injector, "Control", true);
@@ -337,9 +287,9 @@ async fn control_and_a_letter_arrive_as_a_control_key() -> Result<()> {
     key(&injector, "Control", false);
     tap(&injector, "b");
 
-    let with_control = recorder.key_state("a").await?;
+    let with_control = key_state(&mut recorder, "a").await?;
     assert_ne!(with_control & CONTROL_MASK, 0, "state {with_control:#x}");
-    let after = recorder.key_state("b").await?;
+    let after = key_state(&mut recorder, "b").await?;
     assert_eq!(after & CONTROL_MASK, 0, "state {after:#x}");
     Ok(())
 }
@@ -347,7 +297,7 @@ async fn control_and_a_letter_arrive_as_a_control_key() -> Result<()> {
 #[tokio::test]
 async fn release_all_leaves_no_key_or_button_down() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let mut recorder = Recorder::start(&xvfb).await?;
+    let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;
     let injector = start_injector(&xvfb)?;
 
     key(&injector, "Shift", true);
@@ -370,7 +320,7 @@ async fn release_all_leaves_no_key_or_button_down() -> Result<()> {
     })
     .await?;
     tap(&injector, "q");
-    let state = recorder.key_state("q").await?;
+    let state = key_state(&mut recorder, "q").await?;
     assert_eq!(state & (SHIFT_MASK | CONTROL_MASK), 0, "state {state:#x}");
     Ok(())
 }
@@ -378,7 +328,7 @@ async fn release_all_leaves_no_key_or_button_down() -> Result<()> {
 #[tokio::test]
 async fn a_key_coming_up_under_another_name_is_not_left_down() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let mut recorder = Recorder::start(&xvfb).await?;
+    let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;
     let injector = start_injector(&xvfb)?;
 
     // Shift released before the key: "!" goes down and "1" comes up.

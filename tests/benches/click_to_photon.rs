@@ -18,8 +18,8 @@ use serde_json::Value;
 use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{invitation_link, join, page_point, start_agent, wait_dataset, wait_state};
-use tests::desk::Desk;
 use tests::stack::ServerProcess;
+use tests::tk::TkProgram;
 use tests::xvfb::Xvfb;
 
 /// Where the bench clicks: on the desk's background, away from its text field.
@@ -62,7 +62,7 @@ struct Run {
 
 async fn measure(width: u32, height: u32, clicks: usize) -> Result<Run> {
     let xvfb = Xvfb::start(width, height)?;
-    let mut desk = Desk::start(&xvfb).await?;
+    let mut desk = TkProgram::start(&xvfb, "desk.py").await?;
     let server = ServerProcess::start().await?;
     let mut agent = start_agent(&server, &xvfb, &[]).await?;
     let link = invitation_link(&mut agent).await?;

@@ -2,6 +2,6 @@
 
 pub mod browser;
 pub mod console;
-pub mod desk;
 pub mod stack;
+pub mod tk;
 pub mod xvfb;

@@ -5,16 +5,14 @@
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
-use std::process::Stdio;
 use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{
     frames_decoded, invitation_link, start_agent, state, status, wait_state, WAIT,
 };
 use tests::stack::ServerProcess;
+use tests::tk::TkProgram;
 use tests::xvfb::Xvfb;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin};
 
 /// The pattern's quadrants (top-left, top-right, bottom-right, bottom-left), see
 /// `tests/assets/pattern.py`.
@@ -27,54 +25,11 @@ const PATTERN: [[i64; 3]; 4] = [
 /// Per channel, after 4:2:0 subsampling, lossy coding and two colour-space conversions.
 const TOLERANCE: i64 = 40;
 
-/// The test pattern program on an Xvfb display.
-struct Pattern {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
-}
-
-impl Pattern {
-    async fn start(xvfb: &Xvfb) -> Result<Self> {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/pattern.py");
-        let mut child = tokio::process::Command::from(xvfb.command("/usr/bin/python3"))
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting the test pattern (python3-tk)")?;
-        let stdin = child.stdin.take().context("pattern stdin")?;
-        let stdout = BufReader::new(child.stdout.take().context("pattern stdout")?).lines();
-        let mut pattern = Self {
-            child,
-            stdin,
-            stdout,
-        };
-        pattern.ready().await?;
-        Ok(pattern)
-    }
-
-    async fn ready(&mut self) -> Result<()> {
-        match tokio::time::timeout(WAIT, self.stdout.next_line()).await {
-            Ok(Ok(Some(line))) if line == "ready" => Ok(()),
-            other => bail!("the test pattern did not draw: {other:?}"),
-        }
-    }
-
-    /// Turns the colours one quadrant clockwise.
-    async fn rotate(&mut self) -> Result<()> {
-        self.stdin.write_all(b"rotate\n").await?;
-        self.stdin.flush().await?;
-        self.ready().await
-    }
-}
-
-impl Drop for Pattern {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
+/// Turns the pattern's colours one quadrant clockwise and waits until it is redrawn.
+async fn rotate(pattern: &mut TkProgram) -> Result<()> {
+    pattern.send("rotate").await?;
+    pattern.expect("ready").await?;
+    Ok(())
 }
 
 /// The colours at the centres of the four quadrants of the current video frame, drawn to a
@@ -128,7 +83,7 @@ async fn expect_video(page: &Page, expected: &[[i64; 3]; 4], what: &str) -> Resu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let mut pattern = Pattern::start(&xvfb).await?;
+    let mut pattern = TkProgram::start(&xvfb, "pattern.py").await?;
     let server = ServerProcess::start().await?;
     let mut agent = start_agent(&server, &xvfb, &["--password", "tulip-42"]).await?;
     let link = invitation_link(&mut agent).await?;
@@ -209,7 +164,7 @@ async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() ->
     );
 
     // A change on the display reaches the video.
-    pattern.rotate().await?;
+    rotate(&mut pattern).await?;
     let rotated = [PATTERN[3], PATTERN[0], PATTERN[1], PATTERN[2]];
     expect_video(&page, &rotated, "the rotated pattern").await?;
 
@@ -247,7 +202,7 @@ async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_no_from_the_novice_leaves_the_expert_with_a_message_and_no_video() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let _pattern = Pattern::start(&xvfb).await?;
+    let _pattern = TkProgram::start(&xvfb, "pattern.py").await?;
     let server = ServerProcess::start().await?;
     let mut agent = start_agent(&server, &xvfb, &[]).await?;
     let link = invitation_link(&mut agent).await?;
@@ -282,7 +237,7 @@ async fn a_no_from_the_novice_leaves_the_expert_with_a_message_and_no_video() ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_novice_ends_the_session_from_the_terminal() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
-    let _pattern = Pattern::start(&xvfb).await?;
+    let _pattern = TkProgram::start(&xvfb, "pattern.py").await?;
     let server = ServerProcess::start().await?;
     let mut agent = start_agent(&server, &xvfb, &[]).await?;
     let link = invitation_link(&mut agent).await?;

@@ -11,8 +11,8 @@ use tests::console::{
     click_screen, has_video, invitation_link, join, page_point, start_agent, text, wait_dataset,
     wait_state, WAIT,
 };
-use tests::desk::Desk;
 use tests::stack::{AgentProcess, ServerProcess};
+use tests::tk::TkProgram;
 use tests::xvfb::Xvfb;
 
 async fn press(page: &Page, key: &str) -> Result<()> {
@@ -46,7 +46,7 @@ fn raw_click(x: u32, y: u32) -> [Value; 2] {
 
 /// A live session with the expert `Eve` watching `Nora`'s desk.
 struct Live {
-    desk: Desk,
+    desk: TkProgram,
     agent: AgentProcess,
     page: Page,
     _browser: Browser,
@@ -57,7 +57,7 @@ struct Live {
 impl Live {
     async fn start() -> Result<Self> {
         let xvfb = Xvfb::start(1280, 720)?;
-        let desk = Desk::start(&xvfb).await?;
+        let desk = TkProgram::start(&xvfb, "desk.py").await?;
         let server = ServerProcess::start().await?;
         let mut agent = start_agent(&server, &xvfb, &[]).await?;
         let link = invitation_link(&mut agent).await?;

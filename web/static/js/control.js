@@ -16,23 +16,41 @@ const BUTTONS = { 0: "left", 1: "middle", 2: "right" };
 /** Pixels of wheel movement per wheel step sent to the agent. */
 const PIXELS_PER_STEP = 100;
 
+/** Where the picture sits in a <video> element: its scale and top-left corner in the page. */
+function placement(video) {
+  const vw = video.videoWidth;
+  const vh = video.videoHeight;
+  const rect = video.getBoundingClientRect();
+  const scale = Math.min(rect.width / vw, rect.height / vh);
+  return {
+    vw,
+    vh,
+    scale,
+    left: rect.left + (rect.width - vw * scale) / 2,
+    top: rect.top + (rect.height - vh * scale) / 2,
+  };
+}
+
 /**
  * Maps a point in the page to a pixel of the shared screen, for a <video> showing it with
  * `object-fit: contain` (fit mode) or at its own size (actual-size mode); null outside the
  * picture (the letterbox bars).
  */
 export function toScreen(video, clientX, clientY) {
-  const vw = video.videoWidth;
-  const vh = video.videoHeight;
-  if (!vw || !vh) return null;
-  const rect = video.getBoundingClientRect();
-  const scale = Math.min(rect.width / vw, rect.height / vh);
-  const left = rect.left + (rect.width - vw * scale) / 2;
-  const top = rect.top + (rect.height - vh * scale) / 2;
+  if (!video.videoWidth || !video.videoHeight) return null;
+  const { vw, vh, scale, left, top } = placement(video);
   const x = Math.floor((clientX - left) / scale);
   const y = Math.floor((clientY - top) / scale);
   if (x < 0 || y < 0 || x >= vw || y >= vh) return null;
   return { x, y };
+}
+
+/** Like `toScreen`, but a point outside the picture goes to its nearest edge. */
+function clampToScreen(video, clientX, clientY) {
+  if (!video.videoWidth || !video.videoHeight) return { x: 0, y: 0 };
+  const { vw, vh, scale, left, top } = placement(video);
+  const clamp = (v, max) => Math.max(0, Math.min(max - 1, Math.floor(v)));
+  return { x: clamp((clientX - left) / scale, vw), y: clamp((clientY - top) / scale, vh) };
 }
 
 export class RemoteControl {
@@ -201,15 +219,4 @@ export class RemoteControl {
     for (const button of this.#buttonsDown) this.#input({ kind: "button", button, down: false, x, y });
     this.#buttonsDown.clear();
   }
-}
-
-function clampToScreen(video, clientX, clientY) {
-  const rect = video.getBoundingClientRect();
-  const vw = video.videoWidth || 1;
-  const vh = video.videoHeight || 1;
-  const scale = Math.min(rect.width / vw, rect.height / vh) || 1;
-  const left = rect.left + (rect.width - vw * scale) / 2;
-  const top = rect.top + (rect.height - vh * scale) / 2;
-  const clamp = (v, max) => Math.max(0, Math.min(max - 1, Math.floor(v)));
-  return { x: clamp((clientX - left) / scale, vw), y: clamp((clientY - top) / scale, vh) };
 }
