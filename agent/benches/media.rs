@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use agent::media::{EncodedFrame, FrameTimings, MediaConfig, Pipeline};
 use anyhow::{bail, Context, Result};
+use tests::measure::{parse_sizes, percentile, Process};
 use tests::xvfb::Xvfb;
 use tokio::time::{timeout, timeout_at, Instant};
 
@@ -149,13 +150,12 @@ struct Run {
 
 impl Run {
     fn stage(&self, stage: fn(&FrameTimings) -> Duration) -> String {
-        let mut ms: Vec<f64> = self
+        let ms: Vec<f64> = self
             .frames
             .iter()
             .map(|f| stage(&f.timings).as_secs_f64() * 1000.0)
             .collect();
-        ms.sort_by(f64::total_cmp);
-        match (percentile(&ms, 50), percentile(&ms, 95)) {
+        match (percentile(&ms, 50.0), percentile(&ms, 95.0)) {
             (Some(p50), Some(p95)) => format!("{p50:.1} / {p95:.1}"),
             _ => "–".into(),
         }
@@ -164,9 +164,8 @@ impl Run {
     fn row(&self) -> String {
         let seconds = self.elapsed.as_secs_f64();
         let frames = self.frames.len();
-        let mut bytes: Vec<usize> = self.frames.iter().map(|f| f.data.len()).collect();
-        bytes.sort_unstable();
-        let total_bytes: usize = bytes.iter().sum();
+        let bytes: Vec<f64> = self.frames.iter().map(|f| f.data.len() as f64).collect();
+        let total_bytes: f64 = bytes.iter().sum();
         let cpu_ms = self.cpu.as_secs_f64() * 1000.0;
         let cpu_per_frame = if frames == 0 {
             "–".into()
@@ -182,8 +181,8 @@ impl Run {
             self.stage(|t| t.capture),
             self.stage(|t| t.convert),
             self.stage(|t| t.encode),
-            percentile(&bytes, 50).map_or_else(|| "–".into(), |b| b.to_string()),
-            total_bytes as f64 * 8.0 / seconds / 1000.0,
+            percentile(&bytes, 50.0).map_or_else(|| "–".into(), |b| b.to_string()),
+            total_bytes * 8.0 / seconds / 1000.0,
             self.keyframe_bytes,
             cpu_per_frame,
             cpu_ms / (seconds * 1000.0) * 100.0,
@@ -192,47 +191,7 @@ impl Run {
     }
 }
 
-/// Nearest-rank percentile of sorted values.
-fn percentile<T: Copy>(sorted: &[T], p: usize) -> Option<T> {
-    let rank = (sorted.len() * p).div_ceil(100).max(1);
-    sorted.get(rank - 1).copied()
-}
-
-/// CPU time (user and system) this process has used so far.
-fn process_cpu(ticks_per_second: u64) -> Result<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").context("/proc/self/stat")?;
-    // The command name in parentheses may contain spaces; fields after it are plain.
-    let after_name = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .context("unexpected /proc/self/stat")?;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    // Fields 14 (utime) and 15 (stime) of proc(5); `fields[0]` is field 3.
-    let ticks = |index: usize| -> Result<u64> {
-        fields
-            .get(index)
-            .context("short /proc/self/stat")?
-            .parse()
-            .context("a CPU time in /proc/self/stat")
-    };
-    let total = ticks(11)? + ticks(12)?;
-    Ok(Duration::from_secs_f64(
-        total as f64 / ticks_per_second as f64,
-    ))
-}
-
-/// The kernel's clock ticks per second for `/proc` times (`getconf CLK_TCK`; 100 on Linux).
-fn ticks_per_second() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|out| String::from_utf8(out.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100)
-}
-
-async fn measure(scene: Scene, size: (u32, u32), period: Duration, ticks: u64) -> Result<Run> {
+async fn measure(scene: Scene, size: (u32, u32), period: Duration) -> Result<Run> {
     let mut xvfb = Xvfb::start(size.0, size.1)?;
     scene.show(&mut xvfb)?;
     let (pipeline, mut receiver) = Pipeline::start(MediaConfig {
@@ -256,7 +215,7 @@ async fn measure(scene: Scene, size: (u32, u32), period: Duration, ticks: u64) -
         );
     }
 
-    let cpu_before = process_cpu(ticks)?;
+    let cpu_before = Process::This.cpu_time()?;
     let started = Instant::now();
     let until = started + period;
     let mut frames = Vec::new();
@@ -268,7 +227,7 @@ async fn measure(scene: Scene, size: (u32, u32), period: Duration, ticks: u64) -
         }
     }
     let elapsed = started.elapsed();
-    let cpu = process_cpu(ticks)?.saturating_sub(cpu_before);
+    let cpu = Process::This.cpu_time()?.saturating_sub(cpu_before);
     let dropped = receiver.dropped();
     pipeline.stop();
 
@@ -285,15 +244,7 @@ async fn measure(scene: Scene, size: (u32, u32), period: Duration, ticks: u64) -
 
 fn sizes() -> Result<Vec<(u32, u32)>> {
     let list = std::env::var("BENCH_SIZES").unwrap_or_else(|_| "1280x720,1920x1080".into());
-    list.split(',')
-        .map(|size| {
-            let (w, h) = size
-                .trim()
-                .split_once('x')
-                .with_context(|| format!("BENCH_SIZES: {size:?} is not WIDTHxHEIGHT"))?;
-            Ok((w.parse()?, h.parse()?))
-        })
-        .collect()
+    parse_sizes(&list).map_err(|e| anyhow::anyhow!("BENCH_SIZES: {e}"))
 }
 
 fn cpu_model() -> String {
@@ -315,14 +266,13 @@ async fn main() -> Result<()> {
         Err(_) => 5.0,
     };
     let period = Duration::from_secs_f64(seconds);
-    let ticks = ticks_per_second();
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
 
     let mut rows = Vec::new();
     for size in sizes()? {
         for scene in Scene::ALL {
             eprintln!("{}x{} {}: {seconds} s", size.0, size.1, scene.name());
-            rows.push(measure(scene, size, period, ticks).await?.row());
+            rows.push(measure(scene, size, period).await?.row());
         }
     }
 

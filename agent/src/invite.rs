@@ -13,10 +13,12 @@ use crate::server_api::ServerApi;
 use crate::session::{Command, PeerNews, Session, DEFAULT_ANSWER_TIME};
 use crate::signal_client::{self, SignalEvent};
 use crate::terminal::{say, spawn_stdin_reader};
+use crate::trace::Trace;
 use anyhow::Context;
 use protocol::api::{CreateInvitationRequest, InvitationCreated};
 use protocol::signal::ServerToAgent;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -29,6 +31,8 @@ pub struct InviteOptions {
     pub password: Option<String>,
     pub media: MediaConfig,
     pub local_ips: Vec<IpAddr>,
+    /// Where to write the timing trace, if anywhere.
+    pub trace_timings: Option<PathBuf>,
 }
 
 /// The desktop being shared: the peer, the capture pipeline and the task feeding one to the
@@ -80,6 +84,12 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
         .await
         .context("cannot create the invitation")?;
     print_invitation(&inv);
+    let trace = opts
+        .trace_timings
+        .as_deref()
+        .map(Trace::create)
+        .transpose()
+        .context("cannot create the timing trace file")?;
 
     let (to_server, mut from_server) = signal_client::spawn(api.base(), api.token());
     let mut lines = spawn_stdin_reader();
@@ -145,7 +155,7 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
                     }
                 }
                 Command::StartSharing { ice_servers, .. } => {
-                    match start_sharing(ice_servers, &opts).await {
+                    match start_sharing(ice_servers, &opts, trace.clone()).await {
                         Ok(s) => {
                             if s.input.is_none() {
                                 session.set_control_unavailable(
@@ -176,6 +186,9 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
                 }
                 Command::Inject(event) => {
                     if let Some(input) = sharing.as_ref().and_then(|s| s.input.as_ref()) {
+                        if let Some(trace) = &trace {
+                            trace.input_received(&event);
+                        }
                         input.injector.inject(event);
                     }
                 }
@@ -244,6 +257,7 @@ fn answer_time(msg: &ServerToAgent) -> Duration {
 async fn start_sharing(
     ice_servers: Vec<protocol::api::IceServer>,
     opts: &InviteOptions,
+    trace: Option<Trace>,
 ) -> anyhow::Result<Sharing> {
     let (pipeline, mut frames) =
         Pipeline::start(opts.media.clone()).context("cannot capture the screen")?;
@@ -269,8 +283,13 @@ async fn start_sharing(
             // shown at once, instead of being held to match a gap in its timestamps.
             let interval = Duration::from_secs(1) / max_fps.max(1);
             while let Some(frame) = frames.recv().await {
-                if let Err(err) = peer.send_video(&frame.data, interval).await {
-                    tracing::debug!(error = %err, "frame not sent");
+                match peer.send_video(&frame.data, interval).await {
+                    Ok(()) => {
+                        if let Some(trace) = &trace {
+                            trace.frame_sent(&frame);
+                        }
+                    }
+                    Err(err) => tracing::debug!(error = %err, "frame not sent"),
                 }
             }
         })

@@ -8,6 +8,7 @@
 //! * [`media`]: screen capture, colour conversion and H.264 encoding on a dedicated thread.
 //! * [`peer`]: the WebRTC peer connection that carries video and the data channel.
 //! * [`control`]: remote control with the novice's consent: state machine, input, Esc watch.
+//! * [`trace`]: the optional per-frame and per-input timing trace, for latency analysis.
 
 pub mod control;
 pub mod invite;
@@ -17,3 +18,5 @@ pub mod server_api;
 pub mod session;
 pub mod signal_client;
 pub mod terminal;
+pub mod trace;
+mod xwatch;

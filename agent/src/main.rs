@@ -57,6 +57,10 @@ enum Commands {
         /// Local address for WebRTC traffic (repeatable; default: every non-loopback interface).
         #[arg(long = "local-ip")]
         local_ips: Vec<IpAddr>,
+        /// Write the timestamps of every frame sent and input received to FILE (CSV), to see
+        /// where latency goes.
+        #[arg(long, env = "ASSIST_TRACE_TIMINGS", value_name = "FILE")]
+        trace_timings: Option<PathBuf>,
     },
     /// List your invitations with their status.
     List,
@@ -133,6 +137,7 @@ async fn main() -> anyhow::Result<()> {
             max_fps,
             bitrate,
             local_ips,
+            trace_timings,
         } => {
             invite::run(
                 api,
@@ -145,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
                         bitrate_bps: bitrate,
                     },
                     local_ips,
+                    trace_timings,
                 },
             )
             .await

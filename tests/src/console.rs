@@ -1,7 +1,7 @@
 //! Driving the expert console page (`/i/<code>`) like a person would, and reading what it
 //! shows: its state (`document.body.dataset.state`), status line, control state and video.
 
-use crate::browser::Page;
+use crate::browser::{Browser, Page};
 use crate::stack::{AgentProcess, ServerProcess};
 use crate::xvfb::Xvfb;
 use anyhow::{bail, Context, Result};
@@ -26,6 +26,32 @@ pub async fn start_agent(
     ];
     args.extend_from_slice(extra);
     AgentProcess::start(server.url(), "Nora", &args).await
+}
+
+/// Opens the agent's invitation in a new browser as `expert`, has the novice say yes, and waits
+/// until the console shows the `width` pixels wide desktop with *Take control* enabled.
+pub async fn join_live(
+    agent: &mut AgentProcess,
+    expert: &str,
+    width: u32,
+) -> Result<(Browser, Page)> {
+    let link = invitation_link(agent).await?;
+    let browser = Browser::launch().await?;
+    let page = browser.open(&link).await?;
+    join(&page, expert, None).await?;
+    agent.expect_line("wants to see your screen", WAIT).await?;
+    agent.type_line("y").await?;
+    wait_state(&page, "live").await?;
+    page.wait_for(
+        &format!(
+            "document.getElementById('video').videoWidth === {width} \
+             && !document.getElementById('control').disabled"
+        ),
+        WAIT,
+        "the desktop video and the Take control button",
+    )
+    .await?;
+    Ok((browser, page))
 }
 
 /// The invitation link the agent printed.

@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod console;
+pub mod measure;
 pub mod stack;
 pub mod tk;
 pub mod xvfb;

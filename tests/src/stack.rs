@@ -19,11 +19,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Builds the agent and the server for the profile this program was built with, so that a
 /// benchmark never measures stale binaries.
 pub fn build_product() -> Result<()> {
-    let exe = std::env::current_exe().context("locating this executable")?;
-    let release = exe
-        .parent()
-        .and_then(Path::parent)
-        .is_some_and(|d| d.ends_with("release"));
+    let release = profile_dir()?.ends_with("release");
     let status = std::process::Command::new(env!("CARGO"))
         .args([
             "build",
@@ -52,17 +48,26 @@ pub fn workspace_binary(name: &str) -> Result<PathBuf> {
         .get_or_init(|| build_product().map_err(|e| format!("{e:#}")))
         .clone()
         .map_err(|e| anyhow!(e))?;
-    let exe = std::env::current_exe().context("locating the test executable")?;
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let path = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or_else(|| anyhow!("unexpected test executable path {}", exe.display()))?
-        .join(name);
+    let path = profile_dir()?.join(name);
     if !path.exists() {
         bail!("{} is missing after building it", path.display());
     }
     Ok(path)
+}
+
+/// `target/<profile>`, where this program and the workspace's binaries live: a test or bench
+/// harness runs from `target/<profile>/deps/`, a binary of this crate from `target/<profile>/`.
+fn profile_dir() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating this executable")?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| anyhow!("unexpected executable path {}", exe.display()))?;
+    Ok(if dir.ends_with("deps") {
+        dir.parent().unwrap_or(dir)
+    } else {
+        dir
+    }
+    .to_path_buf())
 }
 
 /// A scratch directory removed on drop.
@@ -277,6 +282,11 @@ impl AgentProcess {
             .await
             .context("typing into the agent")?;
         stdin.flush().await.context("typing into the agent")
+    }
+
+    /// The agent's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Presses Ctrl+C at the agent's terminal: sends it SIGINT.

@@ -8,8 +8,7 @@ use serde_json::Value;
 use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{
-    click_screen, has_video, invitation_link, join, page_point, start_agent, text, wait_dataset,
-    wait_state, WAIT,
+    click_screen, has_video, join_live, page_point, start_agent, text, wait_dataset, WAIT,
 };
 use tests::stack::{AgentProcess, ServerProcess};
 use tests::tk::TkProgram;
@@ -60,19 +59,7 @@ impl Live {
         let desk = TkProgram::start(&xvfb, "desk.py").await?;
         let server = ServerProcess::start().await?;
         let mut agent = start_agent(&server, &xvfb, &[]).await?;
-        let link = invitation_link(&mut agent).await?;
-        let browser = Browser::launch().await?;
-        let page = browser.open(&link).await?;
-        join(&page, "Eve", None).await?;
-        agent.expect_line("wants to see your screen", WAIT).await?;
-        agent.type_line("y").await?;
-        wait_state(&page, "live").await?;
-        page.wait_for(
-            "document.getElementById('video').videoWidth === 1280 && !document.getElementById('control').disabled",
-            WAIT,
-            "the desktop video and the Take control button",
-        )
-        .await?;
+        let (browser, page) = join_live(&mut agent, "Eve", 1280).await?;
         Ok(Self {
             desk,
             agent,

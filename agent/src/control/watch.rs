@@ -7,8 +7,7 @@
 //! which Escapes it injected). Raw events are selected for all master devices: each key then
 //! arrives once, through the master keyboard its device is attached to.
 //!
-//! The watcher thread blocks on its X connection; dropping the watcher wakes it with an event
-//! sent to a window of its own.
+//! The watcher thread blocks on its X connection; dropping the watcher wakes it (`xwatch`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,13 +16,11 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use x11rb::connection::Connection;
 use x11rb::protocol::xinput::{self, ConnectionExt as _, XIEventMask};
-use x11rb::protocol::xproto::{
-    AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, Mapping, Window,
-    WindowClass,
-};
+use x11rb::protocol::xproto::{ConnectionExt as _, Mapping, Window};
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
-use x11rb::COPY_DEPTH_FROM_PARENT;
+
+use crate::xwatch;
 
 /// The Escape keysym (`XK_Escape`).
 const XK_ESCAPE: u32 = 0xff1b;
@@ -100,13 +97,7 @@ impl EscapeWatcher {
 impl Drop for EscapeWatcher {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let wake = ClientMessageEvent::new(32, self.window, AtomEnum::NONE, [0u32; 5]);
-        // With an empty event mask the event goes to the window's creator: the watcher thread.
-        // Should this fail, the connection is broken and the thread has ended already.
-        let _ = self
-            .conn
-            .send_event(false, self.window, EventMask::NO_EVENT, wake);
-        let _ = self.conn.flush();
+        xwatch::wake(&self.conn, self.window);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -115,30 +106,8 @@ impl Drop for EscapeWatcher {
 
 /// Connects, creates the wake-up window, finds Escape's keycodes and selects raw key events.
 fn open(display: &str) -> Result<(RustConnection, Window, Vec<u8>), String> {
-    let (conn, screen) = x11rb::connect(Some(display)).map_err(|e| e.to_string())?;
-    let root = conn
-        .setup()
-        .roots
-        .get(screen)
-        .ok_or("the display has no such screen")?
-        .root;
-    let window = conn.generate_id().map_err(|e| e.to_string())?;
-    conn.create_window(
-        COPY_DEPTH_FROM_PARENT,
-        window,
-        root,
-        0,
-        0,
-        1,
-        1,
-        0,
-        WindowClass::INPUT_ONLY,
-        x11rb::COPY_FROM_PARENT,
-        &CreateWindowAux::new(),
-    )
-    .map_err(|e| e.to_string())?
-    .check()
-    .map_err(|e| e.to_string())?;
+    let (conn, root) = xwatch::connect(display)?;
+    let window = xwatch::create_wake_window(&conn, root)?;
     let escape = escape_keycodes(&conn)?;
     // 2.2 and not 2.0: since XI 2.1 raw events are delivered even while a client grabs the
     // keyboard, and the novice's Escape must work whatever has the focus.

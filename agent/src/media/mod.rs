@@ -4,6 +4,8 @@
 //!
 //! * `capture`: grabs the screen of one X display into a tight BGRA buffer.
 //! * `convert`: BGRA to I420 with a SIMD converter.
+//! * `damage`: reports the moment anything is drawn on the screen (X DAMAGE), so that capture
+//!   follows changes rather than a timer.
 //! * `encode`: the OpenH264 encoder, tuned for screen content in real time.
 //! * `handoff`: the bounded queue between the thread and async code, which drops the oldest
 //!   frame rather than letting latency grow when the sender falls behind.
@@ -12,6 +14,7 @@
 
 mod capture;
 mod convert;
+mod damage;
 mod encode;
 mod handoff;
 mod pipeline;

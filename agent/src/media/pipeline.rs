@@ -1,18 +1,24 @@
 //! The media thread and its public handle.
 //!
 //! One OS thread owns the capturer and the encoder (neither may leave the thread that made
-//! them) and loops: wait for the next tick of `max_fps`, grab the screen, and if it differs
-//! from the last frame sent, or a keyframe was asked for, convert, encode and hand the frame to
-//! the queue. A static desktop thus costs one capture and one compare per tick and sends
-//! nothing. Commands reach the thread over a channel whose receive also serves as its sleep,
-//! so a stop is noticed at once rather than after a frame interval.
+//! them) and loops: wait until the screen changed (the `damage` watcher says so the moment
+//! anything is drawn) or a keyframe was asked for, but no sooner than one `max_fps` interval
+//! after the previous grab; grab the screen, and if it differs from the last frame sent, or a
+//! keyframe is due, convert, encode and hand the frame to the queue. A change is grabbed at once
+//! rather than at the next tick of a timer, and a static desktop costs one tiny frame a second
+//! (`STILL_REFRESH`).
+//! Without the DAMAGE extension the thread falls back to grabbing and comparing on every tick.
+//! Commands and change reports reach the thread over one channel whose receive also serves as
+//! its sleep, so a stop is noticed at once.
 
+use openh264::formats::YUVSource;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::capture::{BgraImage, ScreenCapture};
 use super::convert::I420Image;
+use super::damage::DamageWatcher;
 use super::encode::{H264Encoder, MAX_FPS};
 use super::handoff::{self, FrameReceiver, FrameSender, Sent};
 use super::{EncodedFrame, FrameTimings, MediaConfig, MediaError};
@@ -21,8 +27,15 @@ use super::{EncodedFrame, FrameTimings, MediaConfig, MediaError};
 /// sending task; any more would only be latency.
 const QUEUE_CAPACITY: usize = 3;
 
+/// A still screen is sent again this often, as a frame of a few dozen bytes that changes
+/// nothing: a browser that gets no frame for 3 s asks for a keyframe, and a keyframe of a
+/// desktop costs 100 KB or more.
+const STILL_REFRESH: Duration = Duration::from_secs(1);
+
 enum Command {
     Keyframe,
+    /// Something was drawn on the screen since the last report.
+    Damaged,
     Stop,
 }
 
@@ -52,9 +65,10 @@ impl Pipeline {
         let (frames, receiver) = handoff::channel(QUEUE_CAPACITY);
         let (commands, command_rx) = mpsc::channel();
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let damage_reports = commands.clone();
         let thread = std::thread::Builder::new()
             .name("media-pipeline".into())
-            .spawn(move || match Worker::open(&config) {
+            .spawn(move || match Worker::open(&config, damage_reports) {
                 Ok(worker) => {
                     // If `start` is gone there is nobody to stream to; the stop command or the
                     // closed channel ends the loop right away.
@@ -110,14 +124,29 @@ struct Worker {
     capture: ScreenCapture,
     encoder: H264Encoder,
     interval: Duration,
+    /// Reports changes; `None` when the display has no DAMAGE extension, and then the thread
+    /// grabs on every tick.
+    damage: Option<DamageWatcher>,
 }
 
 impl Worker {
-    fn open(config: &MediaConfig) -> Result<Self, MediaError> {
+    fn open(config: &MediaConfig, reports: mpsc::Sender<Command>) -> Result<Self, MediaError> {
+        let capture = ScreenCapture::open(config.display.as_deref())?;
+        let damage = match DamageWatcher::start(capture.display(), move || {
+            reports.send(Command::Damaged).is_ok()
+        }) {
+            Ok(watcher) => Some(watcher),
+            Err(reason) => {
+                tracing::warn!(display = %capture.display(), %reason,
+                        "cannot watch the screen for changes; comparing frames on a timer instead");
+                None
+            }
+        };
         Ok(Self {
-            capture: ScreenCapture::open(config.display.as_deref())?,
+            capture,
             encoder: H264Encoder::new(config.max_fps, config.bitrate_bps)?,
             interval: Duration::from_secs(1) / config.max_fps,
+            damage,
         })
     }
 
@@ -139,29 +168,46 @@ impl Worker {
         let mut last_sent = BgraImage::default();
         let mut i420 = I420Image::default();
         let mut keyframe_wanted = true;
-        let mut next_tick = Instant::now();
+        // Without change reports every tick counts as a possible change.
+        let polling = self.damage.is_none();
+        let mut changed = true;
+        let mut next_grab = Instant::now();
+        let mut last_frame_at = Instant::now();
 
         loop {
-            // Sleep until the tick, but act on commands as they arrive.
-            loop {
-                let timeout = next_tick.saturating_duration_since(Instant::now());
-                match commands.recv_timeout(timeout) {
+            // Sleep until there is something to grab and its time has come, or until a still
+            // screen is due for its refresh, acting on commands as they arrive.
+            let refresh = loop {
+                let wanted = changed || keyframe_wanted;
+                let deadline = if wanted {
+                    next_grab
+                } else {
+                    last_frame_at + STILL_REFRESH
+                };
+                match commands.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                     Ok(Command::Keyframe) => keyframe_wanted = true,
+                    Ok(Command::Damaged) => changed = true,
                     Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
-                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Timeout) => break !wanted,
                 }
-            }
+            };
+            changed = polling;
             // After a slow frame, start afresh rather than rushing to catch up.
-            next_tick = (next_tick + self.interval).max(Instant::now());
+            next_grab = (next_grab + self.interval).max(Instant::now());
 
             let captured_at = Instant::now();
-            self.capture.grab(&mut screen)?;
-            if screen == last_sent && !keyframe_wanted {
+            let fresh = !refresh && {
+                self.capture.grab(&mut screen)?;
+                screen != last_sent || keyframe_wanted
+            };
+            if !fresh && last_frame_at.elapsed() < STILL_REFRESH {
                 continue;
             }
             let converting = Instant::now();
-
-            i420.convert_from(&screen)?;
+            // Not fresh: the picture encoded last time is encoded again.
+            if fresh {
+                i420.convert_from(&screen)?;
+            }
             let encoding = Instant::now();
             if keyframe_wanted {
                 self.encoder.force_keyframe();
@@ -176,14 +222,16 @@ impl Worker {
                 encode: encoding.elapsed(),
             };
 
+            let (width, height) = i420.dimensions();
             let frame = EncodedFrame {
                 data,
                 keyframe,
-                width: screen.width,
-                height: screen.height,
+                width: width as u32,
+                height: height as u32,
                 captured_at,
                 timings,
             };
+            last_frame_at = Instant::now();
             keyframe_wanted &= !keyframe;
             match frames.send(frame) {
                 Sent::Queued => {}
@@ -191,7 +239,9 @@ impl Worker {
                 Sent::DroppedOlder => keyframe_wanted = true,
                 Sent::ReceiverGone => return Ok(()),
             }
-            std::mem::swap(&mut screen, &mut last_sent);
+            if fresh {
+                std::mem::swap(&mut screen, &mut last_sent);
+            }
         }
     }
 }

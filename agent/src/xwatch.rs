@@ -1,0 +1,57 @@
+//! The X connections of the agent's watcher threads (the Escape key, screen changes): opening
+//! one, and waking the thread that blocks on it.
+//!
+//! A thread that waits for X events (`wait_for_event`) cannot be interrupted from outside; it
+//! can be sent an event, though. The thread's connection creates an unmapped window of its own,
+//! and [`wake`] sends that window a client message from any thread sharing the connection: with
+//! an empty event mask, the server delivers it to the window's creator.
+
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{
+    AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, Window,
+    WindowClass,
+};
+use x11rb::rust_connection::RustConnection;
+use x11rb::COPY_DEPTH_FROM_PARENT;
+
+/// Connects to `display` and returns the connection with the root window of its screen.
+pub(crate) fn connect(display: &str) -> Result<(RustConnection, Window), String> {
+    let (conn, screen) = x11rb::connect(Some(display)).map_err(|e| e.to_string())?;
+    let root = conn
+        .setup()
+        .roots
+        .get(screen)
+        .ok_or("the display has no such screen")?
+        .root;
+    Ok((conn, root))
+}
+
+/// Creates the 1×1 input-only window, never mapped, that [`wake`] targets.
+pub(crate) fn create_wake_window(conn: &RustConnection, root: Window) -> Result<Window, String> {
+    let window = conn.generate_id().map_err(|e| e.to_string())?;
+    conn.create_window(
+        COPY_DEPTH_FROM_PARENT,
+        window,
+        root,
+        0,
+        0,
+        1,
+        1,
+        0,
+        WindowClass::INPUT_ONLY,
+        x11rb::COPY_FROM_PARENT,
+        &CreateWindowAux::new(),
+    )
+    .map_err(|e| e.to_string())?
+    .check()
+    .map_err(|e| e.to_string())?;
+    Ok(window)
+}
+
+/// Makes the thread blocked on `conn` return from `wait_for_event`.
+pub(crate) fn wake(conn: &RustConnection, window: Window) {
+    let event = ClientMessageEvent::new(32, window, AtomEnum::NONE, [0u32; 5]);
+    // Should this fail, the connection is broken and the waiting thread has returned already.
+    let _ = conn.send_event(false, window, EventMask::NO_EVENT, event);
+    let _ = conn.flush();
+}
