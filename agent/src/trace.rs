@@ -7,7 +7,7 @@
 //! machine). Lines:
 //!
 //! ```text
-//! frame,<capture_start>,<captured>,<converted>,<encoded>,<sent>,<bytes>,<keyframe 0|1>
+//! frame,<capture_start>,<captured>,<converted>,<encoded>,<sent>,<bytes>,<keyframe 0|1>,<repeat 0|1>
 //! input,<received>,<kind>
 //! ```
 //!
@@ -47,7 +47,7 @@ impl Trace {
         writeln!(
             out,
             "# times in microseconds since the Unix epoch\n\
-             # frame,capture_start,captured,converted,encoded,sent,bytes,keyframe\n\
+             # frame,capture_start,captured,converted,encoded,sent,bytes,keyframe,repeat\n\
              # input,received,kind"
         )?;
         out.flush()?;
@@ -74,7 +74,7 @@ impl Trace {
         let encoded = converted + t.encode;
         self.write(|inner| {
             format!(
-                "frame,{},{},{},{},{},{},{}",
+                "frame,{},{},{},{},{},{},{},{}",
                 inner.micros(frame.captured_at),
                 inner.micros(captured),
                 inner.micros(converted),
@@ -82,6 +82,7 @@ impl Trace {
                 inner.micros(sent),
                 frame.data.len(),
                 u8::from(frame.keyframe),
+                u8::from(frame.repeat),
             )
         });
     }
@@ -145,6 +146,7 @@ mod tests {
         let frame = EncodedFrame {
             data: vec![0; 1234],
             keyframe: true,
+            repeat: false,
             width: 64,
             height: 48,
             captured_at: Instant::now(),
@@ -178,7 +180,7 @@ mod tests {
             .expect("clock")
             .as_micros() as i64;
         assert!((now_us - t[4]).abs() < 60_000_000, "wall-clock times");
-        assert_eq!((fields[6], fields[7]), ("1234", "1"));
+        assert_eq!((fields[6], fields[7], fields[8]), ("1234", "1", "0"));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

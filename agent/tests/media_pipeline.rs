@@ -85,6 +85,7 @@ fn assert_still(frames: &[EncodedFrame], viewer: &mut Viewer, colour: [u8; 3]) -
     );
     for frame in frames {
         assert!(!frame.keyframe, "a still screen needs no keyframe");
+        assert!(frame.repeat, "a still screen's frame is marked as a repeat");
         assert!(frame.data.len() < 1000, "refresh frames of {sizes:?} bytes");
         let picture = viewer.show(frame)?;
         assert!(picture.is(colour), "want {colour:?}, saw {picture:?}");

@@ -155,6 +155,7 @@ mod tests {
 
     fn frame(number: u8, keyframe: bool) -> EncodedFrame {
         EncodedFrame {
+            repeat: false,
             data: vec![number],
             keyframe,
             width: 2,

@@ -53,6 +53,9 @@ pub struct EncodedFrame {
     pub data: Vec<u8>,
     /// Whether this is an IDR picture that a decoder can start from.
     pub keyframe: bool,
+    /// The same picture as the frame before, sent again because the screen is still (see the
+    /// pipeline's `STILL_REFRESH`); the screen was not grabbed for it.
+    pub repeat: bool,
     pub width: u32,
     pub height: u32,
     /// When the screen content in this frame was grabbed.

@@ -226,6 +226,7 @@ impl Worker {
             let frame = EncodedFrame {
                 data,
                 keyframe,
+                repeat: !fresh,
                 width: width as u32,
                 height: height as u32,
                 captured_at,

@@ -2,8 +2,11 @@
 //! with the page's timestamps. Both clocks are this machine's wall clock.
 //!
 //! For each click the page saw: the agent's first `button_down` input received after the
-//! click, then the first frame whose capture started after that input (the desktop is
-//! otherwise still, so it is the frame with the change). Stages:
+//! click, then the first grabbed frame (not a still screen's repeat) whose capture started
+//! after that input (the desktop is otherwise still, so it is the frame with the change). A
+//! click is left out when that frame left the agent after the browser says it received the
+//! frame it showed: the application drew the change over two grabs, and the first one did
+//! not reach the spot the page samples. Stages:
 //! browser → agent (data channel), agent → grab (injection, the application drawing, and any
 //! wait for the capture to start), capture, convert, encode, queue & send (packetising and
 //! handing to the network), network & jitter buffer (until the frame's last packet arrived),
@@ -34,6 +37,7 @@ struct Frame {
     converted: f64,
     encoded: f64,
     sent: f64,
+    repeat: bool,
 }
 
 pub struct Budget {
@@ -58,7 +62,10 @@ impl Budget {
             let Some(&press) = presses.iter().find(|&&p| p >= shown.click - 1.0) else {
                 continue;
             };
-            let Some(frame) = frames.iter().find(|f| f.capture_start >= press) else {
+            let Some(frame) = frames
+                .iter()
+                .find(|f| !f.repeat && f.capture_start >= press)
+            else {
                 continue;
             };
             let Some(received) = shown.received else {
@@ -116,6 +123,7 @@ fn parse(text: &str) -> (Vec<Frame>, Vec<f64>) {
                         converted: c,
                         encoded: d,
                         sent: e,
+                        repeat: fields.get(8) == Some(&"1"),
                     });
                 }
             }

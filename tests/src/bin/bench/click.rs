@@ -4,8 +4,10 @@
 //!
 //! The page takes the time of the `pointerdown` event, then checks every decoded frame in a
 //! `requestVideoFrameCallback` (drawn to a canvas, sampled at the click) until the colour
-//! changed; the latency is the frame callback's time minus the click's. The callback's frame
-//! metadata (receive and presentation times) feeds the budget.
+//! changed; the latency runs from the click until that callback ran (`performance.now()` in
+//! it: the frame has been decoded and handed to the compositor by then). The callback's `now`
+//! argument is not used: it is the start of the rendering frame, which in headless Chromium
+//! can lie before the video frame even arrived. The frame's receive time feeds the budget.
 
 use anyhow::{Context, Result};
 use std::time::Duration;
@@ -37,11 +39,15 @@ const PROBE: &str = r#"(() => {
     probe.click = epoch(e.timeStamp);
   }, { capture: true });
   const onFrame = (now, meta) => {
+    const ran = performance.now();
     if (probe.click !== null && Math.abs(brightness() - probe.before) > 60) {
       probe.results.push({
         click: probe.click,
-        shown: epoch(now),
+        shown: epoch(ran),
         received: meta.receiveTime === undefined ? null : epoch(meta.receiveTime),
+        vsync: epoch(now),
+        presented: epoch(meta.presentationTime),
+        expected: epoch(meta.expectedDisplayTime),
       });
       probe.click = null;
     }
@@ -53,13 +59,15 @@ const PROBE: &str = r#"(() => {
 })()"#;
 
 /// One click that showed on the video, in milliseconds since the Unix epoch.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Shown {
     pub click: f64,
     /// When the frame callback ran: the frame is on its way to the screen.
     pub shown: f64,
     /// When the frame's last packet arrived, if the browser says.
     pub received: Option<f64>,
+    /// Everything the page recorded, for `--keep-traces`.
+    pub raw: serde_json::Value,
 }
 
 pub struct Run {
@@ -113,6 +121,7 @@ pub async fn measure(stack: &Stack, clicks: usize) -> Result<Run> {
                 click: r["click"].as_f64()?,
                 shown: r["shown"].as_f64()?,
                 received: r["received"].as_f64(),
+                raw: r.clone(),
             })
         })
         .collect();

@@ -110,7 +110,6 @@ async fn main() -> Result<()> {
         eprintln!("{width}x{height}: {} clicks", args.clicks);
         let run = click::measure(&stack, args.clicks).await?;
         budgets.push(budget::Budget::from_trace(stack.size, &run, &stack.trace)?);
-        clicks.push(run);
         for workload in workloads::Workload::ALL {
             eprintln!(
                 "{width}x{height}: {} for {}s",
@@ -131,7 +130,13 @@ async fn main() -> Result<()> {
             let kept = dir.join(format!("agent-trace-{width}x{height}.csv"));
             std::fs::copy(&stack.trace, &kept)
                 .with_context(|| format!("keeping the trace as {}", kept.display()))?;
+            let shown = run.shown.iter().map(|s| &s.raw).cloned();
+            std::fs::write(
+                dir.join(format!("clicks-{width}x{height}.json")),
+                serde_json::Value::from_iter(shown).to_string(),
+            )?;
         }
+        clicks.push(run);
         stack.server.stop().await;
     }
     click::print(&clicks);
