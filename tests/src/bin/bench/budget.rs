@@ -10,7 +10,8 @@
 //! browser → agent (data channel), agent → grab (injection, the application drawing, and any
 //! wait for the capture to start), capture, convert, encode, queue & send (packetising and
 //! handing to the network), network & jitter buffer (until the frame's last packet arrived),
-//! decode & show (until the frame callback ran).
+//! decode & present (until the browser handed the frame to the compositor), and on to the
+//! page's frame callback.
 
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -18,7 +19,7 @@ use std::path::Path;
 use crate::click::Run;
 use crate::percentile;
 
-const STAGES: [&str; 8] = [
+const STAGES: [&str; 9] = [
     "browser → agent",
     "agent → grab",
     "capture",
@@ -26,7 +27,8 @@ const STAGES: [&str; 8] = [
     "encode",
     "queue & send",
     "network & jitter buffer",
-    "decode & show",
+    "decode & present",
+    "to frame callback",
 ];
 
 /// A frame line of the trace, in milliseconds since the Unix epoch.
@@ -71,7 +73,7 @@ impl Budget {
             let Some(received) = shown.received else {
                 continue;
             };
-            if frame.sent > received + 1.0 || received > shown.shown + 1.0 {
+            if frame.sent > received + 1.0 || received > shown.presented + 1.0 {
                 continue; // not the same frame after all
             }
             let points = [
@@ -83,6 +85,7 @@ impl Budget {
                 frame.encoded,
                 frame.sent,
                 received,
+                shown.presented,
                 shown.shown,
             ];
             for (stage, pair) in stages.iter_mut().zip(points.windows(2)) {
