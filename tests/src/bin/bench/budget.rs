@@ -7,7 +7,8 @@
 //! click is left out when that frame left the agent after the browser says it received the
 //! frame it showed: the application drew the change over two grabs, and the first one did
 //! not reach the spot the page samples. Stages:
-//! browser → agent (data channel), agent → grab (injection, the application drawing, and any
+//! page handler (from the event's timestamp until the console sends it), data channel → agent,
+//! agent → grab (injection, the application drawing, and any
 //! wait for the capture to start), capture, convert, encode, queue & send (packetising and
 //! handing to the network), network & jitter buffer (until the frame's last packet arrived),
 //! decode & present (until the browser handed the frame to the compositor), and on to the
@@ -19,8 +20,9 @@ use std::path::Path;
 use crate::click::Run;
 use crate::percentile;
 
-const STAGES: [&str; 9] = [
-    "browser → agent",
+const STAGES: [&str; 10] = [
+    "page handler",
+    "data channel → agent",
     "agent → grab",
     "capture",
     "convert",
@@ -70,7 +72,7 @@ impl Budget {
             else {
                 continue;
             };
-            let Some(received) = shown.received else {
+            let (Some(received), Some(sent)) = (shown.received, shown.sent) else {
                 continue;
             };
             if frame.sent > received + 1.0 || received > shown.presented + 1.0 {
@@ -78,6 +80,7 @@ impl Budget {
             }
             let points = [
                 shown.click,
+                sent,
                 press,
                 frame.capture_start,
                 frame.captured,

@@ -28,21 +28,35 @@ const PROBE: &str = r#"(() => {
   canvas.width = 1; canvas.height = 1;
   const ctx = canvas.getContext("2d", { willReadFrequently: true });
   const epoch = (t) => performance.timeOrigin + t;
-  const probe = { spot: [0, 0], click: null, before: null, results: [] };
+  const probe = { spot: [0, 0], click: null, sent: null, before: null, results: [] };
+  // When the console hands the button press to the data channel.
+  const send = RTCDataChannel.prototype.send;
+  RTCDataChannel.prototype.send = function (data) {
+    if (probe.click !== null && probe.sent === null && String(data).includes('"down":true')) {
+      probe.sent = epoch(performance.now());
+    }
+    return send.call(this, data);
+  };
   const brightness = () => {
     ctx.drawImage(video, probe.spot[0], probe.spot[1], 1, 1, 0, 0, 1, 1);
     const [r, g, b] = ctx.getImageData(0, 0, 1, 1).data;
     return (r + g + b) / 3;
   };
+  // The colour at the spot as of the latest frame: sampled in the frame callback, so that the
+  // click's own handler stays as quick as the console's.
+  let last = null;
   screen.addEventListener("pointerdown", (e) => {
-    probe.before = brightness();
+    probe.before = last ?? brightness();
     probe.click = epoch(e.timeStamp);
+    probe.sent = null;
   }, { capture: true });
   const onFrame = (now, meta) => {
     const ran = performance.now();
-    if (probe.click !== null && Math.abs(brightness() - probe.before) > 60) {
+    const seen = brightness();
+    if (probe.click !== null && Math.abs(seen - probe.before) > 60) {
       probe.results.push({
         click: probe.click,
+        sent: probe.sent,
         shown: epoch(ran),
         received: meta.receiveTime === undefined ? null : epoch(meta.receiveTime),
         vsync: epoch(now),
@@ -51,6 +65,7 @@ const PROBE: &str = r#"(() => {
       });
       probe.click = null;
     }
+    last = seen;
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
@@ -62,6 +77,8 @@ const PROBE: &str = r#"(() => {
 #[derive(Clone, Debug)]
 pub struct Shown {
     pub click: f64,
+    /// When the console sent the button press on the data channel, if it did.
+    pub sent: Option<f64>,
     /// When the frame callback ran: the page has the frame.
     pub shown: f64,
     /// When the browser handed the frame to the compositor (`presentationTime`).
@@ -121,6 +138,7 @@ pub async fn measure(stack: &Stack, clicks: usize) -> Result<Run> {
         .filter_map(|r| {
             Some(Shown {
                 click: r["click"].as_f64()?,
+                sent: r["sent"].as_f64(),
                 shown: r["shown"].as_f64()?,
                 presented: r["presented"].as_f64()?,
                 received: r["received"].as_f64(),
