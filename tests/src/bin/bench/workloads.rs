@@ -189,7 +189,7 @@ pub fn print(loads: &[Load]) {
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for l in loads {
         println!(
-            "| {}x{} | {} | {:.1} | {:.0} | {:.1} | {:.0} |",
+            "| {}x{} | {} | {:.1} | {:.1} | {:.1} | {:.0} |",
             l.size.0,
             l.size.1,
             l.workload.name(),
