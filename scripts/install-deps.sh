@@ -10,6 +10,8 @@ PACKAGES=(
   xvfb x11-utils x11-xserver-utils xdotool xterm fonts-dejavu-core python3-tk
   # the expert's browser in end-to-end tests
   chromium chromium-driver
+  # NAT traversal tests: coturn (TURN server and client), network namespaces and a firewall
+  coturn iproute2 iptables
   # PostgreSQL client tools for database tests and diagnostics; curl for scripts/run.sh
   postgresql-client curl
 )

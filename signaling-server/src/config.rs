@@ -1,7 +1,9 @@
 //! Command-line and environment configuration of the server.
 
 use clap::Parser;
-use std::net::SocketAddr;
+use secrecy::SecretString;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 /// Remote-assistance signaling server: invitations, consent brokering, WebRTC signaling relay
@@ -53,11 +55,97 @@ pub struct ServerConfig {
     /// STUN server URLs handed to both peers (comma-separated), e.g. stun:stun.example.org:3478.
     #[arg(long, env = "ASSIST_STUN_URLS", value_delimiter = ',')]
     pub stun_urls: Vec<String>,
+
+    /// TURN server URLs handed to both peers with a short-lived credential (comma-separated),
+    /// e.g. turn:turn.example.org:3478?transport=udp,turns:turn.example.org:443?transport=tcp.
+    /// Setting them points the peers at external TURN servers (coturn with use-auth-secret and
+    /// the same --turn-secret) and leaves the embedded service off.
+    #[arg(long, env = "ASSIST_TURN_URLS", value_delimiter = ',')]
+    pub turn_urls: Vec<String>,
+
+    /// Shared secret of the TURN credentials (coturn's static-auth-secret). Default: a random
+    /// secret kept in the database, which only the embedded service knows.
+    #[arg(long, env = "ASSIST_TURN_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub turn_secret: Option<SecretString>,
+
+    /// Lifetime of the TURN credentials handed out with each session, in seconds. A relayed
+    /// session needs its credential to refresh its allocation, so this bounds its length.
+    #[arg(long, env = "ASSIST_TURN_CREDENTIAL_TTL", default_value_t = 6 * 3600)]
+    pub turn_credential_ttl: u64,
+
+    /// Do not run the embedded STUN/TURN service.
+    #[arg(long, env = "ASSIST_NO_EMBEDDED_TURN")]
+    pub no_embedded_turn: bool,
+
+    /// UDP port of the embedded STUN/TURN service; 0 picks a free one.
+    #[arg(long, env = "ASSIST_TURN_UDP_PORT", default_value_t = 3478)]
+    pub turn_udp_port: u16,
+
+    /// TCP port of the embedded STUN/TURN service; 0 picks a free one.
+    #[arg(long, env = "ASSIST_TURN_TCP_PORT", default_value_t = 3478)]
+    pub turn_tcp_port: u16,
+
+    /// Local address of the embedded service's listeners and relay sockets.
+    /// Default: the address of --listen.
+    #[arg(long, env = "ASSIST_TURN_LISTEN_IP")]
+    pub turn_listen_ip: Option<IpAddr>,
+
+    /// Address peers reach the embedded service at, when a 1:1 NAT stands in front of it.
+    /// Default: --turn-listen-ip.
+    #[arg(long, env = "ASSIST_TURN_PUBLIC_IP")]
+    pub turn_public_ip: Option<IpAddr>,
+
+    /// UDP ports the embedded service relays through, as FIRST-LAST.
+    #[arg(long, env = "ASSIST_TURN_RELAY_PORTS", default_value = "49152-65535", value_parser = parse_port_range)]
+    pub turn_relay_ports: RangeInclusive<u16>,
+}
+
+fn parse_secret(text: &str) -> Result<SecretString, String> {
+    if text.is_empty() {
+        return Err("the secret must not be empty".into());
+    }
+    Ok(SecretString::from(text))
+}
+
+fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+    let (first, last) = text
+        .split_once('-')
+        .ok_or_else(|| format!("expected FIRST-LAST, got {text:?}"))?;
+    let port = |p: &str| {
+        p.trim()
+            .parse::<u16>()
+            .map_err(|e| format!("{p:?} is not a port: {e}"))
+    };
+    let (first, last) = (port(first)?, port(last)?);
+    if first == 0 || first > last {
+        return Err(format!("{text:?} is not a range of ports from 1 to 65535"));
+    }
+    Ok(first..=last)
 }
 
 impl ServerConfig {
     /// The configuration with every default, for tests and embedding.
     pub fn defaults() -> Self {
         Self::parse_from(["signaling-server"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_ranges_parse_and_bad_ones_are_refused() {
+        assert_eq!(parse_port_range("49152-65535"), Ok(49152..=65535));
+        assert_eq!(parse_port_range("5000-5000"), Ok(5000..=5000));
+        assert!(parse_port_range("6000-5000").is_err());
+        assert!(parse_port_range("0-10").is_err());
+        assert!(parse_port_range("5000").is_err());
+    }
+
+    #[test]
+    fn the_turn_secret_is_not_printed() {
+        let config = ServerConfig::parse_from(["s", "--turn-secret", "hunter2"]);
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 }

@@ -29,6 +29,8 @@ pub enum ServerError {
     Task(#[from] tokio::task::JoinError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("cannot render page: {0}")]
     Template(#[from] askama::Error),
 }

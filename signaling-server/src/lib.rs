@@ -10,6 +10,7 @@
 //! * [`api`]: the JSON API and its OpenAPI description.
 //! * [`pages`]: the expert console page and security headers.
 //! * [`store`]: SQLite/PostgreSQL persistence; [`session_effects`] writes session changes.
+//! * [`turn`]: STUN/TURN servers and credentials for each session; the embedded service.
 //! * [`ticket`], [`secrets`], [`ratelimit`], [`clock`], [`config`], [`error`], [`state`].
 //!
 //! Build the router with [`app`], or run a whole server on a bound listener with [`serve`].
@@ -27,6 +28,7 @@ pub mod signal;
 pub mod state;
 pub mod store;
 pub mod ticket;
+pub mod turn;
 
 use axum::extract::MatchedPath;
 use axum::http::Request;

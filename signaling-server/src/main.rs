@@ -6,6 +6,8 @@ use signaling_server::clock::Clock;
 use signaling_server::config::ServerConfig;
 use signaling_server::state::AppState;
 use signaling_server::store::Store;
+use signaling_server::turn;
+use signaling_server::turn::service::EmbeddedTurn;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -15,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let config = ServerConfig::parse();
+    let mut config = ServerConfig::parse();
 
     let store = match &config.database_url {
         Some(url) => Store::connect(url)
@@ -46,6 +48,19 @@ async fn main() -> anyhow::Result<()> {
     let public_url = match &config.public_url {
         Some(url) => url.clone(),
         None => format!("http://{local}").parse()?,
+    };
+    // Runs until the end of `main`; its URLs go to every session.
+    let _turn = match turn::service_config(&config)? {
+        Some(service) => {
+            let secret = turn::shared_secret(&config, &store).await?;
+            let embedded = EmbeddedTurn::start(&service, secret, clock.clone())
+                .await
+                .context("cannot start the embedded STUN/TURN service (see --turn-udp-port, --turn-tcp-port, --no-embedded-turn)")?;
+            config.turn_urls = embedded.urls();
+            config.stun_urls.push(embedded.stun_url());
+            Some(embedded)
+        }
+        None => None,
     };
     let state = AppState::new(&config, store.clone(), &public_url, clock).await?;
     tracing::info!(%local, %public_url, "signaling server listening");

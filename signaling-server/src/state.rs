@@ -9,7 +9,7 @@ use crate::session_effects;
 use crate::signal::SignalHub;
 use crate::store::Store;
 use crate::ticket::Tickets;
-use protocol::api::IceServer;
+use crate::turn::IceServers;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -27,7 +27,8 @@ pub struct Shared {
     /// Base of invitation links, without a trailing slash.
     pub public_url: String,
     pub consent_timeout_secs: i64,
-    pub ice_servers: Vec<IceServer>,
+    /// STUN and TURN servers of every session.
+    pub ice: IceServers,
     pub redeem_limit: RateLimiter,
     pub register_limit: RateLimiter,
     pub web_dir: PathBuf,
@@ -52,14 +53,14 @@ impl AppState {
             .key("ticket_signing_key", crate::secrets::random_token)
             .await?;
         let effects = session_effects::EffectQueue::start(store.clone(), clock.clone());
-        let ice_servers = if config.stun_urls.is_empty() {
-            Vec::new()
-        } else {
-            vec![IceServer {
-                urls: config.stun_urls.clone(),
-                username: None,
-                credential: None,
-            }]
+        let ice = IceServers {
+            stun_urls: config.stun_urls.clone(),
+            turn_urls: config.turn_urls.clone(),
+            secret: if config.turn_urls.is_empty() {
+                None
+            } else {
+                Some(crate::turn::shared_secret(config, &store).await?)
+            },
         };
         Ok(Self(Arc::new(Shared {
             signal: SignalHub::new(clock.clone(), effects),
@@ -69,7 +70,7 @@ impl AppState {
             },
             public_url: public_url.as_str().trim_end_matches('/').to_string(),
             consent_timeout_secs: config.consent_timeout_secs as i64,
-            ice_servers,
+            ice,
             redeem_limit: RateLimiter::new(config.redeem_per_minute, 60),
             register_limit: RateLimiter::new(config.register_per_minute, 60),
             web_dir: config.web_dir.clone(),

@@ -166,6 +166,8 @@ impl ServerProcess {
         let data = ScratchDir::new("server")?;
         let mut child = Command::new(workspace_binary("signaling-server")?)
             .args(["--listen", "127.0.0.1:0"])
+            // Tests run side by side: each server's STUN/TURN service takes free ports.
+            .args(["--turn-udp-port", "0", "--turn-tcp-port", "0"])
             .arg("--data-dir")
             .arg(data.path())
             .env("RUST_LOG", "warn")

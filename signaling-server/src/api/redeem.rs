@@ -161,6 +161,7 @@ pub async fn redeem(
                         now,
                     )
                     .await?;
+                let ice_servers = state.ice.for_session(&session.to_string(), now);
                 let (ticket, ticket_expires_at) = state
                     .tickets
                     .issue(session, inv.id, now)
@@ -171,7 +172,7 @@ pub async fn redeem(
                     agent: inv.agent_id,
                     expert_name: expert_name.clone(),
                     novice_name: found.novice_name.clone(),
-                    ice_servers: state.ice_servers.clone(),
+                    ice_servers: ice_servers.clone(),
                     answer_by: now + state.consent_timeout_secs,
                 });
                 tracing::info!(invitation = %inv.id, session = %session, "invitation redeemed");
@@ -180,7 +181,7 @@ pub async fn redeem(
                     ticket,
                     ticket_expires_at,
                     novice_name: found.novice_name,
-                    ice_servers: state.ice_servers.clone(),
+                    ice_servers,
                 }));
             }
             Err(refusal) => {

@@ -1,0 +1,153 @@
+//! NAT traversal: the STUN and TURN servers each session's peers are told about, with
+//! short-lived TURN credentials.
+//!
+//! * [`credentials`]: the TURN REST API credential scheme (pure), shared with coturn.
+//! * [`service`]: the embedded STUN/TURN service the server runs unless told to use others.
+//!
+//! [`IceServers`] turns the configuration into the `iceServers` list of one session.
+
+pub mod credentials;
+pub mod service;
+
+use crate::config::ServerConfig;
+use crate::error::ServerError;
+use crate::store::Store;
+use credentials::TurnSecret;
+use protocol::api::IceServer;
+use secrecy::SecretString;
+use service::TurnServiceConfig;
+
+/// The shared secret of the TURN credentials: the configured one, or else a random one made on
+/// first start and kept in the database, so that credentials survive a restart.
+pub async fn shared_secret(
+    config: &ServerConfig,
+    store: &Store,
+) -> Result<TurnSecret, ServerError> {
+    let secret = match &config.turn_secret {
+        Some(secret) => secret.clone(),
+        None => SecretString::from(
+            store
+                .key("turn_shared_secret", crate::secrets::random_token)
+                .await?,
+        ),
+    };
+    Ok(TurnSecret::new(secret, config.turn_credential_ttl as i64))
+}
+
+/// Where the embedded service should run, or `None` when it is off: disabled, or replaced by
+/// the external servers of `--turn-urls`.
+pub fn service_config(config: &ServerConfig) -> Result<Option<TurnServiceConfig>, ServerError> {
+    if config.no_embedded_turn || !config.turn_urls.is_empty() {
+        return Ok(None);
+    }
+    let listen_ip = config.turn_listen_ip.unwrap_or(config.listen.ip());
+    let public_ip = config.turn_public_ip.unwrap_or(listen_ip);
+    if public_ip.is_unspecified() {
+        return Err(ServerError::Config(format!(
+            "the embedded TURN service listens on {listen_ip}; set --turn-public-ip to the \
+             address peers reach it at, or --no-embedded-turn"
+        )));
+    }
+    Ok(Some(TurnServiceConfig {
+        listen_ip,
+        public_ip,
+        udp_port: config.turn_udp_port,
+        tcp_port: config.turn_tcp_port,
+        relay_ports: config.turn_relay_ports.clone(),
+    }))
+}
+
+/// What every session is told about STUN and TURN.
+#[derive(Clone, Debug, Default)]
+pub struct IceServers {
+    /// STUN URLs, handed out without credentials.
+    pub stun_urls: Vec<String>,
+    /// TURN URLs (`turn:` or `turns:`), handed out with one fresh credential.
+    pub turn_urls: Vec<String>,
+    /// Signs the TURN credentials; without it no TURN server is handed out.
+    pub secret: Option<TurnSecret>,
+}
+
+impl IceServers {
+    /// The list for `session`, with TURN credentials valid from `now`.
+    pub fn for_session(&self, session: &str, now: i64) -> Vec<IceServer> {
+        let mut servers = Vec::new();
+        if !self.stun_urls.is_empty() {
+            servers.push(IceServer {
+                urls: self.stun_urls.clone(),
+                username: None,
+                credential: None,
+            });
+        }
+        if let (false, Some(secret)) = (self.turn_urls.is_empty(), &self.secret) {
+            let credential = secret.issue(session, now);
+            servers.push(IceServer {
+                urls: self.turn_urls.clone(),
+                username: Some(credential.username),
+                credential: Some(credential.password),
+            });
+        }
+        servers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn turn_servers_get_a_fresh_credential_stun_servers_none() {
+        let servers = IceServers {
+            stun_urls: vec!["stun:192.0.2.1:3478".into()],
+            turn_urls: vec![
+                "turn:192.0.2.1:3478?transport=udp".into(),
+                "turns:192.0.2.1:443?transport=tcp".into(),
+            ],
+            secret: Some(TurnSecret::new(SecretString::from("k"), 600)),
+        };
+        let list = servers.for_session("s1", 1000);
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].urls, ["stun:192.0.2.1:3478"]);
+        assert_eq!(list[0].username, None);
+        assert_eq!(list[1].urls.len(), 2);
+        assert_eq!(list[1].username.as_deref(), Some("1600:s1"));
+        let password = TurnSecret::new(SecretString::from("k"), 600)
+            .password_for("1600:s1", 1000)
+            .ok();
+        assert_eq!(list[1].credential, password);
+    }
+
+    #[test]
+    fn embedded_service_follows_the_listen_address_unless_told_otherwise() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["signaling-server"];
+            all.extend_from_slice(args);
+            service_config(&ServerConfig::parse_from(all))
+        };
+        let default = parse(&[])
+            .ok()
+            .flatten()
+            .map(|c| (c.listen_ip, c.public_ip));
+        let loopback: std::net::IpAddr = [127, 0, 0, 1].into();
+        assert_eq!(default, Some((loopback, loopback)));
+
+        assert!(parse(&["--listen", "0.0.0.0:80"]).is_err());
+        let public = parse(&["--listen", "0.0.0.0:80", "--turn-public-ip", "192.0.2.7"])
+            .ok()
+            .flatten()
+            .map(|c| c.public_ip.to_string());
+        assert_eq!(public.as_deref(), Some("192.0.2.7"));
+
+        assert!(matches!(parse(&["--no-embedded-turn"]), Ok(None)));
+        assert!(matches!(
+            parse(&["--turn-urls", "turn:turn.example.org:3478"]),
+            Ok(None)
+        ));
+    }
+
+    #[test]
+    fn nothing_configured_means_no_servers() {
+        assert!(IceServers::default().for_session("s", 0).is_empty());
+    }
+}

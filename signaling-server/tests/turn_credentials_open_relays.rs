@@ -1,0 +1,264 @@
+//! The TURN credential each session hands out opens a relay on the embedded STUN/TURN service
+//! and on a real coturn started with `use-auth-secret`, over UDP and TCP; an old credential is
+//! refused by both.
+//!
+//! The TURN client is coturn's own `turnutils_uclient`: two allocations that send messages to
+//! each other through their relays. coturn comes from the Debian package `coturn`
+//! (`scripts/install-deps.sh`); without it these tests say so and pass.
+
+mod common;
+
+use common::{Backend, TestDb, TestServer};
+use protocol::api::{CreateInvitationRequest, IceServer, RedeemResponse};
+use secrecy::SecretString;
+use signaling_server::clock::Clock;
+use signaling_server::config::ServerConfig;
+use signaling_server::turn::credentials::TurnSecret;
+use signaling_server::turn::service::{EmbeddedTurn, TurnServiceConfig};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+const UCLIENT: &str = "/usr/bin/turnutils_uclient";
+const TURNSERVER: &str = "/usr/bin/turnserver";
+const SECRET: &str = "correct horse battery staple";
+const CREDENTIAL_TTL: u64 = 600;
+
+fn coturn_installed() -> bool {
+    let present = Path::new(UCLIENT).exists() && Path::new(TURNSERVER).exists();
+    if !present {
+        eprintln!(
+            "SKIPPED: coturn is not installed ({UCLIENT}, {TURNSERVER}); \
+             run scripts/install-deps.sh"
+        );
+    }
+    present
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Transport {
+    Udp,
+    Tcp,
+}
+
+/// Relays messages between two allocations made with `username`/`password`; `Ok` when every
+/// message came through, `Err` with the client's last words otherwise.
+async fn relay_through(
+    server: SocketAddr,
+    transport: Transport,
+    username: &str,
+    password: &str,
+) -> Result<(), String> {
+    let mut command = Command::new(UCLIENT);
+    if transport == Transport::Tcp {
+        command.arg("-t");
+    }
+    // -y: client to client; -c: no RTCP pair; -s: Send indications; -n: messages each way.
+    let run = command
+        .args(["-y", "-c", "-s", "-n", "10", "-u", username, "-w", password])
+        .args(["-p", &server.port().to_string(), &server.ip().to_string()])
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .map_err(|_| "turnutils_uclient did not finish within 30 s".to_string())?
+        .map_err(|e| format!("running {UCLIENT}: {e}"))?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    let tail: String = text.lines().rev().take(4).collect::<Vec<_>>().join(" | ");
+    if output.status.success() && text.contains("tot_send_msgs=20, tot_recv_msgs=20") {
+        Ok(())
+    } else {
+        Err(format!("{} ({tail})", output.status))
+    }
+}
+
+/// The TURN entry of a fresh session's `ice_servers`, as the expert's browser receives it.
+async fn session_turn_server(server: &TestServer) -> IceServer {
+    let alice = server.agent("Alice").await;
+    let invitation = alice.invite(&CreateInvitationRequest::default()).await;
+    let (status, body) = server.client().redeem(&invitation.code, None).await;
+    assert_eq!(status, 200, "{body}");
+    let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem response");
+    redeemed
+        .ice_servers
+        .into_iter()
+        .find(|s| s.urls.iter().any(|u| u.starts_with("turn:")))
+        .expect("the session carries a TURN server")
+}
+
+/// `host:port` of the URL for `transport` in a TURN entry.
+fn address_of(server: &IceServer, transport: Transport) -> SocketAddr {
+    let suffix = match transport {
+        Transport::Udp => "?transport=udp",
+        Transport::Tcp => "?transport=tcp",
+    };
+    let url = server
+        .urls
+        .iter()
+        .find(|u| u.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {suffix} URL in {:?}", server.urls));
+    url.trim_start_matches("turn:")
+        .trim_end_matches(suffix)
+        .parse()
+        .expect("TURN URL with an IP address")
+}
+
+/// A server configured with `--turn-urls` and `--turn-secret`.
+async fn server_handing_out(turn_urls: Vec<String>) -> (TestServer, TestDb) {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut config = ServerConfig::defaults();
+    config.turn_urls = turn_urls;
+    config.turn_secret = Some(SecretString::from(SECRET));
+    config.turn_credential_ttl = CREDENTIAL_TTL;
+    (TestServer::start_with(&db, config).await, db)
+}
+
+/// Panics unless the entry's credential relays over both of its URLs.
+async fn relays_over_udp_and_tcp(turn: &IceServer) {
+    let (username, password) = credentials(turn);
+    for transport in [Transport::Udp, Transport::Tcp] {
+        relay_through(address_of(turn, transport), transport, &username, &password)
+            .await
+            .unwrap_or_else(|e| panic!("no relay over {transport:?} for {:?}: {e}", turn.urls));
+    }
+}
+
+fn credentials(server: &IceServer) -> (String, String) {
+    (
+        server.username.clone().expect("TURN username"),
+        server.credential.clone().expect("TURN password"),
+    )
+}
+
+#[tokio::test]
+async fn embedded_service_relays_with_the_session_credential_until_it_expires() {
+    if !coturn_installed() {
+        return;
+    }
+    let turn_clock = Clock::default();
+    let embedded = EmbeddedTurn::start(
+        &TurnServiceConfig {
+            listen_ip: Ipv4Addr::LOCALHOST.into(),
+            public_ip: Ipv4Addr::LOCALHOST.into(),
+            udp_port: 0,
+            tcp_port: 0,
+            relay_ports: 49152..=65535,
+        },
+        TurnSecret::new(SecretString::from(SECRET), CREDENTIAL_TTL as i64),
+        turn_clock.clone(),
+    )
+    .await
+    .expect("start the embedded TURN service");
+
+    let (server, _db) = server_handing_out(embedded.urls()).await;
+    let turn = session_turn_server(&server).await;
+    let (username, password) = credentials(&turn);
+    relays_over_udp_and_tcp(&turn).await;
+    let wrong = relay_through(
+        address_of(&turn, Transport::Udp),
+        Transport::Udp,
+        &username,
+        "not the password",
+    )
+    .await;
+    assert!(wrong.is_err(), "a wrong password opened a relay");
+
+    turn_clock.advance(CREDENTIAL_TTL as i64 + 1);
+    let expired = relay_through(
+        address_of(&turn, Transport::Udp),
+        Transport::Udp,
+        &username,
+        &password,
+    )
+    .await;
+    assert!(expired.is_err(), "an expired credential opened a relay");
+    server.stop().await;
+}
+
+/// coturn on loopback with the TURN REST API secret, killed on drop.
+struct Coturn {
+    _child: tokio::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Coturn {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let child = Command::new(TURNSERVER)
+            .args(["-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1"])
+            .arg(format!("--listening-port={port}"))
+            .arg("--use-auth-secret")
+            .arg(format!("--static-auth-secret={SECRET}"))
+            .args(["--realm=assist-test", "--no-tls", "--no-dtls", "--no-cli"])
+            // The two test allocations are peers of each other, both on loopback.
+            .arg("--allow-loopback-peers")
+            .args(["--log-file=stdout", "--simple-log"])
+            .arg(format!("--pidfile={}", dir.path().join("pid").display()))
+            .arg(format!("--userdb={}", dir.path().join("db").display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start turnserver");
+        // Ready when its TCP listener answers.
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Self {
+                    _child: child,
+                    port,
+                    _dir: dir,
+                };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("coturn did not listen on 127.0.0.1:{port} within 10 s");
+    }
+}
+
+/// A port that is free on loopback for both UDP and TCP right now.
+fn free_port() -> u16 {
+    loop {
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
+        let port = udp.local_addr().expect("local address").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+#[tokio::test]
+async fn coturn_with_the_same_secret_accepts_the_session_credential() {
+    if !coturn_installed() {
+        return;
+    }
+    let coturn = Coturn::start().await;
+    let (server, _db) = server_handing_out(vec![
+        format!("turn:127.0.0.1:{}?transport=udp", coturn.port),
+        format!("turn:127.0.0.1:{}?transport=tcp", coturn.port),
+    ])
+    .await;
+    let turn = session_turn_server(&server).await;
+    relays_over_udp_and_tcp(&turn).await;
+
+    // Issued an hour ago for ten minutes: what a client keeps from an old session.
+    let old =
+        TurnSecret::new(SecretString::from(SECRET), 600).issue("old", server.clock.now() - 3600);
+    let refused = relay_through(
+        address_of(&turn, Transport::Udp),
+        Transport::Udp,
+        &old.username,
+        &old.password,
+    )
+    .await;
+    assert!(refused.is_err(), "coturn accepted an expired credential");
+    server.stop().await;
+}
