@@ -24,6 +24,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::netns::Namespace;
+
 /// The browser binary; tests never download one.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -50,6 +52,12 @@ impl Browser {
     /// Starts Chromium. Host candidates carry real addresses (no mDNS names) and may include
     /// loopback, so that WebRTC tests can stay on 127.0.0.1.
     pub async fn launch() -> Result<Browser> {
+        Self::launch_in(None).await
+    }
+
+    /// Starts Chromium inside a network namespace (the expert's host of a test network), or
+    /// on this machine's own network when `None`.
+    pub async fn launch_in(netns: Option<&Namespace>) -> Result<Browser> {
         let profile = std::env::temp_dir().join(format!(
             "assist-chromium-{}-{}",
             std::process::id(),
@@ -61,7 +69,11 @@ impl Browser {
         std::fs::create_dir_all(&profile)
             .with_context(|| format!("creating the browser profile {}", profile.display()))?;
 
-        let mut child = Command::new(CHROMIUM)
+        let mut command = match netns {
+            Some(ns) => ns.command(CHROMIUM),
+            None => Command::new(CHROMIUM),
+        };
+        let mut child = command
             .args([
                 "--headless",
                 "--no-sandbox",
@@ -117,7 +129,7 @@ impl Browser {
                 anyhow!("chromium did not print its DevTools address within {LAUNCH_TIMEOUT:?}")
             })?
             .map_err(|_| anyhow!("chromium exited before printing its DevTools address"))?;
-        let cdp = Cdp::connect(&url).await?;
+        let cdp = Cdp::connect(&url, netns).await?;
         let child = browser_guard
             .child
             .take()
@@ -442,12 +454,42 @@ struct Cdp {
 }
 
 impl Cdp {
-    async fn connect(url: &str) -> Result<Cdp> {
-        let (socket, _) =
-            tokio::time::timeout(COMMAND_TIMEOUT, tokio_tungstenite::connect_async(url))
-                .await
-                .map_err(|_| anyhow!("connecting to chromium's DevTools at {url} timed out"))?
-                .with_context(|| format!("connecting to chromium's DevTools at {url}"))?;
+    /// Connects to the DevTools address Chromium printed, from inside `netns` when it runs there.
+    async fn connect(url: &str, netns: Option<&Namespace>) -> Result<Cdp> {
+        let context = || format!("connecting to chromium's DevTools at {url}");
+        match netns {
+            None => {
+                let (socket, _) =
+                    tokio::time::timeout(COMMAND_TIMEOUT, tokio_tungstenite::connect_async(url))
+                        .await
+                        .map_err(|_| {
+                            anyhow!("connecting to chromium's DevTools at {url} timed out")
+                        })?
+                        .with_context(context)?;
+                Ok(Self::start(socket))
+            }
+            Some(ns) => {
+                let addr: std::net::SocketAddr = url
+                    .trim_start_matches("ws://")
+                    .split('/')
+                    .next()
+                    .unwrap_or_default()
+                    .parse()
+                    .with_context(context)?;
+                let stream = tokio::net::TcpStream::from_std(ns.connect_tcp(addr)?)?;
+                let (socket, _) = tokio_tungstenite::client_async(url, stream)
+                    .await
+                    .with_context(context)?;
+                Ok(Self::start(socket))
+            }
+        }
+    }
+
+    /// Runs the reader and writer of a DevTools WebSocket.
+    fn start<S>(socket: tokio_tungstenite::WebSocketStream<S>) -> Cdp
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (mut sink, mut stream) = socket.split();
         let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
         let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>> = Arc::default();
@@ -489,13 +531,13 @@ impl Cdp {
                 lock(&pending).clear();
             })
         };
-        Ok(Cdp {
+        Cdp {
             next_id: Arc::new(AtomicU64::new(1)),
             out,
             pending,
             console,
             tasks: Arc::new(vec![writer, reader]),
-        })
+        }
     }
 
     async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Result<Value> {

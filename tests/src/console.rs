@@ -38,10 +38,7 @@ pub async fn join_live(
     let link = invitation_link(agent).await?;
     let browser = Browser::launch().await?;
     let page = browser.open(&link).await?;
-    join(&page, expert, None).await?;
-    agent.expect_line("wants to see your screen", WAIT).await?;
-    agent.type_line("y").await?;
-    wait_state(&page, "live").await?;
+    join_and_allow(&page, agent, expert).await?;
     page.wait_for(
         &format!(
             "document.getElementById('video').videoWidth === {width} \
@@ -116,6 +113,15 @@ pub async fn join(page: &Page, name: &str, password: Option<&str>) -> Result<()>
         page.type_text("#password", password).await?;
     }
     page.click("#connect").await
+}
+
+/// The expert `name` joins without a password, the novice allows at the agent's prompt, and
+/// the console goes live.
+pub async fn join_and_allow(page: &Page, agent: &mut AgentProcess, name: &str) -> Result<()> {
+    join(page, name, None).await?;
+    agent.expect_line("wants to see your screen", WAIT).await?;
+    agent.type_line("y").await?;
+    wait_state(page, "live").await
 }
 
 /// Page coordinates of screen pixel `(x, y)` in the video, computed from the element's box and

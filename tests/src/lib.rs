@@ -3,6 +3,7 @@
 pub mod browser;
 pub mod console;
 pub mod measure;
+pub mod netns;
 pub mod stack;
 pub mod tk;
 pub mod xvfb;

@@ -13,6 +13,8 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
+use crate::netns::Namespace;
+
 /// Long enough for a cold start on a busy 2-core machine.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -152,6 +154,14 @@ impl Lines {
     }
 }
 
+/// `program` to run inside `netns`, or here.
+fn command_in(netns: Option<&Namespace>, program: PathBuf) -> Command {
+    match netns {
+        Some(ns) => Command::from(ns.command(program)),
+        None => Command::new(program),
+    }
+}
+
 /// The signaling server as a process.
 #[derive(Debug)]
 pub struct ServerProcess {
@@ -163,11 +173,27 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the server on a free loopback port with SQLite in a scratch directory.
     pub async fn start() -> Result<Self> {
+        // Tests run side by side: each server's STUN/TURN service takes free ports.
+        Self::start_in(
+            None,
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--turn-udp-port",
+                "0",
+                "--turn-tcp-port",
+                "0",
+            ],
+        )
+        .await
+    }
+
+    /// Starts the server with `args` (at least `--listen`), inside `netns` if given, with
+    /// SQLite in a scratch directory.
+    pub async fn start_in(netns: Option<&Namespace>, args: &[&str]) -> Result<Self> {
         let data = ScratchDir::new("server")?;
-        let mut child = Command::new(workspace_binary("signaling-server")?)
-            .args(["--listen", "127.0.0.1:0"])
-            // Tests run side by side: each server's STUN/TURN service takes free ports.
-            .args(["--turn-udp-port", "0", "--turn-tcp-port", "0"])
+        let mut child = command_in(netns, workspace_binary("signaling-server")?)
+            .args(args)
             .arg("--data-dir")
             .arg(data.path())
             .env("RUST_LOG", "warn")
@@ -221,8 +247,18 @@ pub struct AgentProcess {
 impl AgentProcess {
     /// Runs `agent --server <server> --name <name> <args...>` with its own state directory.
     pub async fn start(server: &str, name: &str, args: &[&str]) -> Result<Self> {
+        Self::start_in(None, server, name, args).await
+    }
+
+    /// Like [`AgentProcess::start`], inside `netns` (the novice's host of a test network).
+    pub async fn start_in(
+        netns: Option<&Namespace>,
+        server: &str,
+        name: &str,
+        args: &[&str],
+    ) -> Result<Self> {
         let state = ScratchDir::new("agent")?;
-        let mut child = Command::new(workspace_binary("agent")?)
+        let mut child = command_in(netns, workspace_binary("agent")?)
             .args(["--server", server, "--name", name])
             .arg("--state-dir")
             .arg(state.path())

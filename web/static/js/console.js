@@ -205,9 +205,13 @@ async function showQuality() {
   parts.push(`${Math.round(s.framesPerSecond ?? 0)} fps`);
   parts.push(`${(s.bitrate / 1e6).toFixed(2)} Mbit/s`);
   if (s.roundTripTime !== null) parts.push(`RTT ${Math.round(s.roundTripTime * 1000)} ms`);
-  if (s.relayed) parts.push("relayed");
+  // Whether media goes straight between the two machines or through the TURN relay.
+  const path = s.candidateTypes ? (s.relayed ? "relayed" : "direct") : "";
+  if (path) parts.push(path);
   $("quality").textContent = parts.join(" · ");
   $("quality").dataset.framesDecoded = String(s.framesDecoded);
+  $("quality").dataset.path = path;
+  $("quality").dataset.candidateTypes = s.candidateTypes ?? "";
 }
 
 function addChatLine(from, text, who) {

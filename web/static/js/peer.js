@@ -32,9 +32,11 @@
 // Properties: `connectionState`, `channelOpen` (boolean), `closedReason` (null until "closed").
 //
 // stats() resolves to {framesDecoded, framesPerSecond, frameWidth, frameHeight, bitrate,
-// roundTripTime, relayed}: bitrate in bits/s from the bytesReceived change since the previous
-// call (0 on the first call), roundTripTime in seconds from the selected candidate pair (null
-// before one is selected), relayed true when either end of that pair is a TURN relay.
+// roundTripTime, relayed, candidateTypes}: bitrate in bits/s from the bytesReceived change since
+// the previous call (0 on the first call), roundTripTime in seconds from the selected candidate
+// pair (null before one is selected), relayed true when either end of that pair is a TURN relay,
+// candidateTypes "<local>/<remote>" of that pair once it has succeeded (e.g. "host/relay"), else
+// null.
 
 /** Label of the one data channel the agent opens (protocol::data::CHANNEL_LABEL). */
 export const CHANNEL_LABEL = "assist";
@@ -128,6 +130,7 @@ export class ExpertPeer extends EventTarget {
       bitrate: 0,
       roundTripTime: null,
       relayed: false,
+      candidateTypes: null,
     };
     let pairId = null;
     report.forEach((s) => {
@@ -151,6 +154,9 @@ export class ExpertPeer extends EventTarget {
       const local = report.get(pair.localCandidateId);
       const remote = report.get(pair.remoteCandidateId);
       out.relayed = local?.candidateType === "relay" || remote?.candidateType === "relay";
+      if (pair.state === "succeeded" && pair.nominated) {
+        out.candidateTypes = `${local?.candidateType}/${remote?.candidateType}`;
+      }
     }
     return out;
   }
