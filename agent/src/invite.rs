@@ -7,6 +7,7 @@
 
 use crate::control::inject::Injector;
 use crate::control::watch::{EscapeEdge, EscapeWatcher};
+use crate::invitation_file::{self, InvitationFile};
 use crate::media::{MediaConfig, Pipeline};
 use crate::peer::{Peer, PeerConfig, PeerEvent};
 use crate::server_api::ServerApi;
@@ -18,7 +19,7 @@ use anyhow::Context;
 use protocol::api::{CreateInvitationRequest, InvitationCreated};
 use protocol::signal::ServerToAgent;
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
@@ -33,6 +34,8 @@ pub struct InviteOptions {
     pub local_ips: Vec<IpAddr>,
     /// Where to write the timing trace, if anywhere.
     pub trace_timings: Option<PathBuf>,
+    /// Where to save the invitation as a file, if anywhere.
+    pub save: Option<PathBuf>,
 }
 
 /// The desktop being shared: the peer, the capture pipeline and the task feeding one to the
@@ -84,6 +87,13 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
         .await
         .context("cannot create the invitation")?;
     print_invitation(&inv);
+    if let Some(path) = &opts.save {
+        save_invitation(&api, &inv, path)?;
+        say(&format!(
+            "  Saved as:   {} (send this file; double-clicking it opens the invitation)",
+            path.display()
+        ));
+    }
     let trace = opts
         .trace_timings
         .as_deref()
@@ -237,6 +247,23 @@ fn print_invitation(inv: &InvitationCreated) {
         }
     ));
     say("Waiting for your helper to open it. Type /quit to stop.");
+}
+
+/// Writes the invitation file, signed with this agent's credential.
+fn save_invitation(api: &ServerApi, inv: &InvitationCreated, path: &Path) -> anyhow::Result<()> {
+    let file = InvitationFile {
+        server: api.base().to_owned(),
+        id: inv.id,
+        link: inv.link.clone(),
+        short_code: inv.short_code.clone(),
+        from: api.name().to_owned(),
+        created_at: inv.created_at,
+        expires_at: inv.expires_at,
+        has_password: inv.has_password,
+    };
+    let page = invitation_file::render(&file, &invitation_file::key_for(api.token()))?;
+    std::fs::write(path, page)
+        .with_context(|| format!("cannot save the invitation as {}", path.display()))
 }
 
 /// How long the novice gets for a request: the server's deadline, read against this clock.

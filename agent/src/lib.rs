@@ -2,6 +2,7 @@
 //!
 //! * [`session`]: the novice's consent and session state machine (pure).
 //! * [`invite`]: `agent invite`, the driver that runs sessions around it.
+//! * [`invitation_file`]: invitations saved as a page that opens the console when double-clicked.
 //! * [`server_api`]: HTTP client for the signaling server and the stored credential.
 //! * [`signal_client`]: the signaling WebSocket, with reconnection.
 //! * [`terminal`]: the novice's terminal (prompts, chat).
@@ -11,6 +12,7 @@
 //! * [`trace`]: the optional per-frame and per-input timing trace, for latency analysis.
 
 pub mod control;
+pub mod invitation_file;
 pub mod invite;
 pub mod media;
 pub mod peer;

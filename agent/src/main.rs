@@ -1,5 +1,6 @@
 //! `agent`: the program the novice runs to ask for help.
 
+use agent::invitation_file;
 use agent::invite::{self, InviteOptions};
 use agent::media::MediaConfig;
 use agent::server_api::ServerApi;
@@ -61,6 +62,15 @@ enum Commands {
         /// where latency goes.
         #[arg(long, env = "ASSIST_TRACE_TIMINGS", value_name = "FILE")]
         trace_timings: Option<PathBuf>,
+        /// Also save the invitation as FILE (an .html page): your helper double-clicks it to
+        /// open the invitation in their browser. The password is never in it.
+        #[arg(long, value_name = "FILE")]
+        save: Option<PathBuf>,
+    },
+    /// Show the status of an invitation you saved as a file.
+    Status {
+        /// The file written by `agent invite --save`.
+        file: PathBuf,
     },
     /// List your invitations with their status.
     List,
@@ -138,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
             bitrate,
             local_ips,
             trace_timings,
+            save,
         } => {
             invite::run(
                 api,
@@ -151,6 +162,7 @@ async fn main() -> anyhow::Result<()> {
                     },
                     local_ips,
                     trace_timings,
+                    save,
                 },
             )
             .await
@@ -169,6 +181,36 @@ async fn main() -> anyhow::Result<()> {
                     if inv.has_password { "  (password)" } else { "" }
                 );
             }
+            Ok(())
+        }
+        Commands::Status { file } => {
+            let page = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let key = invitation_file::key_for(api.token());
+            let saved = invitation_file::parse(&page, Some(&key))
+                .with_context(|| format!("{}", file.display()))?;
+            if saved.server.trim_end_matches('/') != api.base() {
+                anyhow::bail!(
+                    "this invitation is on the server {}; run again with --server {}",
+                    saved.server,
+                    saved.server
+                );
+            }
+            let all = api.invitations().await?;
+            let Some(inv) = all.iter().find(|inv| inv.id == saved.id) else {
+                anyhow::bail!(
+                    "invitation {} is not one of yours on {}",
+                    saved.id,
+                    api.base()
+                );
+            };
+            println!(
+                "{}  {:<8}  expires {}{}",
+                inv.id,
+                inv.status.as_str(),
+                inv.expires_at,
+                if inv.has_password { "  (password)" } else { "" }
+            );
             Ok(())
         }
         Commands::Revoke { id } => {

@@ -143,6 +143,12 @@ impl Browser {
 
     /// Opens a new tab on `url` and waits until the document has loaded.
     pub async fn open(&self, url: &str) -> Result<Page> {
+        self.open_landing_on(url, url).await
+    }
+
+    /// Opens a new tab on `url` and waits until the document at `lands_on` has loaded: `url`
+    /// redirects there.
+    pub async fn open_landing_on(&self, url: &str, lands_on: &str) -> Result<Page> {
         let target = self
             .cdp
             .call(None, "Target.createTarget", json!({ "url": "about:blank" }))
@@ -175,10 +181,10 @@ impl Browser {
         page.wait_for(
             &format!(
                 "location.href === {} && document.readyState === 'complete'",
-                json!(url)
+                json!(lands_on)
             ),
             COMMAND_TIMEOUT,
-            &format!("page {url} to load"),
+            &format!("page {lands_on} to load"),
         )
         .await?;
         Ok(page)
