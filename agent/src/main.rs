@@ -6,6 +6,7 @@ use agent::media::MediaConfig;
 use agent::server_api::ServerApi;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use protocol::api::InvitationSummary;
 use protocol::ids::InvitationId;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -101,6 +102,17 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(n.saturating_mul(unit_secs)))
 }
 
+/// One line of `agent list` and `agent status`.
+fn print_summary(inv: &InvitationSummary) {
+    println!(
+        "{}  {:<8}  expires {}{}",
+        inv.id,
+        inv.status.as_str(),
+        inv.expires_at,
+        if inv.has_password { "  (password)" } else { "" }
+    );
+}
+
 fn default_name() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -172,14 +184,8 @@ async fn main() -> anyhow::Result<()> {
             if all.is_empty() {
                 println!("You have no invitations.");
             }
-            for inv in all {
-                println!(
-                    "{}  {:<8}  expires {}{}",
-                    inv.id,
-                    inv.status.as_str(),
-                    inv.expires_at,
-                    if inv.has_password { "  (password)" } else { "" }
-                );
+            for inv in &all {
+                print_summary(inv);
             }
             Ok(())
         }
@@ -204,13 +210,7 @@ async fn main() -> anyhow::Result<()> {
                     api.base()
                 );
             };
-            println!(
-                "{}  {:<8}  expires {}{}",
-                inv.id,
-                inv.status.as_str(),
-                inv.expires_at,
-                if inv.has_password { "  (password)" } else { "" }
-            );
+            print_summary(inv);
             Ok(())
         }
         Commands::Revoke { id } => {
