@@ -1,5 +1,6 @@
 //! A session between two hosts that cannot reach each other goes through the server's TURN
-//! relay; between hosts that can, it goes direct. The console says which.
+//! relay; between hosts that can, it goes direct; when the direct path breaks mid-session, the
+//! session moves to the relay by itself. The console says which.
 //!
 //! Real separate hosts: network namespaces (see `tests::netns`) with the novice's agent in one,
 //! the expert's Chromium in another and the signaling server with its embedded STUN/TURN
@@ -31,7 +32,7 @@ fn network() -> Result<Option<Network>> {
 struct LiveSession {
     page: Page,
     _browser: Browser,
-    _agent: AgentProcess,
+    agent: AgentProcess,
     _server: ServerProcess,
     _xvfb: Xvfb,
 }
@@ -94,7 +95,7 @@ async fn live_session(network: &Network) -> Result<LiveSession> {
     Ok(LiveSession {
         page,
         _browser: browser,
-        _agent: agent,
+        agent,
         _server: server,
         _xvfb: xvfb,
     })
@@ -166,5 +167,44 @@ async fn peers_that_can_reach_each_other_connect_directly() -> Result<()> {
             .all(|t| t == "host" || t == "srflx" || t == "prflx"),
         "the selected pair is host-to-host or reflexive: {pair}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_whose_direct_path_breaks_recovers_through_the_relay() -> Result<()> {
+    let Some(network) = network()? else {
+        return Ok(());
+    };
+    let mut session = live_session(&network).await?;
+    path_shown(&session.page, "direct").await?;
+
+    // A firewall between the two hosts starts dropping everything; nobody touches anything.
+    network.block_direct_path()?;
+    let pair = path_shown(&session.page, "relayed").await?;
+    eprintln!("after the break, selected candidate pair (expert/novice): {pair}");
+    assert!(pair.split('/').any(|t| t == "relay"), "{pair}");
+    let before = frames_decoded(&session.page).await?;
+    session
+        .page
+        .wait_for(
+            &format!("Number(document.getElementById('quality').dataset.framesDecoded) > {before}"),
+            WAIT,
+            "frames after the recovery",
+        )
+        .await?;
+    assert_eq!(
+        tests::console::state(&session.page).await?,
+        "live",
+        "the console stayed in the session"
+    );
+    session.agent.type_line("still there?").await?;
+    session
+        .page
+        .wait_for(
+            "document.getElementById('chat-log').textContent.includes('still there?')",
+            WAIT,
+            "the novice's chat line after the recovery",
+        )
+        .await?;
     Ok(())
 }

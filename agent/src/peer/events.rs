@@ -1,6 +1,7 @@
 //! Turns what the WebRTC stack reports (callbacks, data-channel messages, RTCP from the browser)
 //! into [`PeerEvent`]s on one channel, so that the rest of the agent has one place to listen.
 
+use super::recovery::PathState;
 use super::wire;
 use super::PeerEvent;
 use protocol::data::DataMessage;
@@ -24,16 +25,22 @@ pub(crate) struct Events {
     tx: mpsc::Sender<PeerEvent>,
     /// `Closed` is reported once, whichever of the stack's states or our own `close` comes first.
     closed: Arc<AtomicBool>,
-    /// Between `Connected` and `Closed`: media sent outside it would only be dropped by the stack.
+    /// While the path is up: media sent outside it would only be dropped by the stack.
     connected: Arc<AtomicBool>,
+    /// Set at the first `Connected`; the path coming back after that is not news to the agent.
+    was_connected: Arc<AtomicBool>,
+    /// The path's ups and downs, for [`super::recovery`].
+    path: mpsc::UnboundedSender<PathState>,
 }
 
 impl Events {
-    pub(crate) fn new(tx: mpsc::Sender<PeerEvent>) -> Self {
+    pub(crate) fn new(tx: mpsc::Sender<PeerEvent>, path: mpsc::UnboundedSender<PathState>) -> Self {
         Self {
             tx,
             closed: Arc::new(AtomicBool::new(false)),
             connected: Arc::new(AtomicBool::new(false)),
+            was_connected: Arc::new(AtomicBool::new(false)),
+            path,
         }
     }
 
@@ -87,13 +94,21 @@ impl PeerConnectionEventHandler for Events {
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
         tracing::debug!(%state, "peer connection state");
         match state {
-            RTCPeerConnectionState::Connected => self.emit(PeerEvent::Connected).await,
-            RTCPeerConnectionState::Disconnected => {
-                self.close("the connection to the expert was lost").await
+            RTCPeerConnectionState::Connected => {
+                let _ = self.path.send(PathState::Up);
+                if self.was_connected.swap(true, Ordering::AcqRel) {
+                    // Back after an ICE restart: the browser's decoder needs a fresh start.
+                    tracing::info!("the path to the expert is back");
+                    self.connected.store(true, Ordering::Release);
+                    self.emit(PeerEvent::KeyframeRequest).await;
+                } else {
+                    self.emit(PeerEvent::Connected).await;
+                }
             }
-            RTCPeerConnectionState::Failed => {
-                self.close("no network path to the expert could be established or kept")
-                    .await
+            // Lost or failed: `recovery` restarts ICE, or ends the session if that cannot help.
+            RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed => {
+                self.connected.store(false, Ordering::Release);
+                let _ = self.path.send(PathState::Lost);
             }
             RTCPeerConnectionState::Closed => self.close("the connection was closed").await,
             _ => {}

@@ -9,6 +9,7 @@
 //! * `wire`: pure translations between protocol messages and the stack's types.
 //! * `events`: the bridge from the stack's callbacks and streams to [`PeerEvent`].
 //! * `feedback`: lets the browser's keyframe requests through the stack's RTCP interceptors.
+//! * `recovery`: ICE restart when the network path breaks.
 //! * `error`: [`PeerError`].
 //!
 //! The WebRTC stack is `webrtc` (webrtc-rs), which runs its own driver task per connection over
@@ -17,6 +18,7 @@
 mod error;
 mod events;
 mod feedback;
+mod recovery;
 mod wire;
 
 pub use error::PeerError;
@@ -69,7 +71,8 @@ pub enum PeerEvent {
     /// To relay to the expert through the signaling server: the offer, trickled candidates and
     /// end-of-candidates.
     Signal(Signal),
-    /// ICE and DTLS are up: media can flow.
+    /// ICE and DTLS are up: media can flow. Reported once; a path restored by ICE restart is
+    /// reported as a keyframe request.
     Connected,
     /// A well-formed message from the console. Malformed and oversized ones are logged and
     /// dropped.
@@ -107,7 +110,8 @@ impl Peer {
     /// first event.
     pub async fn start(config: PeerConfig) -> Result<(Peer, mpsc::Receiver<PeerEvent>), PeerError> {
         let (tx, rx) = mpsc::channel(EVENT_CAPACITY);
-        let events = Events::new(tx);
+        let (path_tx, path_rx) = mpsc::unbounded_channel();
+        let events = Events::new(tx, path_tx);
         let loopback_only =
             !config.local_ips.is_empty() && config.local_ips.iter().all(IpAddr::is_loopback);
 
@@ -220,6 +224,11 @@ impl Peer {
             Arc::clone(&channel),
             events.clone(),
         ));
+        let recovery = tokio::spawn(recovery::run(
+            Arc::clone(&connection),
+            events.clone(),
+            path_rx,
+        ));
         let peer = Peer {
             connection,
             video,
@@ -230,7 +239,7 @@ impl Peer {
             loopback_only,
             channel,
             events,
-            tasks: Mutex::new(vec![reader]),
+            tasks: Mutex::new(vec![reader, recovery]),
         };
         Ok((peer, rx))
     }

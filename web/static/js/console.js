@@ -206,7 +206,8 @@ async function showQuality() {
   parts.push(`${(s.bitrate / 1e6).toFixed(2)} Mbit/s`);
   if (s.roundTripTime !== null) parts.push(`RTT ${Math.round(s.roundTripTime * 1000)} ms`);
   // Whether media goes straight between the two machines or through the TURN relay.
-  const path = s.candidateTypes ? (s.relayed ? "relayed" : "direct") : "";
+  const lost = ["disconnected", "failed"].includes(page.peer.connectionState);
+  const path = lost ? "reconnecting" : s.candidateTypes ? (s.relayed ? "relayed" : "direct") : "";
   if (path) parts.push(path);
   $("quality").textContent = parts.join(" · ");
   $("quality").dataset.framesDecoded = String(s.framesDecoded);

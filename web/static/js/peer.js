@@ -26,8 +26,9 @@
 //   "open"    detail: null             the data channel is open; send() works
 //   "message" detail: DataMessage      a message from the agent, e.g. {type: "chat", from, text}
 //   "state"   detail: string           RTCPeerConnection.connectionState changed
-//   "closed"  detail: {reason}         the session ended (fired once): the connection failed,
-//                                      was lost or closed, or the agent closed the data channel
+//   "closed"  detail: {reason}         the session ended (fired once): the connection closed, or
+//                                      failed or was lost and not restored by the agent's ICE
+//                                      restart within 45 s, or the agent closed the data channel
 //
 // Properties: `connectionState`, `channelOpen` (boolean), `closedReason` (null until "closed").
 //
@@ -44,6 +45,12 @@ export const CHANNEL_LABEL = "assist";
 /** Largest data-channel message accepted, in bytes (protocol::MAX_DATA_MESSAGE). */
 export const MAX_DATA_MESSAGE = 16 * 1024;
 
+/**
+ * How long a lost connection may take to come back before the session ends, in ms. The agent
+ * restarts ICE when the path breaks (agent/src/peer/recovery.rs) and gives up after 40 s.
+ */
+const RECOVERY_LIMIT_MS = 45_000;
+
 export class ExpertPeer extends EventTarget {
   #pc;
   #sendSignal;
@@ -51,6 +58,7 @@ export class ExpertPeer extends EventTarget {
   #channel = null;
   #queue = Promise.resolve();
   #lastBytes = null;
+  #recoveryTimer = null;
 
   closedReason = null;
 
@@ -91,8 +99,14 @@ export class ExpertPeer extends EventTarget {
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
       this.#emit("state", state);
-      if (state === "failed" || state === "disconnected" || state === "closed") {
-        this.#end(`connection ${state}`);
+      if (state === "closed") {
+        this.#end("connection closed");
+      } else if (state === "failed" || state === "disconnected") {
+        // The agent restarts ICE with a new offer; wait for it rather than give up at once.
+        this.#recoveryTimer ??= setTimeout(() => this.#end(`connection ${state}`), RECOVERY_LIMIT_MS);
+      } else if (state === "connected") {
+        clearTimeout(this.#recoveryTimer);
+        this.#recoveryTimer = null;
       }
     };
   }
@@ -227,6 +241,7 @@ export class ExpertPeer extends EventTarget {
 
   #end(reason) {
     if (this.closedReason !== null) return;
+    clearTimeout(this.#recoveryTimer);
     this.closedReason = reason;
     this.#emit("closed", { reason });
   }
