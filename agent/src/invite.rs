@@ -7,7 +7,8 @@
 
 use crate::control::inject::Injector;
 use crate::control::watch::{EscapeEdge, EscapeWatcher};
-use crate::invitation_file::{self, InvitationFile};
+use crate::invitation::file::{self as invitation_file, InvitationFile};
+use crate::invitation::mail;
 use crate::media::{MediaConfig, Pipeline};
 use crate::peer::{Peer, PeerConfig, PeerEvent};
 use crate::server_api::ServerApi;
@@ -36,6 +37,10 @@ pub struct InviteOptions {
     pub trace_timings: Option<PathBuf>,
     /// Where to save the invitation as a file, if anywhere.
     pub save: Option<PathBuf>,
+    /// Open the mail program with the invitation: `Some("")` without a recipient.
+    pub email: Option<String>,
+    /// The program that opens `mailto:` addresses (`xdg-open`).
+    pub open_with: String,
 }
 
 /// The desktop being shared: the peer, the capture pipeline and the task feeding one to the
@@ -93,6 +98,25 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
             "  Saved as:   {} (send this file; double-clicking it opens the invitation)",
             path.display()
         ));
+    }
+    if let Some(to) = &opts.email {
+        let (subject, body) = mail::compose(api.name(), &inv);
+        let address = mail::mailto(Some(to.as_str()).filter(|t| !t.is_empty()), &subject, &body);
+        match std::process::Command::new(&opts.open_with)
+            .arg(&address)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+        {
+            Ok(mut opener) => {
+                // Reap it when it is done; it hands the address over and exits.
+                std::thread::spawn(move || opener.wait());
+                say("  Opened your mail program with the invitation: add your helper and send it.")
+            }
+            Err(err) => say(&format!(
+                "  Could not start {} to open your mail program ({err}); send the link above by e-mail yourself.",
+                opts.open_with
+            )),
+        }
     }
     let trace = opts
         .trace_timings

@@ -2,7 +2,7 @@
 //!
 //! * [`session`]: the novice's consent and session state machine (pure).
 //! * [`invite`]: `agent invite`, the driver that runs sessions around it.
-//! * [`invitation_file`]: invitations saved as a page that opens the console when double-clicked.
+//! * [`invitation`]: sending an invitation as a file the expert double-clicks, or by e-mail.
 //! * [`server_api`]: HTTP client for the signaling server and the stored credential.
 //! * [`signal_client`]: the signaling WebSocket, with reconnection.
 //! * [`terminal`]: the novice's terminal (prompts, chat).
@@ -12,7 +12,7 @@
 //! * [`trace`]: the optional per-frame and per-input timing trace, for latency analysis.
 
 pub mod control;
-pub mod invitation_file;
+pub mod invitation;
 pub mod invite;
 pub mod media;
 pub mod peer;

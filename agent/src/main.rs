@@ -1,6 +1,6 @@
 //! `agent`: the program the novice runs to ask for help.
 
-use agent::invitation_file;
+use agent::invitation::file as invitation_file;
 use agent::invite::{self, InviteOptions};
 use agent::media::MediaConfig;
 use agent::server_api::ServerApi;
@@ -67,6 +67,12 @@ enum Commands {
         /// open the invitation in their browser. The password is never in it.
         #[arg(long, value_name = "FILE")]
         save: Option<PathBuf>,
+        /// Open your mail program with the invitation written out, to ADDRESS if given.
+        #[arg(long, value_name = "ADDRESS", num_args = 0..=1, default_missing_value = "")]
+        email: Option<String>,
+        /// Program that opens links and mail addresses for you.
+        #[arg(long, env = "ASSIST_OPEN_WITH", default_value = "xdg-open")]
+        open_with: String,
     },
     /// Show the status of an invitation you saved as a file.
     Status {
@@ -161,6 +167,8 @@ async fn main() -> anyhow::Result<()> {
             local_ips,
             trace_timings,
             save,
+            email,
+            open_with,
         } => {
             invite::run(
                 api,
@@ -175,6 +183,8 @@ async fn main() -> anyhow::Result<()> {
                     local_ips,
                     trace_timings,
                     save,
+                    email,
+                    open_with,
                 },
             )
             .await

@@ -1,0 +1,150 @@
+//! Invitations sent other ways than a copied link: saved as a file (double-clicked, here opened
+//! in headless Chromium, it leads to the console of that invitation; `agent status FILE` reads
+//! it back; a changed file is refused), and by e-mail from the novice's mail program.
+
+use anyhow::{Context, Result};
+use tests::browser::Browser;
+use tests::console::{invitation_link, WAIT};
+use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
+
+#[tokio::test]
+async fn a_saved_invitation_opens_its_console_and_reads_back_until_changed() -> Result<()> {
+    let server = ServerProcess::start().await?;
+    let dir = ScratchDir::new("invitation-file")?;
+    let file = dir.path().join("help from Nora.html");
+    let file_arg = file.to_string_lossy().into_owned();
+    let mut agent = AgentProcess::start(
+        server.url(),
+        "Nora",
+        &["invite", "--save", &file_arg, "--local-ip", "127.0.0.1"],
+    )
+    .await?;
+    let link = invitation_link(&mut agent).await?;
+    agent.expect_line("Saved as:", WAIT).await?;
+    let page_text = std::fs::read_to_string(&file).context("the saved file")?;
+    assert!(page_text.contains(&link), "the file holds the link");
+
+    // Opened in a browser, the file lands on the console of this invitation.
+    let browser = Browser::launch().await?;
+    let url = format!("file://{}", file.display()).replace(' ', "%20");
+    let page = browser.open_landing_on(&url, &link).await?;
+    page.wait_for(
+        "document.getElementById('headline').textContent.includes('Nora')",
+        WAIT,
+        "the console naming Nora",
+    )
+    .await?;
+
+    // The agent reads it back.
+    let status = agent.run(&["status", &file_arg]).await?;
+    assert!(
+        status.contains("open"),
+        "status of a fresh invitation: {status}"
+    );
+
+    // Someone changes the expiry in the file: the agent refuses it, saying why.
+    let changed = page_text.replacen("\"expires_at\": ", "\"expires_at\": 1", 1);
+    assert_ne!(changed, page_text);
+    std::fs::write(&file, changed)?;
+    let refused = agent.run(&["status", &file_arg]).await;
+    let message = format!(
+        "{:#}",
+        refused.err().context("a changed file must be refused")?
+    );
+    assert!(
+        message.contains("changed after it was saved"),
+        "the refusal says why: {message}"
+    );
+
+    // A file that is no invitation at all.
+    std::fs::write(&file, "<html><body>holiday photos</body></html>")?;
+    let message = format!(
+        "{:#}",
+        agent
+            .run(&["status", &file_arg])
+            .await
+            .err()
+            .context("a foreign file must be refused")?
+    );
+    assert!(message.contains("not an invitation file"), "{message}");
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_mail_program_gets_a_message_whose_link_opens_the_console() -> Result<()> {
+    let server = ServerProcess::start().await?;
+    let dir = ScratchDir::new("mailto")?;
+    // Stands in for the desktop's mail program: writes down the address it was asked to open.
+    let opener = dir.path().join("open-mail");
+    let opened = dir.path().join("opened.txt");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )?;
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&opener)
+        .status()?;
+    let opener_arg = opener.to_string_lossy().into_owned();
+    let mut agent = AgentProcess::start(
+        server.url(),
+        "Nora",
+        &[
+            "invite",
+            "--password",
+            "tulip",
+            "--email",
+            "eve@example.org",
+            "--open-with",
+            &opener_arg,
+            "--local-ip",
+            "127.0.0.1",
+        ],
+    )
+    .await?;
+    let link = invitation_link(&mut agent).await?;
+    agent.expect_line("Opened your mail program", WAIT).await?;
+    let mut address = String::new();
+    for _ in 0..100 {
+        address = std::fs::read_to_string(&opened).unwrap_or_default();
+        if !address.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let mail =
+        url::Url::parse(&address).with_context(|| format!("a mailto address: {address:?}"))?;
+    assert_eq!(mail.scheme(), "mailto");
+    assert_eq!(mail.path(), "eve@example.org");
+    let field = |name: &str| {
+        mail.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    assert!(field("subject").contains("Nora asks for your help"));
+    let body = field("body");
+    assert!(
+        body.contains("password"),
+        "says a password is needed: {body}"
+    );
+    assert!(!body.contains("tulip"), "never holds the password");
+
+    // The link in the mail works: it opens the console of this invitation.
+    let mailed = body
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .context("a link in the body")?;
+    assert_eq!(mailed, link);
+    let browser = Browser::launch().await?;
+    let page = browser.open(mailed).await?;
+    page.wait_for(
+        "document.getElementById('headline').textContent.includes('Nora')",
+        WAIT,
+        "the console naming Nora",
+    )
+    .await?;
+    server.stop().await;
+    Ok(())
+}
