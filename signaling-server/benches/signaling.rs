@@ -33,35 +33,19 @@
 //!
 //! Run with `cargo bench -p signaling-server --bench signaling`.
 
-use anyhow::{ensure, Context};
-use futures_util::{SinkExt, StreamExt};
-use protocol::api::{
-    CreateInvitationRequest, InvitationCreated, RedeemRequest, RedeemResponse,
-    RegisterAgentRequest, RegisterAgentResponse,
-};
-use protocol::ids::SessionId;
-use protocol::signal::{
-    AgentToServer, ConsentState, ExpertToServer, ServerToAgent, ServerToExpert, Signal,
-};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use anyhow::Context;
+use loadgen::client::{round_trip, Api, Client, Pair};
+use loadgen::measure::{load, ms, Measurement};
 use signaling_server::clock::Clock;
 use signaling_server::config::ServerConfig;
 use signaling_server::state::AppState;
 use signaling_server::store::Store;
-use std::future::Future;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Longest the relay pairs may take to set up.
 const SETUP_TIME: Duration = Duration::from_secs(60);
@@ -69,19 +53,7 @@ const SETUP_TIME: Duration = Duration::from_secs(60);
 const SETUP_CONCURRENCY: usize = 16;
 /// Relay: round trips started during the warm-up are relayed but not counted.
 const RELAY_WARM_UP: Duration = Duration::from_millis(500);
-/// Longest wait for one expected frame before the pair counts as failed.
-const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 const PASSWORD: &str = "correct horse battery staple";
-/// The body of the relayed SDP: a typical one-video-track offer (a frame of about 650 bytes).
-/// The expert answers with the same text, so both legs carry the same bytes.
-const SDP_BODY: &str = "s=-\r\nt=0 0\r\na=group:BUNDLE 0\r\na=msid-semantic: WMS\r\n\
-m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n\
-a=ice-ufrag:Fq3b\r\na=ice-pwd:Xq2tF9aJ0c7vL1mN4pR6sT8u\r\na=ice-options:trickle\r\n\
-a=fingerprint:sha-256 3A:5F:9C:21:7B:44:E0:D2:8A:1F:6C:93:B5:07:E4:2D:\
-C8:59:10:AF:36:7E:D1:4B:92:05:6A:F3:88:2C:BE:71\r\na=setup:actpass\r\na=mid:0\r\n\
-a=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 nack pli\r\n\
-a=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n";
-
 /// One HTTP step: how many requests at most, how many in flight, and the password if any.
 struct Step {
     concurrency: usize,
@@ -299,10 +271,10 @@ async fn bench_relay(
         return Ok(());
     };
     eprintln!("{backend}: setting up {max_pairs} agent/expert pairs");
-    let api = Api::new(&server.base)?;
-    let ws_base = server.ws_base.clone();
+    let client = Client::new(&server.base.parse()?, Vec::new())?;
     let (m, mut pairs) = load(SETUP_CONCURRENCY, max_pairs, SETUP_TIME, move |i| {
-        open_pair(api.clone(), ws_base.clone(), i)
+        let client = client.clone();
+        async move { client.open_pair(i).await }
     })
     .await?;
     rows.push(Row {
@@ -344,7 +316,6 @@ async fn bench_relay(
 /// The server, running on a loopback port.
 struct Server {
     base: String,
-    ws_base: String,
     store: Store,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
@@ -371,7 +342,6 @@ impl Server {
         }));
         Ok(Self {
             base: format!("http://{addr}"),
-            ws_base: format!("ws://{addr}"),
             store,
             shutdown,
             task,
@@ -417,222 +387,6 @@ async fn drop_postgres_database(admin: &str, name: &str) {
     if let Err(err) = dropped {
         eprintln!("could not drop the benchmark database {name}: {err}");
     }
-}
-
-/// HTTP client of the JSON API.
-#[derive(Clone)]
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    fn new(base: &str) -> anyhow::Result<Self> {
-        // The server is on loopback: never go through a proxy named in the environment.
-        let http = reqwest::Client::builder().no_proxy().build()?;
-        Ok(Self {
-            base: base.into(),
-            http,
-        })
-    }
-
-    /// POSTs JSON; a status other than 2xx is an error carrying the response body.
-    async fn post<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        token: Option<&str>,
-        body: &impl Serialize,
-    ) -> anyhow::Result<T> {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        let res = req.send().await.with_context(|| format!("POST {path}"))?;
-        let status = res.status();
-        let text = res.text().await.with_context(|| format!("POST {path}"))?;
-        ensure!(status.is_success(), "POST {path}: {status}: {text}");
-        serde_json::from_str(&text).with_context(|| format!("POST {path}: unexpected body {text}"))
-    }
-
-    /// Registers an agent and returns its bearer token.
-    async fn register(&self, name: &str) -> anyhow::Result<String> {
-        let req = RegisterAgentRequest { name: name.into() };
-        let reg: RegisterAgentResponse = self.post("/api/agents", None, &req).await?;
-        Ok(reg.agent_token)
-    }
-
-    async fn invite(
-        &self,
-        token: &str,
-        password: Option<&str>,
-    ) -> anyhow::Result<InvitationCreated> {
-        let req = CreateInvitationRequest {
-            expires_in_secs: None,
-            password: password.map(str::to_string),
-        };
-        self.post("/api/invitations", Some(token), &req).await
-    }
-
-    async fn redeem(&self, code: &str, password: Option<&str>) -> anyhow::Result<RedeemResponse> {
-        let req = RedeemRequest {
-            code: code.into(),
-            password: password.map(str::to_string),
-            expert_name: "Bench expert".into(),
-        };
-        self.post("/api/redeem", None, &req).await
-    }
-}
-
-/// One agent and one expert connected to the same accepted session.
-struct Pair {
-    agent: Ws,
-    expert: Ws,
-    session: SessionId,
-}
-
-/// Registers agent `i`, connects it, creates and redeems an invitation, accepts the session on
-/// the agent's side and connects the expert.
-async fn open_pair(api: Api, ws_base: String, i: usize) -> anyhow::Result<Pair> {
-    let token = api.register(&format!("Novice {i}")).await?;
-    let mut req = format!("{ws_base}/ws/agent").into_client_request()?;
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse()?);
-    let mut agent = connect(req).await.context("agent WebSocket")?;
-    wait_for(&mut agent, |m| matches!(m, ServerToAgent::Welcome { .. })).await?;
-
-    let invitation = api.invite(&token, None).await?;
-    let redeemed = api.redeem(&invitation.code, None).await?;
-    let session = redeemed.session_id;
-    wait_for(
-        &mut agent,
-        |m| matches!(m, ServerToAgent::SessionRequest { session_id, .. } if *session_id == session),
-    )
-    .await?;
-    let consent = AgentToServer::Consent {
-        session_id: session,
-        accept: true,
-    };
-    send_json(&mut agent, &consent).await?;
-
-    let req = format!("{ws_base}/ws/expert").into_client_request()?;
-    let mut expert = connect(req).await.context("expert WebSocket")?;
-    let hello = ExpertToServer::Hello {
-        ticket: redeemed.ticket,
-    };
-    send_json(&mut expert, &hello).await?;
-    // The expert may connect before the agent's answer is handled, and then hears `waiting`
-    // first.
-    wait_for(&mut expert, |m| {
-        matches!(
-            m,
-            ServerToExpert::Consent {
-                state: ConsentState::Accepted,
-                ..
-            }
-        )
-    })
-    .await?;
-    Ok(Pair {
-        agent,
-        expert,
-        session,
-    })
-}
-
-/// Opens a WebSocket with Nagle's algorithm off, as browsers do.
-async fn connect(
-    req: tokio_tungstenite::tungstenite::handshake::client::Request,
-) -> anyhow::Result<Ws> {
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true).await?;
-    Ok(ws)
-}
-
-async fn send_json(ws: &mut Ws, msg: &impl Serialize) -> anyhow::Result<()> {
-    let text = serde_json::to_string(msg)?;
-    ws.send(Message::Text(text.into()))
-        .await
-        .context("send a frame")
-}
-
-/// The next JSON text frame, within [`FRAME_TIMEOUT`].
-async fn recv_json<T: DeserializeOwned>(ws: &mut Ws) -> anyhow::Result<T> {
-    loop {
-        let frame = tokio::time::timeout(FRAME_TIMEOUT, ws.next())
-            .await
-            .with_context(|| format!("no frame within {FRAME_TIMEOUT:?}"))?;
-        match frame {
-            Some(Ok(Message::Text(text))) => {
-                return serde_json::from_str(text.as_str())
-                    .with_context(|| format!("unexpected frame {text}"))
-            }
-            Some(Ok(Message::Close(_))) | None => anyhow::bail!("the server closed the socket"),
-            Some(Err(err)) => return Err(err).context("WebSocket error"),
-            Some(Ok(_)) => continue,
-        }
-    }
-}
-
-/// Reads frames until one matches.
-async fn wait_for<T: DeserializeOwned>(
-    ws: &mut Ws,
-    wanted: impl Fn(&T) -> bool,
-) -> anyhow::Result<T> {
-    loop {
-        let msg = recv_json(ws).await?;
-        if wanted(&msg) {
-            return Ok(msg);
-        }
-    }
-}
-
-/// Runs `op(0..count)` with `concurrency` calls in flight until all are done or `time_limit`
-/// has passed; returns the latencies and what the successful calls returned.
-async fn load<T, F, Fut>(
-    concurrency: usize,
-    count: usize,
-    time_limit: Duration,
-    op: F,
-) -> anyhow::Result<(Measurement, Vec<T>)>
-where
-    T: Send + 'static,
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: Future<Output = anyhow::Result<T>> + Send + 'static,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let deadline = start + time_limit;
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (next, op) = (next.clone(), op.clone());
-            tokio::spawn(async move {
-                let mut m = Measurement::default();
-                let mut values = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count || Instant::now() >= deadline {
-                        return (m, values);
-                    }
-                    let began = Instant::now();
-                    match op(i).await {
-                        Ok(value) => {
-                            m.latencies.push(began.elapsed());
-                            values.push(value);
-                        }
-                        Err(err) => m.failed(err),
-                    }
-                }
-            })
-        })
-        .collect();
-    let mut total = Measurement::default();
-    let mut values = Vec::new();
-    for worker in workers {
-        let (m, v) = worker.await?;
-        total.merge(m);
-        values.extend(v);
-    }
-    total.finish(start.elapsed());
-    Ok((total, values))
 }
 
 /// Timings of one relay step.
@@ -696,86 +450,6 @@ async fn relay_pair(mut pair: Pair, counted_from: Instant, until: Instant) -> (P
     (pair, legs)
 }
 
-/// The agent sends offer `seq`, the expert reads it and answers, the agent reads the answer.
-/// Returns when the expert and then the agent had their frame; each must be relayed verbatim.
-async fn round_trip(pair: &mut Pair, seq: u64) -> anyhow::Result<(Instant, Instant)> {
-    let sdp = format!("v=0\r\no=- {seq} 2 IN IP4 127.0.0.1\r\n{SDP_BODY}");
-    let offer = Signal::Offer { sdp: sdp.clone() };
-    let msg = AgentToServer::Signal {
-        session_id: pair.session,
-        signal: offer.clone(),
-    };
-    send_json(&mut pair.agent, &msg).await?;
-    let got: ServerToExpert = recv_json(&mut pair.expert).await?;
-    let at_expert = Instant::now();
-    ensure!(
-        got == ServerToExpert::Signal { signal: offer },
-        "the expert got {got:?} instead of offer {seq}"
-    );
-
-    let answer = Signal::Answer { sdp };
-    let msg = ExpertToServer::Signal {
-        signal: answer.clone(),
-    };
-    send_json(&mut pair.expert, &msg).await?;
-    let got: ServerToAgent = recv_json(&mut pair.agent).await?;
-    let at_agent = Instant::now();
-    let expected = ServerToAgent::Signal {
-        session_id: pair.session,
-        signal: answer,
-    };
-    ensure!(
-        got == expected,
-        "the agent got {got:?} instead of answer {seq}"
-    );
-    Ok((at_expert, at_agent))
-}
-
-/// Latencies of the successful operations of one step, and its failures.
-#[derive(Default)]
-struct Measurement {
-    latencies: Vec<Duration>,
-    errors: usize,
-    first_error: Option<String>,
-    elapsed: Duration,
-}
-
-impl Measurement {
-    fn failed(&mut self, err: anyhow::Error) {
-        self.errors += 1;
-        self.first_error.get_or_insert_with(|| format!("{err:#}"));
-    }
-
-    fn merge(&mut self, other: Measurement) {
-        self.latencies.extend(other.latencies);
-        self.errors += other.errors;
-        if self.first_error.is_none() {
-            self.first_error = other.first_error;
-        }
-    }
-
-    /// Sorts the latencies for [`Measurement::percentile`].
-    fn finish(&mut self, elapsed: Duration) {
-        self.latencies.sort_unstable();
-        self.elapsed = elapsed;
-    }
-
-    /// Successful operations per second.
-    fn rate(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
-    }
-
-    /// Nearest-rank percentile, `q` in (0, 1]; zero when nothing succeeded.
-    fn percentile(&self, q: f64) -> Duration {
-        let n = self.latencies.len();
-        if n == 0 {
-            return Duration::ZERO;
-        }
-        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        self.latencies[rank - 1]
-    }
-}
-
 /// One line of the result table.
 struct Row {
     backend: &'static str,
@@ -798,7 +472,6 @@ impl Row {
 }
 
 fn print_table(rows: &[Row]) {
-    let ms = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1e3);
     println!(
         "| Backend | Operation | Load | Done | Errors | Throughput | p50 ms | p99 ms | max ms |"
     );
