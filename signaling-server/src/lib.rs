@@ -12,6 +12,7 @@
 //! * [`store`]: SQLite/PostgreSQL persistence; [`session_effects`] writes session changes.
 //! * [`turn`]: STUN/TURN servers and credentials for each session; the embedded service.
 //! * [`ticket`], [`secrets`], [`ratelimit`], [`clock`], [`config`], [`error`], [`state`].
+//! * [`limits`]: the open-file limit, raised at start-up (one file per WebSocket).
 //!
 //! Build the router with [`app`], or run a whole server on a bound listener with [`serve`].
 
@@ -20,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod invitation;
+pub mod limits;
 pub mod pages;
 pub mod ratelimit;
 pub mod secrets;

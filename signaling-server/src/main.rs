@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let mut config = ServerConfig::parse();
+    signaling_server::limits::raise_open_files();
 
     let store = match &config.database_url {
         Some(url) => Store::connect(url)
