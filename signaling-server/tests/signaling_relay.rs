@@ -112,6 +112,34 @@ both_backends!(
     relays_between_the_two_members
 );
 
+/// The server reads through a 4 KiB buffer: frames many times that size, mixed with small ones,
+/// still arrive whole and in order, both ways.
+#[tokio::test]
+async fn frames_larger_than_the_read_buffer_arrive_whole() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    accept(&mut p).await;
+    for (i, size) in [60_000, 10, 17_000, 4_096, 4_097, 60_000]
+        .into_iter()
+        .enumerate()
+    {
+        let sdp = format!("v=0\r\no=- {i} 1 IN IP4 127.0.0.1\r\n{}", "a".repeat(size));
+        let offer = json!({"kind": "offer", "sdp": sdp});
+        send(
+            &mut p.agent,
+            &json!({"type": "signal", "session_id": p.session, "signal": offer}),
+        )
+        .await;
+        let got = expect_type(&mut p.expert, "signal").await;
+        assert_eq!(got["signal"], offer, "offer {i}");
+        let answer = json!({"kind": "answer", "sdp": sdp});
+        send(&mut p.expert, &json!({"type": "signal", "signal": answer})).await;
+        let got = expect_type(&mut p.agent, "signal").await;
+        assert_eq!(got["signal"], answer, "answer {i}");
+    }
+    p.server.stop().await;
+    p.db.cleanup().await;
+}
+
 #[tokio::test]
 async fn declining_tells_the_expert_and_frees_the_invitation() {
     let mut p = pending_pair(Backend::Sqlite).await;

@@ -97,6 +97,9 @@ struct Session {
 pub struct Hub {
     agents: HashMap<AgentId, ConnId>,
     agent_conns: HashMap<ConnId, AgentId>,
+    /// The live sessions of each agent, so that an agent's arrival or departure touches only
+    /// its own sessions, however many the node holds.
+    agent_sessions: HashMap<AgentId, Vec<SessionId>>,
     expert_conns: HashMap<ConnId, SessionId>,
     sessions: HashMap<SessionId, Session>,
     ended: HashMap<SessionId, (EndReason, i64)>,
@@ -142,9 +145,7 @@ impl Hub {
         }
         self.agent_conns.insert(conn, agent);
         let mut waiting: Vec<&Session> = self
-            .sessions
-            .values()
-            .filter(|s| s.info.agent == agent)
+            .sessions_of(agent)
             .filter(|s| matches!(s.phase, Phase::Pending { answer_by } if answer_by > now))
             .collect();
         waiting.sort_by_key(|s| s.info.answer_by);
@@ -168,10 +169,9 @@ impl Hub {
             self.agents.remove(&agent);
         }
         let active: Vec<SessionId> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.info.agent == agent && s.phase == Phase::Active)
-            .map(|(id, _)| *id)
+            .sessions_of(agent)
+            .filter(|s| s.phase == Phase::Active)
+            .map(|s| s.info.id)
             .collect();
         for id in active {
             self.end(id, EndReason::PeerGone, Some(Side::Agent), now);
@@ -189,6 +189,10 @@ impl Hub {
         let phase = Phase::Pending {
             answer_by: info.answer_by,
         };
+        self.agent_sessions
+            .entry(info.agent)
+            .or_default()
+            .push(info.id);
         self.sessions.insert(
             info.id,
             Session {
@@ -411,6 +415,15 @@ impl Hub {
         self.ended.retain(|_, (_, at)| *at + TOMBSTONE_SECS > now);
     }
 
+    /// The live sessions of `agent`.
+    fn sessions_of(&self, agent: AgentId) -> impl Iterator<Item = &Session> {
+        self.agent_sessions
+            .get(&agent)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.sessions.get(id))
+    }
+
     /// Sends to the session's expert, or buffers until the expert connects.
     fn relay_to_expert(&mut self, id: SessionId, msg: ServerToExpert, agent_conn: ConnId) {
         let Some(s) = self.sessions.get_mut(&id) else {
@@ -434,6 +447,12 @@ impl Hub {
         let Some(s) = self.sessions.remove(&id) else {
             return;
         };
+        if let Some(ids) = self.agent_sessions.get_mut(&s.info.agent) {
+            ids.retain(|other| *other != id);
+            if ids.is_empty() {
+                self.agent_sessions.remove(&s.info.agent);
+            }
+        }
         if origin != Some(Side::Expert) {
             if let Some(conn) = s.expert {
                 self.commands.push_back(Command::ToExpert {
@@ -984,6 +1003,59 @@ mod tests {
                 msg: ServerToAgent::SessionRequest { .. }
             }]
         ));
+    }
+
+    #[test]
+    fn a_returning_agent_hears_only_its_own_pending_requests() {
+        let mut hub = Hub::new();
+        let (agent, other) = (AgentId::new_random(), AgentId::new_random());
+        let mine: Vec<NewSession> = (0..3).map(|_| new_session(agent)).collect();
+        let ids: Vec<SessionId> = mine.iter().map(|s| s.id).collect();
+        for info in mine {
+            hub.handle_session_created(info);
+        }
+        hub.handle_session_created(new_session(other));
+        // One of the agent's requests is declined while it is connected, then it leaves.
+        hub.handle_agent_connected(AGENT_CONN, agent, T0);
+        hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Consent {
+                session_id: ids[1],
+                accept: false,
+            },
+            T0,
+        );
+        hub.handle_agent_disconnected(AGENT_CONN, T0);
+        drain(&mut hub);
+        hub.handle_agent_connected(5, agent, T0 + 1);
+        let asked: Vec<SessionId> = drain(&mut hub)
+            .into_iter()
+            .filter_map(|c| match c {
+                Command::ToAgent {
+                    conn: 5,
+                    msg: ServerToAgent::SessionRequest { session_id, .. },
+                } => Some(session_id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(asked.len(), 2);
+        assert!(asked.contains(&ids[0]) && asked.contains(&ids[2]));
+        // Once the last of them ends, the agent has no sessions left to be asked about.
+        for id in [ids[0], ids[2]] {
+            hub.handle_agent_message(
+                5,
+                AgentToServer::Consent {
+                    session_id: id,
+                    accept: false,
+                },
+                T0 + 1,
+            );
+        }
+        drain(&mut hub);
+        hub.handle_agent_connected(6, agent, T0 + 2);
+        assert_eq!(drain(&mut hub), vec![Command::Close { conn: 5 }]);
+        assert!(!hub.agent_sessions.contains_key(&agent));
+        assert_eq!(hub.session_count(), 1);
     }
 
     #[test]

@@ -24,6 +24,10 @@ use std::time::Duration;
 /// Transport-level cap: frames between this and [`MAX_SIGNAL_FRAME`] get an error frame,
 /// larger ones close the connection.
 const TRANSPORT_MAX: usize = 1024 * 1024;
+/// Read buffer of each WebSocket. The library's default, 128 KiB, is filled with zeros before
+/// every read, so it is both resident for every idle connection and rewritten for every frame;
+/// signaling frames are about a kilobyte, and a larger one grows the buffer while it is read.
+const READ_BUFFER: usize = 4 * 1024;
 /// How long an expert has to present its ticket.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -39,11 +43,13 @@ pub async fn agent_ws(
     let agent = authenticate(&state, auth).await?;
     Ok(ws
         .max_message_size(TRANSPORT_MAX)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| run_agent(socket, agent, state)))
 }
 
 pub async fn expert_ws(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
     ws.max_message_size(TRANSPORT_MAX)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| run_expert(socket, state))
 }
 
