@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use tokio::time::MissedTickBehavior;
 
-/// Open files besides the WebSockets: database, log, listener, HTTP connections of the setup.
-const SPARE_FILES: u64 = 256;
+/// Open files besides the WebSockets and the setup's HTTP connections: database, log,
+/// listener, standard streams, the runtime's own.
+const SPARE_FILES: u64 = 64;
 /// Pause after the setup, so that the server's queued database work is done before its memory
 /// is read.
 const SETTLE: Duration = Duration::from_secs(3);
@@ -65,7 +66,10 @@ pub async fn run(config: &LoadConfig) -> Result<Vec<StepReport>, LoadError> {
     let steps = async {
         let mut reports = Vec::new();
         for &agents in &config.agents {
-            reports.push(run_step(config, agents).await?);
+            let report = run_step(config, agents).await?;
+            // Shown at once, so that a later step's failure does not lose it.
+            eprintln!("{}", markdown(std::slice::from_ref(&report)));
+            reports.push(report);
         }
         Ok(reports)
     };
@@ -76,12 +80,12 @@ pub async fn run(config: &LoadConfig) -> Result<Vec<StepReport>, LoadError> {
 
 /// One step against a server of its own (or the given one), which is stopped afterwards.
 pub async fn run_step(config: &LoadConfig, agents: usize) -> Result<StepReport, LoadError> {
-    let wanted = 2 * agents as u64 + SPARE_FILES;
+    let wanted = 2 * agents as u64 + config.setup_concurrency as u64 + SPARE_FILES;
     let own = raise_open_files(wanted)?;
     if own < wanted {
         return Err(LoadError::Limit(format!(
             "this program may open {own} files, {agents} agents and their experts need \
-             {wanted}; raise `ulimit -n` (as root the hard limit is raised too)"
+             {wanted}; raise `ulimit -n` (with CAP_SYS_RESOURCE the hard limit is raised too)"
         )));
     }
     let mut server = match (&config.server, config.server_pid) {

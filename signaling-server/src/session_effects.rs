@@ -4,7 +4,7 @@
 use crate::clock::Clock;
 use crate::error::ServerError;
 use crate::invitation::Invitation;
-use crate::store::{AuditEvent, Store};
+use crate::store::{AuditEvent, Store, Writes};
 use protocol::ids::{AgentId, InvitationId, SessionId};
 use protocol::signal::EndReason;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -82,23 +82,55 @@ impl EffectQueue {
     }
 }
 
-/// Runs until every sender is gone.
+/// Most changes stored in one transaction.
+const BATCH: usize = 256;
+
+/// Runs until every sender is gone. Whatever has queued up meanwhile is stored in one
+/// transaction, so that a burst of session changes (a mass disconnect, a shutdown) costs one
+/// sync of the database per batch instead of several per change.
 async fn run(
     store: Store,
     clock: Clock,
     mut effects: mpsc::UnboundedReceiver<Effect>,
     progress: Arc<Progress>,
 ) {
-    while let Some(effect) = effects.recv().await {
-        if let Err(err) = apply(&store, clock.now(), &effect).await {
-            tracing::error!(error = %err, ?effect, "cannot store a session change");
+    let mut batch = Vec::with_capacity(BATCH);
+    while effects.recv_many(&mut batch, BATCH).await > 0 {
+        let now = clock.now();
+        if let Err(err) = apply_all(&store, now, &batch).await {
+            match &batch[..] {
+                [effect] => tracing::error!(error = %err, ?effect, "cannot store a session change"),
+                _ => {
+                    // One change that cannot be stored must not take the others with it.
+                    tracing::warn!(error = %err, changes = batch.len(), "storing session changes together failed; storing them one by one");
+                    for effect in &batch {
+                        if let Err(err) = apply_all(&store, now, std::slice::from_ref(effect)).await
+                        {
+                            tracing::error!(error = %err, ?effect, "cannot store a session change");
+                        }
+                    }
+                }
+            }
         }
-        progress.done.fetch_add(1, Ordering::SeqCst);
+        progress
+            .done
+            .fetch_add(batch.len() as u64, Ordering::SeqCst);
         progress.changed.notify_waiters();
+        batch.clear();
     }
 }
 
-async fn apply(store: &Store, now: i64, effect: &Effect) -> Result<(), ServerError> {
+/// Stores `effects` in order, in one transaction.
+async fn apply_all(store: &Store, now: i64, effects: &[Effect]) -> Result<(), ServerError> {
+    let mut writes = store.begin().await?;
+    for effect in effects {
+        apply(&mut writes, now, effect).await?;
+    }
+    writes.commit().await
+}
+
+/// Stores one change; every change writes before it reads (see [`Writes`]).
+async fn apply(writes: &mut Writes, now: i64, effect: &Effect) -> Result<(), ServerError> {
     match *effect {
         Effect::ConsentAnswered {
             session,
@@ -107,14 +139,14 @@ async fn apply(store: &Store, now: i64, effect: &Effect) -> Result<(), ServerErr
             accepted,
         } => {
             if accepted {
-                store.mark_session_accepted(session, now).await?;
+                writes.mark_session_accepted(session, now).await?;
             }
             let kind = if accepted {
                 "session_accepted"
             } else {
                 "session_declined"
             };
-            store
+            writes
                 .append_audit(
                     AuditEvent {
                         kind,
@@ -134,10 +166,10 @@ async fn apply(store: &Store, now: i64, effect: &Effect) -> Result<(), ServerErr
             agent,
             reason,
         } => {
-            release_invitation(store, invitation, session).await?;
             let reason = reason_code(reason);
-            store.end_session(session, &reason, now).await?;
-            store
+            writes.end_session(session, &reason, now).await?;
+            release_invitation(writes, invitation, session).await?;
+            writes
                 .append_audit(
                     AuditEvent {
                         kind: "session_ended",
@@ -156,19 +188,19 @@ async fn apply(store: &Store, now: i64, effect: &Effect) -> Result<(), ServerErr
 
 /// Frees the invitation the ended session was using, retrying on a concurrent write.
 async fn release_invitation(
-    store: &Store,
+    writes: &mut Writes,
     invitation: InvitationId,
     session: SessionId,
 ) -> Result<(), ServerError> {
     for _ in 0..5 {
-        let Some(mut inv): Option<Invitation> = store.invitation_by_id(invitation).await? else {
+        let Some(mut inv): Option<Invitation> = writes.invitation_by_id(invitation).await? else {
             return Ok(());
         };
         if inv.active_session != Some(session) {
             return Ok(());
         }
         inv.handle_session_ended(session);
-        if store.save_invitation(&mut inv).await? {
+        if writes.save_invitation(&mut inv).await? {
             return Ok(());
         }
     }

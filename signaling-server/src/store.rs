@@ -97,6 +97,14 @@ impl Store {
         Self::connect(&format!("sqlite://{}?mode=rwc", file.display())).await
     }
 
+    /// Starts writes that are stored together or not at all: one transaction, and one sync
+    /// of the database at [`Writes::commit`]. Dropping them uncommitted undoes them.
+    pub async fn begin(&self) -> Result<Writes, ServerError> {
+        Ok(Writes {
+            tx: self.pool.begin().await?,
+        })
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -133,19 +141,6 @@ impl Store {
         Ok(row.try_get("value")?)
     }
 
-    pub async fn insert_agent(&self, agent: &AgentRecord, now: i64) -> Result<(), ServerError> {
-        sqlx::query(
-            "INSERT INTO agents (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(agent.id.to_string())
-        .bind(&agent.name)
-        .bind(&agent.token_hash)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     pub async fn agent(&self, id: AgentId) -> Result<Option<AgentRecord>, ServerError> {
         let row = sqlx::query("SELECT id, name, token_hash FROM agents WHERE id = $1")
             .bind(id.to_string())
@@ -159,30 +154,6 @@ impl Store {
             })
         })
         .transpose()
-    }
-
-    pub async fn insert_invitation(
-        &self,
-        inv: &Invitation,
-        code_hash: &str,
-        short_code_hash: &str,
-        password_hash: Option<&str>,
-    ) -> Result<(), ServerError> {
-        sqlx::query(
-            "INSERT INTO invitations (id, agent_id, code_hash, short_code_hash, password_hash, \
-             created_at, expires_at, failed_attempts, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0)",
-        )
-        .bind(inv.id.to_string())
-        .bind(inv.agent_id.to_string())
-        .bind(code_hash)
-        .bind(short_code_hash)
-        .bind(password_hash.map(str::to_string))
-        .bind(inv.created_at)
-        .bind(inv.expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Finds an invitation by the digest of its link code or of its short code.
@@ -241,89 +212,6 @@ impl Store {
         rows.iter().map(invitation_from_row).collect()
     }
 
-    /// Writes the lifecycle fields back if nobody changed the row since it was read.
-    /// Returns false on a conflict (the caller reloads and tries again).
-    pub async fn save_invitation(&self, inv: &mut Invitation) -> Result<bool, ServerError> {
-        let done = sqlx::query(
-            "UPDATE invitations SET revoked_at = $1, failed_attempts = $2, active_session = $3, \
-             version = version + 1 WHERE id = $4 AND version = $5",
-        )
-        .bind(inv.revoked_at)
-        .bind(i64::from(inv.failed_attempts))
-        .bind(inv.active_session.map(|s| s.to_string()))
-        .bind(inv.id.to_string())
-        .bind(inv.version)
-        .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 1 {
-            inv.version += 1;
-            Ok(true)
-        } else {
-            Ok(false)
-        }
-    }
-
-    /// Invitation by id regardless of owner (for the server's own bookkeeping).
-    pub async fn invitation_by_id(
-        &self,
-        id: InvitationId,
-    ) -> Result<Option<Invitation>, ServerError> {
-        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations i WHERE i.id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| invitation_from_row(&r)).transpose()
-    }
-
-    pub async fn insert_session(
-        &self,
-        id: SessionId,
-        invitation: InvitationId,
-        agent: AgentId,
-        expert_name: &str,
-        now: i64,
-    ) -> Result<(), ServerError> {
-        sqlx::query(
-            "INSERT INTO sessions (id, invitation_id, agent_id, expert_name, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id.to_string())
-        .bind(invitation.to_string())
-        .bind(agent.to_string())
-        .bind(expert_name)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn mark_session_accepted(&self, id: SessionId, now: i64) -> Result<(), ServerError> {
-        sqlx::query("UPDATE sessions SET accepted_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn end_session(
-        &self,
-        id: SessionId,
-        reason: &str,
-        now: i64,
-    ) -> Result<(), ServerError> {
-        sqlx::query(
-            "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
-        )
-        .bind(now)
-        .bind(reason)
-        .bind(id.to_string())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// At start-up of a single node, no WebSocket survives: sessions left open by the previous
     /// run are over, and their invitations are free again.
     pub async fn release_stale_sessions(&self, now: i64) -> Result<u64, ServerError> {
@@ -338,24 +226,6 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(freed.rows_affected())
-    }
-
-    pub async fn append_audit(&self, event: AuditEvent<'_>, now: i64) -> Result<(), ServerError> {
-        sqlx::query(
-            "INSERT INTO audit_events (id, at, kind, actor, agent_id, invitation_id, session_id, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(now)
-        .bind(event.kind)
-        .bind(event.actor)
-        .bind(event.agent.map(|a| a.to_string()))
-        .bind(event.invitation.map(|i| i.to_string()))
-        .bind(event.session.map(|s| s.to_string()))
-        .bind(event.detail)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Audit events concerning `agent`, oldest first.
@@ -379,6 +249,170 @@ impl Store {
                 })
             })
             .collect()
+    }
+}
+
+/// Changes made in one transaction; see [`Store::begin`].
+///
+/// On SQLite a transaction that reads before it writes may find, when it comes to write, that
+/// another connection wrote meanwhile, and fail at once. Callers therefore write first and read
+/// afterwards: the first write takes the database's write lock (waiting for it if need be), so
+/// the reads after it see the latest state.
+#[derive(Debug)]
+pub struct Writes {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+}
+
+impl Writes {
+    pub async fn commit(self) -> Result<(), ServerError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Invitation by id regardless of owner, as this transaction sees it.
+    pub async fn invitation_by_id(
+        &mut self,
+        id: InvitationId,
+    ) -> Result<Option<Invitation>, ServerError> {
+        let sql = format!("SELECT {INVITATION_COLUMNS} FROM invitations i WHERE i.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.map(|r| invitation_from_row(&r)).transpose()
+    }
+
+    pub async fn insert_agent(&mut self, agent: &AgentRecord, now: i64) -> Result<(), ServerError> {
+        sqlx::query(
+            "INSERT INTO agents (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(agent.id.to_string())
+        .bind(&agent.name)
+        .bind(&agent.token_hash)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_invitation(
+        &mut self,
+        inv: &Invitation,
+        code_hash: &str,
+        short_code_hash: &str,
+        password_hash: Option<&str>,
+    ) -> Result<(), ServerError> {
+        sqlx::query(
+            "INSERT INTO invitations (id, agent_id, code_hash, short_code_hash, password_hash, \
+             created_at, expires_at, failed_attempts, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0)",
+        )
+        .bind(inv.id.to_string())
+        .bind(inv.agent_id.to_string())
+        .bind(code_hash)
+        .bind(short_code_hash)
+        .bind(password_hash.map(str::to_string))
+        .bind(inv.created_at)
+        .bind(inv.expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Writes the lifecycle fields back if nobody changed the row since it was read.
+    /// Returns false on a conflict (the caller reloads and tries again).
+    pub async fn save_invitation(&mut self, inv: &mut Invitation) -> Result<bool, ServerError> {
+        let done = sqlx::query(
+            "UPDATE invitations SET revoked_at = $1, failed_attempts = $2, active_session = $3, \
+             version = version + 1 WHERE id = $4 AND version = $5",
+        )
+        .bind(inv.revoked_at)
+        .bind(i64::from(inv.failed_attempts))
+        .bind(inv.active_session.map(|s| s.to_string()))
+        .bind(inv.id.to_string())
+        .bind(inv.version)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 1 {
+            inv.version += 1;
+            Ok(true)
+        } else {
+            Ok(false)
+        }
+    }
+
+    pub async fn insert_session(
+        &mut self,
+        id: SessionId,
+        invitation: InvitationId,
+        agent: AgentId,
+        expert_name: &str,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        sqlx::query(
+            "INSERT INTO sessions (id, invitation_id, agent_id, expert_name, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.to_string())
+        .bind(invitation.to_string())
+        .bind(agent.to_string())
+        .bind(expert_name)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn mark_session_accepted(
+        &mut self,
+        id: SessionId,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        sqlx::query("UPDATE sessions SET accepted_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn end_session(
+        &mut self,
+        id: SessionId,
+        reason: &str,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason)
+        .bind(id.to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn append_audit(
+        &mut self,
+        event: AuditEvent<'_>,
+        now: i64,
+    ) -> Result<(), ServerError> {
+        sqlx::query(
+            "INSERT INTO audit_events (id, at, kind, actor, agent_id, invitation_id, session_id, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(now)
+        .bind(event.kind)
+        .bind(event.actor)
+        .bind(event.agent.map(|a| a.to_string()))
+        .bind(event.invitation.map(|i| i.to_string()))
+        .bind(event.session.map(|s| s.to_string()))
+        .bind(event.detail)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
     }
 }
 

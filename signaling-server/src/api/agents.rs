@@ -62,9 +62,9 @@ pub async fn register(
         name,
         token_hash: sha256_hex(&secret),
     };
-    state.store.insert_agent(&record, now).await?;
-    state
-        .store
+    let mut writes = state.store.begin().await?;
+    writes.insert_agent(&record, now).await?;
+    writes
         .append_audit(
             AuditEvent {
                 kind: "agent_registered",
@@ -75,6 +75,7 @@ pub async fn register(
             now,
         )
         .await?;
+    writes.commit().await?;
     tracing::info!(agent = %id, "agent registered");
     Ok((
         StatusCode::CREATED,

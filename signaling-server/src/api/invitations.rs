@@ -70,8 +70,8 @@ pub async fn create(
     let new_codes = codes::generate(&mut rand::rngs::OsRng);
     let short_hash = codes::short_digest(&new_codes.short_code)
         .ok_or_else(|| ServerError::Corrupt("generated short code does not parse".into()))?;
-    state
-        .store
+    let mut writes = state.store.begin().await?;
+    writes
         .insert_invitation(
             &inv,
             &codes::digest(&new_codes.code),
@@ -79,8 +79,7 @@ pub async fn create(
             password_hash.as_deref(),
         )
         .await?;
-    state
-        .store
+    writes
         .append_audit(
             AuditEvent {
                 kind: "invitation_created",
@@ -92,6 +91,7 @@ pub async fn create(
             now,
         )
         .await?;
+    writes.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(InvitationCreated {
@@ -162,15 +162,12 @@ pub async fn revoke(
         let now = state.clock.now();
         let was_revoked = inv.revoked_at.is_some();
         let session = inv.handle_revoke(now);
-        if !state.store.save_invitation(&mut inv).await? {
+        let mut writes = state.store.begin().await?;
+        if !writes.save_invitation(&mut inv).await? {
             continue;
         }
-        if let Some(session) = session {
-            state.signal.revoked(session);
-        }
         if !was_revoked {
-            state
-                .store
+            writes
                 .append_audit(
                     AuditEvent {
                         kind: "invitation_revoked",
@@ -183,6 +180,10 @@ pub async fn revoke(
                     now,
                 )
                 .await?;
+        }
+        writes.commit().await?;
+        if let Some(session) = session {
+            state.signal.revoked(session);
         }
         return Ok(Json(summary(&state, &inv)));
     }

@@ -134,7 +134,8 @@ pub async fn redeem(
         let session = SessionId::new_random();
         let before = inv.clone();
         let outcome = inv.handle_redeem(check, session, now, state.policy);
-        if inv != before && !state.store.save_invitation(&mut inv).await? {
+        let mut writes = state.store.begin().await?;
+        if inv != before && !writes.save_invitation(&mut inv).await? {
             continue; // somebody else changed it meanwhile: decide again on fresh state
         }
         let audit = |kind: &'static str, session: Option<SessionId>| AuditEvent {
@@ -147,12 +148,10 @@ pub async fn redeem(
         };
         match outcome {
             Ok(()) => {
-                state
-                    .store
+                writes
                     .insert_session(session, inv.id, inv.agent_id, &expert_name, now)
                     .await?;
-                state
-                    .store
+                writes
                     .append_audit(
                         AuditEvent {
                             actor: &expert_name,
@@ -161,6 +160,7 @@ pub async fn redeem(
                         now,
                     )
                     .await?;
+                writes.commit().await?;
                 let ice_servers = state.ice.for_session(&session.to_string(), now);
                 let (ticket, ticket_expires_at) = state
                     .tickets
@@ -193,8 +193,7 @@ pub async fn redeem(
                     _ => None,
                 };
                 if let Some(kind) = kind {
-                    state
-                        .store
+                    writes
                         .append_audit(
                             AuditEvent {
                                 actor: &expert_name,
@@ -204,6 +203,7 @@ pub async fn redeem(
                         )
                         .await?;
                 }
+                writes.commit().await?;
                 return Err(refusal_error(refusal));
             }
         }
