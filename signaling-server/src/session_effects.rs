@@ -216,3 +216,92 @@ pub fn reason_code(reason: EndReason) -> String {
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_else(|| format!("{reason:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invitation::{PasswordCheck, Policy};
+    use crate::store::AgentRecord;
+
+    /// Sessions opened straight in the database: invitation in use, session not yet ended.
+    async fn open_sessions(
+        store: &Store,
+        agent: AgentId,
+        count: usize,
+        now: i64,
+    ) -> Vec<(SessionId, InvitationId)> {
+        let mut writes = store.begin().await.expect("begin");
+        let record = AgentRecord {
+            id: agent,
+            name: "Alice".into(),
+            token_hash: "-".into(),
+        };
+        writes.insert_agent(&record, now).await.expect("agent");
+        let mut opened = Vec::new();
+        for i in 0..count {
+            let mut inv = Invitation::create(InvitationId::new_random(), agent, false, None, now)
+                .expect("invitation");
+            writes
+                .insert_invitation(&inv, &format!("code {i}"), &format!("short {i}"), None)
+                .await
+                .expect("insert invitation");
+            let session = SessionId::new_random();
+            inv.handle_redeem(PasswordCheck::NotSupplied, session, now, Policy::default())
+                .expect("redeem");
+            assert!(writes.save_invitation(&mut inv).await.expect("save"));
+            writes
+                .insert_session(session, inv.id, agent, "Bob", now)
+                .await
+                .expect("session");
+            opened.push((session, inv.id));
+        }
+        writes.commit().await.expect("commit");
+        opened
+    }
+
+    /// A burst larger than one batch, as when every peer disconnects at once: every change is
+    /// stored, and every invitation is free again.
+    #[tokio::test]
+    async fn a_burst_of_session_changes_is_stored_completely() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = Store::open_sqlite_dir(dir.path()).await.expect("open");
+        let clock = Clock::default();
+        let agent = AgentId::new_random();
+        let sessions = open_sessions(&store, agent, 2 * BATCH + 10, clock.now()).await;
+
+        let queue = EffectQueue::start(store.clone(), clock);
+        for &(session, invitation) in &sessions {
+            queue.push(Effect::ConsentAnswered {
+                session,
+                invitation,
+                agent,
+                accepted: true,
+            });
+            queue.push(Effect::SessionEnded {
+                session,
+                invitation,
+                agent,
+                reason: EndReason::PeerGone,
+            });
+        }
+        assert!(queue.flush(Duration::from_secs(60)).await);
+
+        let audit = store.audit_for_agent(agent).await.expect("audit");
+        let count = |kind: &str| audit.iter().filter(|e| e.kind == kind).count();
+        assert_eq!(count("session_accepted"), sessions.len());
+        assert_eq!(count("session_ended"), sessions.len());
+        assert!(audit
+            .iter()
+            .filter(|e| e.kind == "session_ended")
+            .all(|e| e.detail == "peer_gone"));
+        for &(_, invitation) in &sessions {
+            let inv = store
+                .invitation(agent, invitation)
+                .await
+                .expect("read")
+                .expect("invitation");
+            assert_eq!(inv.active_session, None);
+        }
+        store.close().await;
+    }
+}
