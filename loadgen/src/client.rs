@@ -207,14 +207,19 @@ impl Client {
         Ok(ws)
     }
 
+    /// Registers agent `i` and connects it; returns its token and its welcomed WebSocket.
+    pub async fn open_agent(&self, i: usize) -> Result<(String, Ws), LoadError> {
+        let token = self.api.register(&format!("Novice {i}")).await?;
+        let mut agent = self.connect("/ws/agent", Some(&token), 2 * i).await?;
+        wait_for(&mut agent, |m| matches!(m, ServerToAgent::Welcome { .. })).await?;
+        Ok((token, agent))
+    }
+
     /// Registers agent `i`, connects it, creates and redeems an invitation, accepts the
     /// session on the agent's side and connects the expert.
     pub async fn open_pair(&self, i: usize) -> Result<Pair, LoadError> {
         let api = &self.api;
-        let token = api.register(&format!("Novice {i}")).await?;
-        let mut agent = self.connect("/ws/agent", Some(&token), 2 * i).await?;
-        wait_for(&mut agent, |m| matches!(m, ServerToAgent::Welcome { .. })).await?;
-
+        let (token, mut agent) = self.open_agent(i).await?;
         let invitation = api.invite(&token, None).await?;
         let redeemed = api.redeem(&invitation.code, None).await?;
         let session = redeemed.session_id;
@@ -289,6 +294,13 @@ pub async fn wait_for<T: DeserializeOwned>(
             return Ok(msg);
         }
     }
+}
+
+/// An agent's keep-alive: a ping answered with a pong.
+pub async fn ping(agent: &mut Ws) -> Result<(), LoadError> {
+    send_json(agent, &AgentToServer::Ping).await?;
+    wait_for(agent, |m| matches!(m, ServerToAgent::Pong)).await?;
+    Ok(())
 }
 
 /// SDP number `seq`: [`SDP_BODY`] after a version and origin line.

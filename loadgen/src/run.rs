@@ -1,6 +1,6 @@
 //! One load step per agent count: set up, measure idle memory, relay at a fixed rate, report.
 
-use crate::client::{round_trip, Client, Pair};
+use crate::client::{ping, round_trip, Client, Pair, Ws};
 use crate::config::LoadConfig;
 use crate::error::LoadError;
 use crate::limits::raise_open_files;
@@ -22,8 +22,12 @@ const SETTLE: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 pub struct StepReport {
     pub agents: usize,
-    /// Sessions opening: one latency per opened session.
+    /// Agents given an expert: all of them, unless the open-file limits leave room for fewer.
+    pub experts: usize,
+    /// Opening each agent (with its session and expert, if it has one).
     pub setup: Measurement,
+    /// WebSockets open after the setup.
+    pub connections: usize,
     /// Round trips per second asked of all pairs together.
     pub rate: f64,
     pub interval: Duration,
@@ -31,31 +35,38 @@ pub struct StepReport {
     pub server_sockets: usize,
     pub rss_before: u64,
     pub rss_idle: u64,
-    /// Server CPU time over the measured relay, as a share of one core.
+    /// Server CPU time over the relay, warm-up included, as a share of one core.
     pub relay_cpu: f64,
     /// Both one-way legs of every counted round trip.
     pub one_way: Measurement,
     pub round_trip: Measurement,
     /// Pairs whose every exchange arrived and whose sockets stayed open to the end.
     pub pairs_held: usize,
+    /// Agents without an expert that still answered a ping at the end.
+    pub alone_held: usize,
 }
 
 impl StepReport {
+    /// Agents connected by the setup.
     pub fn opened(&self) -> usize {
         self.setup.latencies.len()
     }
 
-    /// Server memory per open WebSocket (two per session), in bytes.
-    pub fn memory_per_connection(&self) -> f64 {
-        let conns = (2 * self.opened()).max(1) as f64;
-        self.rss_idle.saturating_sub(self.rss_before) as f64 / conns
+    /// WebSockets still open and answering at the end.
+    pub fn connections_held(&self) -> usize {
+        2 * self.pairs_held + self.alone_held
     }
 
-    /// Every session opened, every exchange arrived verbatim, every socket held.
+    /// Server memory per open WebSocket, in bytes.
+    pub fn memory_per_connection(&self) -> f64 {
+        self.rss_idle.saturating_sub(self.rss_before) as f64 / self.connections.max(1) as f64
+    }
+
+    /// Every agent and expert connected, every exchange arrived verbatim, every socket held.
     pub fn complete(&self) -> bool {
         self.opened() == self.agents
             && self.round_trip.errors == 0
-            && self.pairs_held == self.agents
+            && self.connections_held() == self.agents + self.experts
             && !self.round_trip.latencies.is_empty()
     }
 }
@@ -80,29 +91,29 @@ pub async fn run(config: &LoadConfig) -> Result<Vec<StepReport>, LoadError> {
 
 /// One step against a server of its own (or the given one), which is stopped afterwards.
 pub async fn run_step(config: &LoadConfig, agents: usize) -> Result<StepReport, LoadError> {
-    let wanted = 2 * agents as u64 + config.setup_concurrency as u64 + SPARE_FILES;
+    let overhead = config.setup_concurrency as u64 + SPARE_FILES;
+    let wanted = 2 * agents as u64 + overhead;
     let own = raise_open_files(wanted)?;
-    if own < wanted {
-        return Err(LoadError::Limit(format!(
-            "this program may open {own} files, {agents} agents and their experts need \
-             {wanted}; raise `ulimit -n` (with CAP_SYS_RESOURCE the hard limit is raised too)"
-        )));
-    }
     let mut server = match (&config.server, config.server_pid) {
         (Some(base), Some(pid)) => ServerUnderTest::running(base.clone(), pid),
         _ => ServerUnderTest::start(&server_bin(config)?, &config.server_log).await?,
     };
     let theirs = server::open_file_limit(server.pid)?;
-    if theirs < wanted {
+    let experts = experts_that_fit(agents, own.min(theirs), overhead);
+    if experts == 0 {
         server.stop().await;
         return Err(LoadError::Limit(format!(
-            "the server may open {theirs} files, {agents} agents and their experts need \
-             {wanted}; raise its `ulimit -n`"
+            "this program may open {own} files and the server {theirs}; {agents} agents and              their experts need {wanted}; raise `ulimit -n` (with CAP_SYS_RESOURCE the hard              limit is raised too)"
         )));
+    }
+    if experts < agents {
+        eprintln!(
+            "{agents} agents: the open-file limits ({own} here, {theirs} in the server) leave              room for {experts} experts; the other agents stay connected without a session"
+        );
     }
     let (base, pid) = (server.base.clone(), server.pid);
     let outcome = tokio::select! {
-        report = measure(config, agents, &base, pid) => Ok(report),
+        report = measure(config, agents, experts, &base, pid) => Ok(report),
         how = server.exited() => Err(how),
     };
     match outcome {
@@ -115,6 +126,17 @@ pub async fn run_step(config: &LoadConfig, agents: usize) -> Result<StepReport, 
             server.log_tail()
         ))),
     }
+}
+
+/// How many of `agents` can have an expert when each side may open `limit` files and needs
+/// `overhead` of them for other things: all of them, or as many as fit once every agent is
+/// connected. Zero when not even the agents fit.
+fn experts_that_fit(agents: usize, limit: u64, overhead: u64) -> usize {
+    let room = limit.saturating_sub(overhead + agents as u64);
+    if room == 0 {
+        return 0;
+    }
+    agents.min(usize::try_from(room).unwrap_or(usize::MAX))
 }
 
 fn server_bin(config: &LoadConfig) -> Result<PathBuf, LoadError> {
@@ -140,28 +162,52 @@ fn source_addresses(count: u8) -> Vec<IpAddr> {
         .collect()
 }
 
+/// One connected agent: in a session with its expert, or alone.
+enum Member {
+    Pair(Box<Pair>),
+    Alone(Box<Ws>),
+}
+
 async fn measure(
     config: &LoadConfig,
     agents: usize,
+    experts: usize,
     base: &url::Url,
     pid: u32,
 ) -> Result<StepReport, LoadError> {
     let client = Client::new(base, source_addresses(config.source_addresses))?;
     let rss_before = server::rss_bytes(pid)?;
     eprintln!("{agents} agents: opening sessions");
-    let (setup, pairs) = load(
+    let (setup, members) = load(
         config.setup_concurrency,
         agents,
         Duration::from_secs(config.setup_secs),
         move |i| {
             let client = client.clone();
-            async move { client.open_pair(i).await }
+            async move {
+                if i < experts {
+                    client.open_pair(i).await.map(|p| Member::Pair(Box::new(p)))
+                } else {
+                    client
+                        .open_agent(i)
+                        .await
+                        .map(|(_, ws)| Member::Alone(Box::new(ws)))
+                }
+            }
         },
     )
     .await?;
+    let (mut pairs, mut alone) = (Vec::new(), Vec::new());
+    for member in members {
+        match member {
+            Member::Pair(pair) => pairs.push(*pair),
+            Member::Alone(ws) => alone.push(*ws),
+        }
+    }
     eprintln!(
-        "{agents} agents: {} sessions open after {:.0} s",
+        "{agents} agents: {} sessions and {} lone agents open after {:.0} s",
         pairs.len(),
+        alone.len(),
         setup.elapsed.as_secs_f64()
     );
     if pairs.is_empty() {
@@ -170,6 +216,7 @@ async fn measure(
             setup.first_error.as_deref().unwrap_or("no error")
         )));
     }
+    let connections = 2 * pairs.len() + alone.len();
     tokio::time::sleep(SETTLE).await;
     let rss_idle = server::rss_bytes(pid)?;
     let server_sockets = server::socket_count(pid)?;
@@ -181,9 +228,15 @@ async fn measure(
     let cpu_before = server::cpu_time(pid)?;
     let relayed = relay(pairs, interval, measured).await?;
     let cpu = server::cpu_time(pid)?.saturating_sub(cpu_before);
+    let mut alone_held = 0;
+    for mut agent in alone {
+        alone_held += usize::from(ping(&mut agent).await.is_ok());
+    }
     Ok(StepReport {
         agents,
+        experts,
         setup,
+        connections,
         rate,
         interval,
         server_sockets,
@@ -193,6 +246,7 @@ async fn measure(
         one_way: relayed.one_way,
         round_trip: relayed.round_trip,
         pairs_held: relayed.held,
+        alone_held,
     })
 }
 
@@ -271,14 +325,15 @@ async fn relay_pair(
 pub fn markdown(reports: &[StepReport]) -> String {
     let mib = |b: u64| format!("{:.1}", b as f64 / (1024.0 * 1024.0));
     let mut out = String::from(
-        "| agents | sessions opened | setup | sessions/s | server sockets | server RSS before → idle MiB | per connection KiB |\n\
-         |---:|---:|---:|---:|---:|---:|---:|\n",
+        "| agents | experts | connected | setup | agents/s | server sockets | server RSS before → idle MiB | per connection KiB |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in reports {
         out += &format!(
-            "| {} | {} | {:.0} s | {:.0} | {} | {} → {} | {:.1} |\n",
+            "| {} | {} | {} | {:.0} s | {:.0} | {} | {} → {} | {:.1} |\n",
             r.agents,
-            r.opened(),
+            r.experts,
+            r.connections,
             r.setup.elapsed.as_secs_f64(),
             r.setup.rate(),
             r.server_sockets,
@@ -287,7 +342,7 @@ pub fn markdown(reports: &[StepReport]) -> String {
             r.memory_per_connection() / 1024.0,
         );
     }
-    out += "\n| agents | rate | round trips | failed | pairs held | one way p50 ms | p99 ms | max ms | round trip p50 ms | p99 ms | server CPU |\n\
+    out += "\n| agents | rate | round trips | failed | connections held | one way p50 ms | p99 ms | max ms | round trip p50 ms | p99 ms | server CPU |\n\
             |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
     for r in reports {
         let (o, t) = (&r.one_way, &r.round_trip);
@@ -298,7 +353,7 @@ pub fn markdown(reports: &[StepReport]) -> String {
             r.interval,
             t.latencies.len(),
             t.errors,
-            r.pairs_held,
+            r.connections_held(),
             ms(o.percentile(0.5)),
             ms(o.percentile(0.99)),
             ms(o.percentile(1.0)),
@@ -318,4 +373,18 @@ pub fn markdown(reports: &[StepReport]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn experts_fill_what_the_agents_leave() {
+        assert_eq!(experts_that_fit(1000, 20_000, 96), 1000);
+        assert_eq!(experts_that_fit(10_000, 20_000, 96), 9_904);
+        assert_eq!(experts_that_fit(10_000, 20_192, 96), 10_000);
+        assert_eq!(experts_that_fit(10_000, 10_096, 96), 0);
+        assert_eq!(experts_that_fit(10_000, 1024, 96), 0);
+    }
 }

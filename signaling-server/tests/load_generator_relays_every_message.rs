@@ -30,7 +30,9 @@ async fn a_small_load_relays_every_message() {
         "{:?}",
         report.round_trip.first_error
     );
+    assert_eq!(report.experts, 20);
     assert_eq!(report.pairs_held, 20);
+    assert_eq!(report.connections_held(), 40);
     assert!(report.complete());
     // Every pair had exchanges due in the measured time, each timed on both legs.
     assert!(report.round_trip.latencies.len() >= 20);
@@ -42,5 +44,5 @@ async fn a_small_load_relays_every_message() {
     assert!(report.server_sockets > 40, "{}", report.server_sockets);
     assert!(report.rss_idle > 0);
     let table = loadgen::run::markdown(&reports);
-    assert!(table.contains("| 20 | 20 |"), "{table}");
+    assert!(table.contains("| 20 | 20 | 40 |"), "{table}");
 }
