@@ -103,12 +103,15 @@ pub async fn run_step(config: &LoadConfig, agents: usize) -> Result<StepReport, 
     if experts == 0 {
         server.stop().await;
         return Err(LoadError::Limit(format!(
-            "this program may open {own} files and the server {theirs}; {agents} agents and              their experts need {wanted}; raise `ulimit -n` (with CAP_SYS_RESOURCE the hard              limit is raised too)"
+            "this program may open {own} files and the server {theirs}; {agents} agents and \
+             their experts need {wanted}; raise `ulimit -n` (with CAP_SYS_RESOURCE the hard \
+             limit is raised too)"
         )));
     }
     if experts < agents {
         eprintln!(
-            "{agents} agents: the open-file limits ({own} here, {theirs} in the server) leave              room for {experts} experts; the other agents stay connected without a session"
+            "{agents} agents: the open-file limits ({own} here, {theirs} in the server) leave \
+             room for {experts} experts; the other agents stay connected without a session"
         );
     }
     let (base, pid) = (server.base.clone(), server.pid);

@@ -36,7 +36,9 @@ struct Started {
 
 impl ServerUnderTest {
     /// Starts `bin` on a free loopback port, with rate limits out of the way (every client is
-    /// on one address) and consent requests that never lapse during a run.
+    /// on one address), consent requests that never lapse during a run, and without the
+    /// embedded STUN/TURN service, which carries media, not signaling, and would take fixed
+    /// ports.
     pub async fn start(bin: &Path, log_filter: &str) -> Result<Self, LoadError> {
         let dir = tempfile::tempdir().map_err(LoadError::io("create a temporary directory"))?;
         let log = dir.path().join("server.log");
@@ -47,7 +49,7 @@ impl ServerUnderTest {
             .arg(dir.path().join("data"))
             .args(["--register-per-minute", "1000000000"])
             .args(["--redeem-per-minute", "1000000000"])
-            .args(["--consent-timeout-secs", "3600"])
+            .args(["--consent-timeout-secs", "3600", "--no-embedded-turn"])
             .env("RUST_LOG", log_filter)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
