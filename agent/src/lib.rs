@@ -4,6 +4,7 @@
 //! * [`invite`]: `agent invite`, the driver that runs sessions around it.
 //! * [`invitation`]: sending an invitation as a file the expert double-clicks, or by e-mail.
 //! * [`server_api`]: HTTP client for the signaling server and the stored credential.
+//! * [`status_page`]: `agent status-page`, the invitations on a local web page.
 //! * [`signal_client`]: the signaling WebSocket, with reconnection.
 //! * [`terminal`]: the novice's terminal (prompts, chat).
 //! * [`media`]: screen capture, colour conversion and H.264 encoding on a dedicated thread.
@@ -19,6 +20,7 @@ pub mod peer;
 pub mod server_api;
 pub mod session;
 pub mod signal_client;
+pub mod status_page;
 pub mod terminal;
 pub mod trace;
 mod xwatch;

@@ -4,6 +4,7 @@ use agent::invitation::file as invitation_file;
 use agent::invite::{self, InviteOptions};
 use agent::media::MediaConfig;
 use agent::server_api::ServerApi;
+use agent::status_page::StatusPage;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use protocol::api::InvitationSummary;
@@ -32,6 +33,15 @@ struct Cli {
     /// Where the agent keeps its credential (default: ~/.config/remote-assist).
     #[arg(long, env = "ASSIST_STATE_DIR", global = true)]
     state_dir: Option<PathBuf>,
+
+    /// Program that opens web pages and mail addresses for you.
+    #[arg(
+        long,
+        env = "ASSIST_OPEN_WITH",
+        default_value = "xdg-open",
+        global = true
+    )]
+    open_with: String,
 
     #[command(subcommand)]
     command: Commands,
@@ -70,9 +80,15 @@ enum Commands {
         /// Open your mail program with the invitation written out, to ADDRESS if given.
         #[arg(long, value_name = "ADDRESS", num_args = 0..=1, default_missing_value = "")]
         email: Option<String>,
-        /// Program that opens links and mail addresses for you.
-        #[arg(long, env = "ASSIST_OPEN_WITH", default_value = "xdg-open")]
-        open_with: String,
+    },
+    /// Show your invitations on a local web page where you can expire any of them.
+    StatusPage {
+        /// Local port for the page (default: any free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Only print the page's address; do not open it in the browser.
+        #[arg(long)]
+        no_open: bool,
     },
     /// Show the status of an invitation you saved as a file.
     Status {
@@ -168,7 +184,6 @@ async fn main() -> anyhow::Result<()> {
             trace_timings,
             save,
             email,
-            open_with,
         } => {
             invite::run(
                 api,
@@ -184,7 +199,7 @@ async fn main() -> anyhow::Result<()> {
                     trace_timings,
                     save,
                     email,
-                    open_with,
+                    open_with: cli.open_with.clone(),
                 },
             )
             .await
@@ -198,6 +213,27 @@ async fn main() -> anyhow::Result<()> {
                 print_summary(inv);
             }
             Ok(())
+        }
+        Commands::StatusPage { port, no_open } => {
+            let page = StatusPage::bind(api, port)
+                .await
+                .context("cannot open the local status page")?;
+            let url = page.url();
+            println!("Your invitations: {url}");
+            println!("(The address is private to you. Press Ctrl+C to close the page.)");
+            if !no_open {
+                if let Err(err) = std::process::Command::new(&cli.open_with).arg(&url).spawn() {
+                    eprintln!(
+                        "Could not start {} ({err}); open the address yourself.",
+                        cli.open_with
+                    );
+                }
+            }
+            page.serve(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .context("the status page stopped")
         }
         Commands::Status { file } => {
             let page = std::fs::read_to_string(&file)

@@ -241,7 +241,8 @@ pub struct AgentProcess {
     stdout: Lines,
     server: String,
     name: String,
-    state: ScratchDir,
+    /// Shared with the agent's other processes ([`AgentProcess::start_beside`]).
+    state: std::sync::Arc<ScratchDir>,
 }
 
 impl AgentProcess {
@@ -257,7 +258,29 @@ impl AgentProcess {
         name: &str,
         args: &[&str],
     ) -> Result<Self> {
-        let state = ScratchDir::new("agent")?;
+        let state = std::sync::Arc::new(ScratchDir::new("agent")?);
+        Self::spawn(netns, server, name, state, args)
+    }
+
+    /// Starts another long-running command (such as `status-page`) as the same agent, with the
+    /// same credential.
+    pub fn start_beside(&self, args: &[&str]) -> Result<Self> {
+        Self::spawn(
+            None,
+            &self.server,
+            &self.name,
+            std::sync::Arc::clone(&self.state),
+            args,
+        )
+    }
+
+    fn spawn(
+        netns: Option<&Namespace>,
+        server: &str,
+        name: &str,
+        state: std::sync::Arc<ScratchDir>,
+        args: &[&str],
+    ) -> Result<Self> {
         let mut child = command_in(netns, workspace_binary("agent")?)
             .args(["--server", server, "--name", name])
             .arg("--state-dir")

@@ -89,8 +89,8 @@ pub fn render(invitation: &InvitationFile, key: &[u8]) -> Result<String, FileErr
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026");
-    let from = html_escape(&invitation.from);
-    let href = html_escape(link);
+    let from = super::html_escape(&invitation.from);
+    let href = super::html_escape(link);
     let password = if invitation.has_password {
         format!(
             "<p>This invitation has a password: ask {from} for it. It is not in this file.</p>\n"
@@ -118,7 +118,7 @@ pub fn render(invitation: &InvitationFile, key: &[u8]) -> Result<String, FileErr
 </body>
 </html>
 "#,
-        code = html_escape(&invitation.short_code),
+        code = super::html_escape(&invitation.short_code),
         expires = super::utc(invitation.expires_at),
     ))
 }
@@ -175,21 +175,6 @@ fn sign(invitation: &InvitationFile, key: &[u8]) -> String {
 /// The bytes the signature covers: the invitation as compact JSON, fields in declared order.
 fn canonical(invitation: &InvitationFile) -> Vec<u8> {
     serde_json::to_vec(invitation).unwrap_or_default()
-}
-
-fn html_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -4,6 +4,22 @@
 pub mod file;
 pub mod mail;
 
+/// Escapes text for HTML element content and quoted attribute values.
+pub(crate) fn html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `2026-11-25 14:03` for Unix seconds, in UTC.
 pub(crate) fn utc(unix: i64) -> String {
     let days = unix.div_euclid(86_400);
