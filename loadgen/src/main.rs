@@ -15,9 +15,11 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let config = LoadConfig::parse();
     let started = std::time::Instant::now();
-    let reports = loadgen::run::run(&config)
-        .await
-        .context("the load run failed")?;
+    // Interrupted, the run is dropped, and with it the server it started.
+    let reports = tokio::select! {
+        reports = loadgen::run::run(&config) => reports.context("the load run failed")?,
+        _ = interrupted() => bail!("interrupted; the server this run started was stopped"),
+    };
     println!("{}", loadgen::run::markdown(&reports));
     println!(
         "Each pair exchanged an SDP offer (a {}-byte frame) and its answer every {} s; total run time {:.0} s.",
@@ -34,4 +36,16 @@ async fn main() -> anyhow::Result<()> {
         bail!("not every session opened, relayed every message and stayed connected with {incomplete:?} agents");
     }
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        Ok(()) = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
 }
