@@ -31,6 +31,10 @@
 //! * `TMPDIR`: where the SQLite database lives (on disk by default, as in production);
 //! * `RUST_LOG=signaling_server=warn`: what gets logged.
 //!
+//! The HTTP and WebSocket clients and the latency bookkeeping are the load generator's
+//! (`loadgen::client`, `loadgen::measure`), which measures the server as a separate process
+//! with thousands of agents at a fixed rate.
+//!
 //! Run with `cargo bench -p signaling-server --bench signaling`.
 
 use anyhow::Context;
