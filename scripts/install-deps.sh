@@ -12,6 +12,8 @@ PACKAGES=(
   chromium chromium-driver
   # NAT traversal tests: coturn (TURN server and client), network namespaces and a firewall
   coturn iproute2 iptables
+  # a real SMTP server for the invitation e-mail tests
+  python3-aiosmtpd
   # PostgreSQL client tools for database tests and diagnostics; curl for scripts/run.sh
   postgresql-client curl
 )

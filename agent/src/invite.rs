@@ -39,6 +39,8 @@ pub struct InviteOptions {
     pub save: Option<PathBuf>,
     /// Open the mail program with the invitation: `Some("")` without a recipient.
     pub email: Option<String>,
+    /// Have the server e-mail the invitation to this address.
+    pub send_to: Option<String>,
     /// The program that opens `mailto:` addresses (`xdg-open`).
     pub open_with: String,
 }
@@ -88,6 +90,7 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
         .create_invitation(&CreateInvitationRequest {
             expires_in_secs: opts.expires_in.map(|d| d.as_secs()),
             password: opts.password.clone(),
+            email_to: opts.send_to.clone(),
         })
         .await
         .context("cannot create the invitation")?;
@@ -98,6 +101,11 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
             "  Saved as:   {} (send this file; double-clicking it opens the invitation)",
             path.display()
         ));
+    }
+    match (&inv.emailed_to, &inv.email_error) {
+        (Some(to), _) => say(&format!("  E-mailed to: {to}")),
+        (None, Some(error)) => say(&format!("  Not e-mailed: {error}")),
+        (None, None) => {}
     }
     if let Some(to) = &opts.email {
         let (subject, body) = mail::compose(api.name(), &inv);

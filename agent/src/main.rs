@@ -80,6 +80,9 @@ enum Commands {
         /// Open your mail program with the invitation written out, to ADDRESS if given.
         #[arg(long, value_name = "ADDRESS", num_args = 0..=1, default_missing_value = "")]
         email: Option<String>,
+        /// Have the server e-mail the invitation to ADDRESS (when it has a mail relay).
+        #[arg(long, value_name = "ADDRESS")]
+        send_to: Option<String>,
     },
     /// Show your invitations on a local web page where you can expire any of them.
     StatusPage {
@@ -184,6 +187,7 @@ async fn main() -> anyhow::Result<()> {
             trace_timings,
             save,
             email,
+            send_to,
         } => {
             invite::run(
                 api,
@@ -199,6 +203,7 @@ async fn main() -> anyhow::Result<()> {
                     trace_timings,
                     save,
                     email,
+                    send_to,
                     open_with: cli.open_with.clone(),
                 },
             )

@@ -112,8 +112,8 @@ impl Api {
         password: Option<&str>,
     ) -> Result<InvitationCreated, LoadError> {
         let req = CreateInvitationRequest {
-            expires_in_secs: None,
             password: password.map(str::to_string),
+            ..Default::default()
         };
         self.post("/api/invitations", Some(token), &req).await
     }

@@ -45,6 +45,9 @@ pub struct CreateInvitationRequest {
     /// Optional password the expert must type.
     #[serde(default)]
     pub password: Option<String>,
+    /// Have the server e-mail the invitation to this address (needs an SMTP relay configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_to: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +63,12 @@ pub struct InvitationCreated {
     pub created_at: i64,
     pub expires_at: i64,
     pub has_password: bool,
+    /// Where the server e-mailed the invitation, when asked to and the relay took it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emailed_to: Option<String>,
+    /// Why the e-mail asked for could not be sent; the invitation exists all the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_error: Option<String>,
 }
 
 /// What state an invitation is in, as the novice sees it.

@@ -3,6 +3,7 @@
 //! * [`ids`]: newtypes for every identifier that crosses the wire.
 //! * [`api`]: JSON bodies of the signaling server's HTTP API.
 //! * [`signal`]: frames on the agent's and the expert's WebSocket to the signaling server.
+//! * [`mail`]: the text of the invitation e-mail, for the agent's mail program and SMTP alike.
 //! * [`data`]: messages on the WebRTC data channel between agent and console (chat, control).
 //!
 //! Every enum is a serde *tagged* enum (`{"type": "...", ...}`) so that the browser can switch on
@@ -11,6 +12,7 @@
 pub mod api;
 pub mod data;
 pub mod ids;
+pub mod mail;
 pub mod signal;
 
 /// Largest signaling frame either side may send, in bytes. An SDP offer with many candidates is

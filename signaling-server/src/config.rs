@@ -73,6 +73,20 @@ pub struct ServerConfig {
     #[arg(long, env = "ASSIST_TURN_CREDENTIAL_TTL", default_value_t = 6 * 3600)]
     pub turn_credential_ttl: u64,
 
+    /// SMTP relay through which the server e-mails invitations when a novice asks it to, e.g.
+    /// smtp://relay.example.org:25, smtp://user:password@host:587?tls=required or
+    /// smtps://host:465. Without it, novices send invitations from their own mail program.
+    #[arg(long, env = "ASSIST_SMTP_URL", hide_env_values = true, value_parser = parse_secret)]
+    pub smtp_url: Option<SecretString>,
+
+    /// Sender of the invitation e-mails.
+    #[arg(
+        long,
+        env = "ASSIST_SMTP_FROM",
+        default_value = "Remote assistance <noreply@localhost>"
+    )]
+    pub smtp_from: String,
+
     /// Do not run the embedded STUN/TURN service.
     #[arg(long, env = "ASSIST_NO_EMBEDDED_TURN")]
     pub no_embedded_turn: bool,

@@ -22,6 +22,7 @@ pub mod config;
 pub mod error;
 pub mod invitation;
 pub mod limits;
+pub mod mail;
 pub mod pages;
 pub mod ratelimit;
 pub mod secrets;

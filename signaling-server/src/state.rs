@@ -4,12 +4,14 @@ use crate::clock::Clock;
 use crate::config::ServerConfig;
 use crate::error::ServerError;
 use crate::invitation::Policy;
+use crate::mail::Mailer;
 use crate::ratelimit::RateLimiter;
 use crate::session_effects;
 use crate::signal::SignalHub;
 use crate::store::Store;
 use crate::ticket::Tickets;
 use crate::turn::IceServers;
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -32,6 +34,8 @@ pub struct Shared {
     pub redeem_limit: RateLimiter,
     pub register_limit: RateLimiter,
     pub web_dir: PathBuf,
+    /// The SMTP relay for invitations the server sends itself, if one is configured.
+    pub mailer: Option<Mailer>,
 }
 
 impl std::ops::Deref for AppState {
@@ -62,7 +66,13 @@ impl AppState {
                 Some(crate::turn::shared_secret(config, &store).await?)
             },
         };
+        let mailer = config
+            .smtp_url
+            .as_ref()
+            .map(|url| Mailer::new(url.expose_secret(), &config.smtp_from))
+            .transpose()?;
         Ok(Self(Arc::new(Shared {
+            mailer,
             signal: SignalHub::new(clock.clone(), effects),
             tickets: Tickets::new(secret.as_bytes(), config.ticket_ttl_secs as i64),
             policy: Policy {

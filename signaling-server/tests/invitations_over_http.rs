@@ -8,8 +8,8 @@ use protocol::api::{CreateInvitationRequest, InvitationSummary, RedeemResponse};
 
 fn with_password(p: &str) -> CreateInvitationRequest {
     CreateInvitationRequest {
-        expires_in_secs: None,
         password: Some(p.into()),
+        ..Default::default()
     }
 }
 
@@ -131,7 +131,7 @@ async fn expired_revoked_and_unknown_are_refused(backend: Backend) {
     let short = agent
         .invite(&CreateInvitationRequest {
             expires_in_secs: Some(120),
-            password: None,
+            ..Default::default()
         })
         .await;
     let revoked = agent.invite(&CreateInvitationRequest::default()).await;

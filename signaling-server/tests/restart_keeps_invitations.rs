@@ -31,6 +31,7 @@ async fn restart_keeps_invitations(backend: Backend) {
         .invite(&CreateInvitationRequest {
             expires_in_secs: Some(7200),
             password: Some("secret".into()),
+            ..Default::default()
         })
         .await;
     for _ in 0..5 {

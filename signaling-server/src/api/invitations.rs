@@ -40,6 +40,17 @@ pub async fn create(
     ApiJson(req): ApiJson<CreateInvitationRequest>,
 ) -> Result<(StatusCode, Json<InvitationCreated>), ApiError> {
     let now = state.clock.now();
+    // Checked before anything is stored, so that a refusal leaves no invitation behind.
+    let email_to = match (&req.email_to, &state.mailer) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(ApiError::bad_request(
+                "This server cannot send e-mail (no SMTP relay is configured); send the link \
+                 from your own mail program instead.",
+            ))
+        }
+        (Some(to), Some(_)) => Some(crate::mail::recipient(to).map_err(ApiError::bad_request)?),
+    };
     let inv = Invitation::create(
         InvitationId::new_random(),
         agent.id,
@@ -92,18 +103,27 @@ pub async fn create(
         )
         .await?;
     writes.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(InvitationCreated {
-            id: inv.id,
-            link: format!("{}/i/{}", state.public_url, new_codes.code),
-            code: new_codes.code,
-            short_code: new_codes.short_code,
-            created_at: inv.created_at,
-            expires_at: inv.expires_at,
-            has_password: inv.has_password,
-        }),
-    ))
+    let mut created = InvitationCreated {
+        id: inv.id,
+        link: format!("{}/i/{}", state.public_url, new_codes.code),
+        code: new_codes.code,
+        short_code: new_codes.short_code,
+        created_at: inv.created_at,
+        expires_at: inv.expires_at,
+        has_password: inv.has_password,
+        emailed_to: None,
+        email_error: None,
+    };
+    if let (Some(to), Some(mailer)) = (email_to, &state.mailer) {
+        match mailer.send_invitation(&to, &agent.name, &created).await {
+            Ok(()) => created.emailed_to = Some(to.to_string()),
+            Err(error) => {
+                tracing::warn!(invitation = %inv.id, %error, "invitation e-mail not sent");
+                created.email_error = Some(error);
+            }
+        }
+    }
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[utoipa::path(get, path = "/api/invitations", security(("agent_token" = [])), responses(
