@@ -15,7 +15,7 @@ use signaling_server::clock::Clock;
 use signaling_server::config::ServerConfig;
 use signaling_server::turn::credentials::TurnSecret;
 use signaling_server::turn::service::{EmbeddedTurn, TurnServiceConfig};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -141,13 +141,7 @@ async fn embedded_service_relays_with_the_session_credential_until_it_expires() 
     }
     let turn_clock = Clock::default();
     let embedded = EmbeddedTurn::start(
-        &TurnServiceConfig {
-            listen_ip: Ipv4Addr::LOCALHOST.into(),
-            public_ip: Ipv4Addr::LOCALHOST.into(),
-            udp_port: 0,
-            tcp_port: 0,
-            relay_ports: 49152..=65535,
-        },
+        &TurnServiceConfig::loopback(),
         TurnSecret::new(SecretString::from(SECRET), CREDENTIAL_TTL as i64),
         turn_clock.clone(),
     )

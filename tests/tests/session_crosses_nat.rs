@@ -126,6 +126,18 @@ async fn path_shown(page: &Page, path: &str) -> Result<String> {
         .to_owned())
 }
 
+/// Waits until more frames than now have been decoded.
+async fn more_frames(page: &Page, what: &str) -> Result<()> {
+    let before = frames_decoded(page).await?;
+    page.wait_for(
+        &format!("Number(document.getElementById('quality').dataset.framesDecoded) > {before}"),
+        WAIT,
+        what,
+    )
+    .await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_that_cannot_reach_each_other_connect_through_the_relay() -> Result<()> {
     let Some(network) = network()? else {
@@ -140,17 +152,7 @@ async fn peers_that_cannot_reach_each_other_connect_through_the_relay() -> Resul
         pair.split('/').any(|t| t == "relay"),
         "the selected pair has a relay end: {pair}"
     );
-    // Video keeps flowing through the relay.
-    let before = frames_decoded(&session.page).await?;
-    session
-        .page
-        .wait_for(
-            &format!("Number(document.getElementById('quality').dataset.framesDecoded) > {before}"),
-            WAIT,
-            "more frames through the relay",
-        )
-        .await?;
-    Ok(())
+    more_frames(&session.page, "more frames through the relay").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,15 +185,7 @@ async fn a_session_whose_direct_path_breaks_recovers_through_the_relay() -> Resu
     let pair = path_shown(&session.page, "relayed").await?;
     eprintln!("after the break, selected candidate pair (expert/novice): {pair}");
     assert!(pair.split('/').any(|t| t == "relay"), "{pair}");
-    let before = frames_decoded(&session.page).await?;
-    session
-        .page
-        .wait_for(
-            &format!("Number(document.getElementById('quality').dataset.framesDecoded) > {before}"),
-            WAIT,
-            "frames after the recovery",
-        )
-        .await?;
+    more_frames(&session.page, "frames after the recovery").await?;
     assert_eq!(
         tests::console::state(&session.page).await?,
         "live",

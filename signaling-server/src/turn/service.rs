@@ -40,6 +40,21 @@ pub struct TurnServiceConfig {
     pub relay_ports: RangeInclusive<u16>,
 }
 
+impl TurnServiceConfig {
+    /// On loopback, on free ports, relaying through any dynamic port (RFC 6335 §6): for tests
+    /// and benchmarks on one machine.
+    pub fn loopback() -> Self {
+        let loopback = IpAddr::from([127, 0, 0, 1]);
+        Self {
+            listen_ip: loopback,
+            public_ip: loopback,
+            udp_port: 0,
+            tcp_port: 0,
+            relay_ports: 49152..=65535,
+        }
+    }
+}
+
 /// The running service; dropping it stops it.
 #[derive(Debug)]
 pub struct EmbeddedTurn {
