@@ -160,6 +160,17 @@ impl Network {
             .run("iptables", &["-w", "-A", "FORWARD", "-j", "DROP"])
     }
 
+    /// The expert's host sends no UDP at all, as on networks that allow only web traffic:
+    /// WebRTC there has only TURN over TCP.
+    pub fn block_udp_from_expert(&self) -> Result<()> {
+        self.expert.run(
+            "iptables",
+            &[
+                "-w", "-A", "OUTPUT", "-o", "eth0", "-p", "udp", "-j", "DROP",
+            ],
+        )
+    }
+
     /// The router forwards between the hosts again.
     pub fn open_direct_path(&self) -> Result<()> {
         self.router

@@ -1,6 +1,7 @@
 //! A session between two hosts that cannot reach each other goes through the server's TURN
 //! relay; between hosts that can, it goes direct; when the direct path breaks mid-session, the
-//! session moves to the relay by itself. The console says which.
+//! session moves to the relay by itself; an expert whose network sends no UDP reaches the relay
+//! over TCP. The console says which.
 //!
 //! Real separate hosts: network namespaces (see `tests::netns`) with the novice's agent in one,
 //! the expert's Chromium in another and the signaling server with its embedded STUN/TURN
@@ -201,4 +202,27 @@ async fn a_session_whose_direct_path_breaks_recovers_through_the_relay() -> Resu
         )
         .await?;
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expert_whose_network_blocks_udp_connects_over_turn_tcp() -> Result<()> {
+    let Some(network) = network()? else {
+        return Ok(());
+    };
+    network.block_direct_path()?;
+    network.block_udp_from_expert()?;
+    let session = live_session(&network).await?;
+
+    let pair = path_shown(&session.page, "relayed").await?;
+    eprintln!("selected candidate pair (expert/novice): {pair}");
+    let protocol = session
+        .page
+        .eval("document.getElementById('quality').dataset.relayProtocol")
+        .await?;
+    assert_eq!(
+        protocol.as_str(),
+        Some("tcp"),
+        "the browser reaches the relay over TCP"
+    );
+    more_frames(&session.page, "frames over TURN/TCP").await
 }

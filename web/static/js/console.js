@@ -213,6 +213,7 @@ async function showQuality() {
   $("quality").dataset.framesDecoded = String(s.framesDecoded);
   $("quality").dataset.path = path;
   $("quality").dataset.candidateTypes = s.candidateTypes ?? "";
+  $("quality").dataset.relayProtocol = s.relayProtocol ?? "";
 }
 
 function addChatLine(from, text, who) {

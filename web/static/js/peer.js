@@ -37,7 +37,7 @@
 // the previous call (0 on the first call), roundTripTime in seconds from the selected candidate
 // pair (null before one is selected), relayed true when either end of that pair is a TURN relay,
 // candidateTypes "<local>/<remote>" of that pair once it has succeeded (e.g. "host/relay"), else
-// null.
+// null, relayProtocol "udp", "tcp" or "tls" when this side reaches its TURN relay that way.
 
 /** Label of the one data channel the agent opens (protocol::data::CHANNEL_LABEL). */
 export const CHANNEL_LABEL = "assist";
@@ -145,6 +145,7 @@ export class ExpertPeer extends EventTarget {
       roundTripTime: null,
       relayed: false,
       candidateTypes: null,
+      relayProtocol: null,
     };
     let pairId = null;
     report.forEach((s) => {
@@ -170,6 +171,7 @@ export class ExpertPeer extends EventTarget {
       out.relayed = local?.candidateType === "relay" || remote?.candidateType === "relay";
       if (pair.state === "succeeded" && pair.nominated) {
         out.candidateTypes = `${local?.candidateType}/${remote?.candidateType}`;
+        out.relayProtocol = local?.relayProtocol ?? null;
       }
     }
     return out;
