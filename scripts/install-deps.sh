@@ -7,7 +7,7 @@ PACKAGES=(
   # build: scrap (X11 capture), openh264 from source, enigo (XTest input)
   pkg-config cmake nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev libxdo-dev libxtst-dev libxi-dev
   # test desktop: virtual X server, X utilities, a terminal with a font
-  xvfb x11-utils x11-xserver-utils xdotool xterm fonts-dejavu-core python3-tk
+  xvfb x11-utils x11-xserver-utils xdotool xterm fonts-dejavu-core python3-tk xclip
   # the expert's browser in end-to-end tests
   chromium chromium-driver
   # NAT traversal tests: coturn (TURN server and client), network namespaces and a firewall

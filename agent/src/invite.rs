@@ -7,6 +7,7 @@
 
 use crate::control::inject::Injector;
 use crate::control::watch::{EscapeEdge, EscapeWatcher};
+use crate::invitation::clipboard::Clipboard;
 use crate::invitation::file::{self as invitation_file, InvitationFile};
 use crate::invitation::mail;
 use crate::media::{MediaConfig, Pipeline};
@@ -39,6 +40,8 @@ pub struct InviteOptions {
     pub save: Option<PathBuf>,
     /// Open the mail program with the invitation: `Some("")` without a recipient.
     pub email: Option<String>,
+    /// Put the link on the clipboard.
+    pub copy: bool,
     /// Have the server e-mail the invitation to this address.
     pub send_to: Option<String>,
     /// The program that opens `mailto:` addresses (`xdg-open`).
@@ -95,6 +98,21 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
         .await
         .context("cannot create the invitation")?;
     print_invitation(&inv);
+    // Held for the whole run: on X, the clipboard's contents live in the program that copied.
+    let _clipboard = if opts.copy {
+        match Clipboard::copy(opts.media.display.as_deref(), &inv.link) {
+            Ok(clipboard) => {
+                say("  Copied the link to the clipboard.");
+                Some(clipboard)
+            }
+            Err(err) => {
+                say(&format!("  {err}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
     if let Some(path) = &opts.save {
         save_invitation(&api, &inv, path)?;
         say(&format!(

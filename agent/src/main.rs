@@ -73,6 +73,9 @@ enum Commands {
         /// where latency goes.
         #[arg(long, env = "ASSIST_TRACE_TIMINGS", value_name = "FILE")]
         trace_timings: Option<PathBuf>,
+        /// Put the link on the clipboard, ready to paste (for as long as the agent runs).
+        #[arg(long)]
+        copy: bool,
         /// Also save the invitation as FILE (an .html page): your helper double-clicks it to
         /// open the invitation in their browser. The password is never in it.
         #[arg(long, value_name = "FILE")]
@@ -188,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
             save,
             email,
             send_to,
+            copy,
         } => {
             invite::run(
                 api,
@@ -204,6 +208,7 @@ async fn main() -> anyhow::Result<()> {
                     save,
                     email,
                     send_to,
+                    copy,
                     open_with: cli.open_with.clone(),
                 },
             )

@@ -1,6 +1,8 @@
-//! The ways to send an invitation besides its link: a file the expert double-clicks
-//! ([`file`]) and an e-mail opened in the novice's mail program ([`mail`]).
+//! The ways to send an invitation besides reading out its link: the link on the clipboard
+//! ([`clipboard`]), a file the expert double-clicks ([`file`]) and an e-mail opened in the
+//! novice's mail program ([`mail`]).
 
+pub mod clipboard;
 pub mod file;
 pub mod mail;
 
