@@ -6,6 +6,10 @@
 //! and [`wake`] sends that window a client message from any thread sharing the connection: with
 //! an empty event mask, the server delivers it to the window's creator.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     AtomEnum, ClientMessageEvent, ConnectionExt as _, CreateWindowAux, EventMask, Window,
@@ -54,4 +58,50 @@ pub(crate) fn wake(conn: &RustConnection, window: Window) {
     // Should this fail, the connection is broken and the waiting thread has returned already.
     let _ = conn.send_event(false, window, EventMask::NO_EVENT, event);
     let _ = conn.flush();
+}
+
+/// A thread blocked on an X connection of its own; dropping it wakes the thread, tells it to
+/// stop, and waits for it.
+#[derive(Debug)]
+pub(crate) struct WatchThread {
+    conn: Arc<RustConnection>,
+    wake_window: Window,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WatchThread {
+    /// Runs `body` on a thread called `name` with the connection and the stop flag, which it
+    /// checks after each event; `wake_window` is the connection's [`create_wake_window`].
+    pub fn spawn(
+        conn: RustConnection,
+        wake_window: Window,
+        name: &str,
+        body: impl FnOnce(&RustConnection, &AtomicBool) + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let conn = Arc::new(conn);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (conn, stop) = (Arc::clone(&conn), Arc::clone(&stop));
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(move || body(&conn, &stop))?
+        };
+        Ok(Self {
+            conn,
+            wake_window,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for WatchThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        wake(&self.conn, self.wake_window);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }

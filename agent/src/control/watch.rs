@@ -7,11 +7,9 @@
 //! which Escapes it injected). Raw events are selected for all master devices: each key then
 //! arrives once, through the master keyboard its device is attached to.
 //!
-//! The watcher thread blocks on its X connection; dropping the watcher wakes it (`xwatch`).
+//! The watcher thread blocks on its X connection; dropping the watcher stops it (`xwatch`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Instant;
 use tokio::sync::mpsc;
 use x11rb::connection::Connection;
@@ -20,7 +18,7 @@ use x11rb::protocol::xproto::{ConnectionExt as _, Mapping, Window};
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
-use crate::xwatch;
+use crate::xwatch::{self, WatchThread};
 
 /// The Escape keysym (`XK_Escape`).
 const XK_ESCAPE: u32 = 0xff1b;
@@ -50,11 +48,7 @@ pub enum WatchError {
 /// Reports Escape edges until dropped.
 #[derive(Debug)]
 pub struct EscapeWatcher {
-    conn: Arc<RustConnection>,
-    /// An unmapped window of the watcher's own, to which [`Drop`] sends the wake-up.
-    window: Window,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _thread: WatchThread,
 }
 
 impl EscapeWatcher {
@@ -72,35 +66,12 @@ impl EscapeWatcher {
             display: name.clone(),
             reason,
         })?;
-        let conn = Arc::new(conn);
         let (tx, rx) = mpsc::channel(CAPACITY);
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (conn, stop) = (Arc::clone(&conn), Arc::clone(&stop));
-            std::thread::Builder::new()
-                .name("escape-watcher".into())
-                .spawn(move || watch(&conn, escape, &tx, &stop))
-                .map_err(WatchError::Thread)?
-        };
-        Ok((
-            EscapeWatcher {
-                conn,
-                window,
-                stop,
-                thread: Some(thread),
-            },
-            rx,
-        ))
-    }
-}
-
-impl Drop for EscapeWatcher {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        xwatch::wake(&self.conn, self.window);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let thread = WatchThread::spawn(conn, window, "escape-watcher", move |conn, stop| {
+            watch(conn, escape, &tx, stop)
+        })
+        .map_err(WatchError::Thread)?;
+        Ok((EscapeWatcher { _thread: thread }, rx))
     }
 }
 

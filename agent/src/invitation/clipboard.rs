@@ -6,19 +6,17 @@
 //! it runs (or until something else is copied). A thread of its own answers those requests.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{
     Atom, AtomEnum, ConnectionExt as _, EventMask, PropMode, SelectionNotifyEvent,
-    SelectionRequestEvent, Window, SELECTION_NOTIFY_EVENT,
+    SelectionRequestEvent, SELECTION_NOTIFY_EVENT,
 };
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 
-use crate::xwatch;
+use crate::xwatch::{self, WatchThread};
 
 /// Why the text could not be put on the clipboard.
 #[derive(Debug, thiserror::Error)]
@@ -30,10 +28,7 @@ pub struct ClipboardError {
 
 /// Holds the clipboard until dropped.
 pub struct Clipboard {
-    conn: Arc<RustConnection>,
-    window: Window,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _thread: WatchThread,
 }
 
 #[derive(Clone, Copy)]
@@ -86,31 +81,12 @@ impl Clipboard {
             return Err(fail("another program holds on to the clipboard".into()));
         }
 
-        let conn = Arc::new(conn);
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (conn, stop, text) = (Arc::clone(&conn), Arc::clone(&stop), text.to_owned());
-            std::thread::Builder::new()
-                .name("clipboard".into())
-                .spawn(move || serve(&conn, atoms, &text, &stop))
-                .map_err(|e| fail(e.to_string()))?
-        };
-        Ok(Self {
-            conn,
-            window,
-            stop,
-            thread: Some(thread),
+        let text = text.to_owned();
+        let thread = WatchThread::spawn(conn, window, "clipboard", move |conn, stop| {
+            serve(conn, atoms, &text, stop)
         })
-    }
-}
-
-impl Drop for Clipboard {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        xwatch::wake(&self.conn, self.window);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        .map_err(|e| fail(e.to_string()))?;
+        Ok(Self { _thread: thread })
     }
 }
 

@@ -7,23 +7,17 @@
 //! costs one report per grab rather than one per request.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use x11rb::connection::Connection;
 use x11rb::protocol::damage::{self, ConnectionExt as _, ReportLevel};
-use x11rb::protocol::xproto::Window;
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
-use crate::xwatch;
+use crate::xwatch::{self, WatchThread};
 
 /// Reports screen changes until dropped.
 pub(crate) struct DamageWatcher {
-    conn: Arc<RustConnection>,
-    wake_window: Window,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    _thread: WatchThread,
 }
 
 impl DamageWatcher {
@@ -46,31 +40,11 @@ impl DamageWatcher {
             .map_err(|e| e.to_string())?;
         let wake_window = xwatch::create_wake_window(&conn, root)?;
 
-        let conn = Arc::new(conn);
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let (conn, stop) = (Arc::clone(&conn), Arc::clone(&stop));
-            std::thread::Builder::new()
-                .name("damage-watcher".into())
-                .spawn(move || watch(&conn, damage, &stop, changed))
-                .map_err(|e| e.to_string())?
-        };
-        Ok(Self {
-            conn,
-            wake_window,
-            stop,
-            thread: Some(thread),
+        let thread = WatchThread::spawn(conn, wake_window, "damage-watcher", move |conn, stop| {
+            watch(conn, damage, stop, changed)
         })
-    }
-}
-
-impl Drop for DamageWatcher {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        xwatch::wake(&self.conn, self.wake_window);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        .map_err(|e| e.to_string())?;
+        Ok(Self { _thread: thread })
     }
 }
 
