@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use protocol::api::InvitationSummary;
 use protocol::ids::InvitationId;
+use protocol::mail::utc;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -132,11 +133,17 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// One line of `agent list` and `agent status`.
 fn print_summary(inv: &InvitationSummary) {
+    let wrong = match inv.failed_attempts {
+        0 => String::new(),
+        1 => "  (1 wrong password)".into(),
+        n => format!("  ({n} wrong passwords)"),
+    };
     println!(
-        "{}  {:<8}  expires {}{}",
+        "{}  {:<8}  created {} UTC  expires {} UTC{}{wrong}",
         inv.id,
         inv.status.as_str(),
-        inv.expires_at,
+        utc(inv.created_at),
+        utc(inv.expires_at),
         if inv.has_password { "  (password)" } else { "" }
     );
 }

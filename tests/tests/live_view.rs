@@ -284,6 +284,10 @@ async fn a_revoked_invitation_is_refused_with_a_clear_message() -> Result<()> {
         .lines()
         .find(|l| l.contains("open"))
         .with_context(|| format!("no open invitation in: {listed}"))?;
+    assert!(
+        line.contains("created 20") && line.contains("expires 20"),
+        "creation and expiry as dates: {line}"
+    );
     let id = line.split_whitespace().next().context("no id")?;
     let revoked = agent.run(&["revoke", id]).await?;
     assert!(revoked.contains("revoked"), "{revoked}");
