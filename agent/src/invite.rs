@@ -15,7 +15,7 @@ use crate::peer::{Peer, PeerConfig, PeerEvent};
 use crate::server_api::ServerApi;
 use crate::session::{Command, PeerNews, Session, DEFAULT_ANSWER_TIME};
 use crate::signal_client::{self, SignalEvent};
-use crate::terminal::{say, spawn_stdin_reader};
+use crate::terminal::{open_with, say, spawn_stdin_reader};
 use crate::trace::Trace;
 use anyhow::Context;
 use protocol::api::{CreateInvitationRequest, InvitationCreated};
@@ -128,14 +128,8 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
     if let Some(to) = &opts.email {
         let (subject, body) = mail::compose(api.name(), &inv);
         let address = mail::mailto(Some(to.as_str()).filter(|t| !t.is_empty()), &subject, &body);
-        match std::process::Command::new(&opts.open_with)
-            .arg(&address)
-            .stdin(std::process::Stdio::null())
-            .spawn()
-        {
-            Ok(mut opener) => {
-                // Reap it when it is done; it hands the address over and exits.
-                std::thread::spawn(move || opener.wait());
+        match open_with(&opts.open_with, &address) {
+            Ok(()) => {
                 say("  Opened your mail program with the invitation: add your helper and send it.")
             }
             Err(err) => say(&format!(

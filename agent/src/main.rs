@@ -239,7 +239,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Your invitations: {url}");
             println!("(The address is private to you. Press Ctrl+C to close the page.)");
             if !no_open {
-                if let Err(err) = std::process::Command::new(&cli.open_with).arg(&url).spawn() {
+                if let Err(err) = agent::terminal::open_with(&cli.open_with, &url) {
                     eprintln!(
                         "Could not start {} ({err}); open the address yourself.",
                         cli.open_with

@@ -1,6 +1,7 @@
 //! The novice's terminal: lines typed on standard input arrive on a channel (read on a thread
 //! of their own, since reading stdin blocks), and what the agent says goes to standard output,
 //! flushed at once so that a person — or a test driving the agent through a pipe — sees it.
+//! [`open_with`] hands a web page or a mail address to the novice's desktop.
 
 use std::io::{BufRead, Write};
 use tokio::sync::mpsc;
@@ -29,4 +30,15 @@ pub fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
+}
+
+/// Opens `target` (a URL or a `mailto:` address) with `program` (normally `xdg-open`), without
+/// waiting for it; it is reaped on a thread of its own when it exits.
+pub fn open_with(program: &str, target: &str) -> std::io::Result<()> {
+    let mut opener = std::process::Command::new(program)
+        .arg(target)
+        .stdin(std::process::Stdio::null())
+        .spawn()?;
+    std::thread::spawn(move || opener.wait());
+    Ok(())
 }

@@ -18,6 +18,14 @@ use x11rb::protocol::xproto::{
 use x11rb::rust_connection::RustConnection;
 use x11rb::COPY_DEPTH_FROM_PARENT;
 
+/// The display to use: `given`, or else the one `$DISPLAY` names; `None` when neither names one.
+pub(crate) fn display_name(given: Option<&str>) -> Option<String> {
+    given
+        .map(str::to_owned)
+        .or_else(|| std::env::var("DISPLAY").ok())
+        .filter(|name| !name.is_empty())
+}
+
 /// Connects to `display` and returns the connection with the root window of its screen.
 pub(crate) fn connect(display: &str) -> Result<(RustConnection, Window), String> {
     let (conn, screen) = x11rb::connect(Some(display)).map_err(|e| e.to_string())?;

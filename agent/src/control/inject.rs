@@ -31,6 +31,8 @@ use x11rb::protocol::xproto::{ChangeWindowAttributesAux, ConnectionExt as _, Eve
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
+use crate::xwatch;
+
 /// Events queued for the input thread before new ones are dropped. The thread keeps up with
 /// any human; a full queue means the X server has stalled.
 const QUEUE: usize = 1024;
@@ -75,11 +77,7 @@ impl Injector {
     /// Connects to `display` (default `$DISPLAY`) on a new thread and returns once connected;
     /// fails at once when the display cannot be opened or has no XTest.
     pub fn start(display: Option<&str>) -> Result<Injector, InjectError> {
-        let name = display
-            .map(str::to_owned)
-            .or_else(|| std::env::var("DISPLAY").ok())
-            .filter(|name| !name.is_empty())
-            .ok_or(InjectError::NoDisplay)?;
+        let name = xwatch::display_name(display).ok_or(InjectError::NoDisplay)?;
         let (jobs, job_rx) = mpsc::sync_channel(QUEUE);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let shared = Arc::new(Shared::default());

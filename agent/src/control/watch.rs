@@ -57,11 +57,7 @@ impl EscapeWatcher {
     pub fn start(
         display: Option<&str>,
     ) -> Result<(EscapeWatcher, mpsc::Receiver<EscapeEdge>), WatchError> {
-        let name = display
-            .map(str::to_owned)
-            .or_else(|| std::env::var("DISPLAY").ok())
-            .filter(|name| !name.is_empty())
-            .ok_or(WatchError::NoDisplay)?;
+        let name = xwatch::display_name(display).ok_or(WatchError::NoDisplay)?;
         let (conn, window, escape) = open(&name).map_err(|reason| WatchError::Open {
             display: name.clone(),
             reason,

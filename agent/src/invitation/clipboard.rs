@@ -42,10 +42,7 @@ struct Atoms {
 impl Clipboard {
     /// Owns the clipboard of `display` (default `$DISPLAY`) with `text`.
     pub fn copy(display: Option<&str>, text: &str) -> Result<Self, ClipboardError> {
-        let name = display
-            .map(str::to_owned)
-            .or_else(|| std::env::var("DISPLAY").ok())
-            .unwrap_or_default();
+        let name = xwatch::display_name(display).unwrap_or_default();
         let fail = |reason: String| ClipboardError {
             display: name.clone(),
             reason,
