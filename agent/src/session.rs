@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 pub const DEFAULT_ANSWER_TIME: Duration = Duration::from_secs(60);
 
 /// A side effect for the driver.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     /// A line for the novice to read.
     Say(String),
@@ -427,6 +427,7 @@ mod tests {
             expert_name: "Bob".into(),
             ice_servers: vec![],
             answer_by: 0,
+            offered_by_desk: None,
         }
     }
 

@@ -35,6 +35,27 @@ pub struct RegisterAgentResponse {
     pub agent_token: String,
 }
 
+/// `POST /api/enroll`: a machine joins an organisation with an enrolment token from its
+/// administrator, and from then on shows in that organisation's support-desk dashboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EnrollRequest {
+    /// The enrolment token, as the administrator handed it out.
+    pub token: String,
+    /// Name shown on the dashboard and to experts ("Alice on alice-laptop").
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct EnrollResponse {
+    pub agent_id: AgentId,
+    /// Bearer credential, as from registration. Shown once.
+    pub agent_token: String,
+    /// The organisation the machine now belongs to.
+    pub organisation: String,
+}
+
 /// `POST /api/invitations` (agent only).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -46,3 +46,11 @@ id_type!(
     /// One attempt by an expert to help through an invitation, from redemption to hang-up.
     SessionId
 );
+id_type!(
+    /// An organisation: a help desk, its people and the machines enrolled into it.
+    OrgId
+);
+id_type!(
+    /// A person with an account: administrator, operator or registered expert.
+    UserId
+);

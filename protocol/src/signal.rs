@@ -69,7 +69,7 @@ impl EndReason {
 }
 
 /// From the agent to the server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentToServer {
     /// The novice's answer to [`ServerToAgent::SessionRequest`].
@@ -83,6 +83,55 @@ pub enum AgentToServer {
     HangUp { session_id: SessionId },
     /// Keep-alive; answered with [`ServerToAgent::Pong`].
     Ping,
+    /// Connection quality of a live session, every few seconds while the screen is shared; the
+    /// support desk's dashboard shows it.
+    Stats {
+        session_id: SessionId,
+        stats: SessionStats,
+    },
+    /// Remote control changed in a session; the server records it in the audit log.
+    Control {
+        session_id: SessionId,
+        event: ControlEvent,
+    },
+}
+
+/// What the agent measures of a live session.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionStats {
+    /// Video frames sent per second.
+    pub fps: f32,
+    /// Video bitrate sent, in kbit/s.
+    pub kbps: u32,
+    /// Round-trip time to the expert's browser, when measured.
+    #[serde(default)]
+    pub rtt_ms: Option<u32>,
+}
+
+/// A change of remote control, as the agent (the only authority on control) decided it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlEvent {
+    /// The expert asked to take control.
+    Requested,
+    /// The novice granted it.
+    Granted,
+    /// The novice refused, or did not answer.
+    Refused,
+    /// Control stopped (either side); the session goes on view-only.
+    Stopped,
+}
+
+impl ControlEvent {
+    /// The audit log's kind for this event.
+    pub fn audit_kind(self) -> &'static str {
+        match self {
+            Self::Requested => "control_requested",
+            Self::Granted => "control_granted",
+            Self::Refused => "control_refused",
+            Self::Stopped => "control_stopped",
+        }
+    }
 }
 
 /// From the server to the agent.
@@ -102,6 +151,9 @@ pub enum ServerToAgent {
         ice_servers: Vec<IceServer>,
         /// Unix seconds after which the request lapses unanswered.
         answer_by: i64,
+        /// Set when a support-desk operator offers help unasked: the organisation's name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        offered_by_desk: Option<String>,
     },
     Signal {
         session_id: SessionId,

@@ -1,15 +1,53 @@
 //! Command-line and environment configuration of the server.
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-/// Remote-assistance signaling server: invitations, consent brokering, WebRTC signaling relay
-/// and the expert console.
-#[derive(Clone, Debug, Parser)]
+/// Remote-assistance signaling server: invitations, consent brokering, WebRTC signaling relay,
+/// the expert console and the support-desk dashboard.
+///
+/// Without a command it serves; the commands manage accounts and the audit log in the same
+/// database (give them the same --data-dir or DATABASE_URL).
+#[derive(Debug, Parser)]
 #[command(name = "signaling-server", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub server: ServerConfig,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage support-desk accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator (the first one, or another), creating the organisation if it
+    /// does not exist yet. The password is read from ASSIST_ADMIN_PASSWORD, else asked for.
+    Create {
+        /// The organisation (help desk) the administrator belongs to.
+        #[arg(long)]
+        org: String,
+        /// Sign-in name.
+        #[arg(long)]
+        login: String,
+        /// Name shown to colleagues and to the people they help (default: the login).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// How the server runs.
+#[derive(Clone, Debug, Parser)]
 pub struct ServerConfig {
     /// Address to listen on for HTTP and WebSocket connections.
     #[arg(long, env = "ASSIST_LISTEN", default_value = "127.0.0.1:8080")]
@@ -21,11 +59,11 @@ pub struct ServerConfig {
     pub public_url: Option<url::Url>,
 
     /// Directory for the embedded SQLite database, created on first start.
-    #[arg(long, env = "ASSIST_DATA_DIR", default_value = "data")]
+    #[arg(long, env = "ASSIST_DATA_DIR", default_value = "data", global = true)]
     pub data_dir: PathBuf,
 
     /// Database URL; `postgres://...` for PostgreSQL. Default: SQLite in --data-dir.
-    #[arg(long, env = "DATABASE_URL")]
+    #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
 
     /// Directory holding the console's static files (`web/static`).

@@ -33,6 +33,9 @@ pub enum ServerError {
     Config(String),
     #[error("cannot render page: {0}")]
     Template(#[from] askama::Error),
+    /// A command or form asked for something that cannot be done; the text says why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A refusal or failure as the client sees it.

@@ -16,6 +16,7 @@
 //!
 //! Build the router with [`app`], or run a whole server on a bound listener with [`serve`].
 
+pub mod accounts;
 pub mod api;
 pub mod clock;
 pub mod config;

@@ -3,12 +3,14 @@
 use anyhow::Context;
 use clap::Parser;
 use signaling_server::clock::Clock;
-use signaling_server::config::ServerConfig;
+use signaling_server::config::{AdminCommand, Cli, Command, ServerConfig};
 use signaling_server::state::AppState;
 use signaling_server::store::Store;
 use signaling_server::turn;
 use signaling_server::turn::service::EmbeddedTurn;
 use tracing_subscriber::EnvFilter;
+
+mod admin;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -17,10 +19,36 @@ async fn main() -> anyhow::Result<()> {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    let mut config = ServerConfig::parse();
-    signaling_server::limits::raise_open_files();
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(cli.server).await,
+        Some(Command::Admin {
+            command: AdminCommand::Create { org, login, name },
+        }) => {
+            let store = open_store(&cli.server).await?;
+            let password = admin::read_new_password()?;
+            let created = signaling_server::accounts::create_admin(
+                &store,
+                &org,
+                &login,
+                name.as_deref().unwrap_or(&login),
+                &password,
+                Clock::default().now(),
+            )
+            .await;
+            store.close().await;
+            let created = created?;
+            println!(
+                "Administrator {} of {} created. Sign in at /desk on the server.",
+                created.login, created.org_name
+            );
+            Ok(())
+        }
+    }
+}
 
-    let store = match &config.database_url {
+async fn open_store(config: &ServerConfig) -> anyhow::Result<Store> {
+    Ok(match &config.database_url {
         Some(url) => Store::connect(url)
             .await
             .with_context(|| "cannot open the database given by DATABASE_URL")?,
@@ -32,7 +60,12 @@ async fn main() -> anyhow::Result<()> {
                     config.data_dir.display()
                 )
             })?,
-    };
+    })
+}
+
+async fn serve(mut config: ServerConfig) -> anyhow::Result<()> {
+    signaling_server::limits::raise_open_files();
+    let store = open_store(&config).await?;
     let clock = Clock::default();
     let freed = store.release_stale_sessions(clock.now()).await?;
     if freed > 0 {

@@ -4,18 +4,18 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-/// Allows `limit` hits per key in each window of `window_secs`.
+/// Allows `limit` hits per key (a client address by default) in each window of `window_secs`.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = IpAddr> {
     limit: u32,
     window_secs: i64,
-    windows: Mutex<HashMap<IpAddr, (i64, u32)>>,
+    windows: Mutex<HashMap<K, (i64, u32)>>,
 }
 
 /// Above this many tracked addresses, finished windows are forgotten.
 const PURGE_ABOVE: usize = 10_000;
 
-impl RateLimiter {
+impl<K: Eq + std::hash::Hash> RateLimiter<K> {
     pub fn new(limit: u32, window_secs: i64) -> Self {
         Self {
             limit,
@@ -25,7 +25,7 @@ impl RateLimiter {
     }
 
     /// Counts one hit for `key` at `now`; false when the key is over its limit.
-    pub fn check(&self, key: IpAddr, now: i64) -> bool {
+    pub fn check(&self, key: K, now: i64) -> bool {
         let mut windows = match self.windows.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

@@ -6,7 +6,7 @@ use crate::error::ServerError;
 use crate::invitation::Invitation;
 use crate::store::{AuditEvent, Store, Writes};
 use protocol::ids::{AgentId, InvitationId, SessionId};
-use protocol::signal::EndReason;
+use protocol::signal::{ControlEvent, EndReason};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,12 @@ pub enum Effect {
         invitation: InvitationId,
         agent: AgentId,
         accepted: bool,
+    },
+    ControlChanged {
+        session: SessionId,
+        invitation: InvitationId,
+        agent: AgentId,
+        event: ControlEvent,
     },
     SessionEnded {
         session: SessionId,
@@ -154,7 +160,32 @@ async fn apply(writes: &mut Writes, now: i64, effect: &Effect) -> Result<(), Ser
                         agent: Some(agent),
                         invitation: Some(invitation),
                         session: Some(session),
-                        detail: "",
+                        ..Default::default()
+                    },
+                    now,
+                )
+                .await
+        }
+        Effect::ControlChanged {
+            session,
+            invitation,
+            agent,
+            event,
+        } => {
+            // The expert asks; everything else is the novice's decision, enforced by the agent.
+            let actor = match event {
+                ControlEvent::Requested => "expert",
+                _ => "novice",
+            };
+            writes
+                .append_audit(
+                    AuditEvent {
+                        kind: event.audit_kind(),
+                        actor,
+                        agent: Some(agent),
+                        invitation: Some(invitation),
+                        session: Some(session),
+                        ..Default::default()
                     },
                     now,
                 )
@@ -178,6 +209,7 @@ async fn apply(writes: &mut Writes, now: i64, effect: &Effect) -> Result<(), Ser
                         invitation: Some(invitation),
                         session: Some(session),
                         detail: &reason,
+                        ..Default::default()
                     },
                     now,
                 )

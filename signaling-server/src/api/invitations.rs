@@ -195,7 +195,7 @@ pub async fn revoke(
                         agent: Some(agent.id),
                         invitation: Some(inv.id),
                         session,
-                        detail: "",
+                        ..Default::default()
                     },
                     now,
                 )

@@ -144,7 +144,7 @@ pub async fn redeem(
             agent: Some(inv.agent_id),
             invitation: Some(inv.id),
             session,
-            detail: "",
+            ..Default::default()
         };
         match outcome {
             Ok(()) => {
@@ -174,6 +174,7 @@ pub async fn redeem(
                     novice_name: found.novice_name.clone(),
                     ice_servers: ice_servers.clone(),
                     answer_by: now + state.consent_timeout_secs,
+                    offered_by_desk: None,
                 });
                 tracing::info!(invitation = %inv.id, session = %session, "invitation redeemed");
                 return Ok(Json(RedeemResponse {

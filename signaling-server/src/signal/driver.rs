@@ -158,6 +158,17 @@ impl SignalHub {
                     agent,
                     accepted,
                 }),
+                Command::ControlChanged {
+                    session,
+                    invitation,
+                    agent,
+                    event,
+                } => self.effect(Effect::ControlChanged {
+                    session,
+                    invitation,
+                    agent,
+                    event,
+                }),
                 Command::SessionEnded {
                     session,
                     invitation,

@@ -16,7 +16,8 @@
 use protocol::api::IceServer;
 use protocol::ids::{AgentId, InvitationId, SessionId};
 use protocol::signal::{
-    AgentToServer, ConsentState, EndReason, ExpertToServer, ServerToAgent, ServerToExpert,
+    AgentToServer, ConsentState, ControlEvent, EndReason, ExpertToServer, ServerToAgent,
+    ServerToExpert, SessionStats,
 };
 use std::collections::{HashMap, VecDeque};
 
@@ -50,6 +51,13 @@ pub enum Command {
         agent: AgentId,
         accepted: bool,
     },
+    /// Remote control changed in a session, as the agent reports it: record it.
+    ControlChanged {
+        session: SessionId,
+        invitation: InvitationId,
+        agent: AgentId,
+        event: ControlEvent,
+    },
     /// A session is over: free its invitation and record why.
     SessionEnded {
         session: SessionId,
@@ -70,6 +78,24 @@ pub struct NewSession {
     pub ice_servers: Vec<IceServer>,
     /// Unix seconds after which an unanswered consent request lapses.
     pub answer_by: i64,
+    /// The organisation whose operator offered help unasked, if one did.
+    pub offered_by_desk: Option<String>,
+}
+
+/// A live session as the support desk sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiveSession {
+    pub id: SessionId,
+    pub agent: AgentId,
+    pub invitation: InvitationId,
+    pub novice_name: String,
+    pub expert_name: String,
+    /// When the novice accepted; `None` while the novice is still being asked.
+    pub since: Option<i64>,
+    /// Whether the expert controls mouse and keyboard right now.
+    pub control: bool,
+    /// The agent's latest measurements.
+    pub stats: Option<SessionStats>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,12 +116,17 @@ struct Session {
     phase: Phase,
     expert: Option<ConnId>,
     backlog: Vec<ServerToExpert>,
+    since: Option<i64>,
+    control: bool,
+    stats: Option<SessionStats>,
 }
 
 /// The routing state of one server node.
 #[derive(Debug, Default)]
 pub struct Hub {
     agents: HashMap<AgentId, ConnId>,
+    /// When each connected agent came online.
+    online_since: HashMap<AgentId, i64>,
     agent_conns: HashMap<ConnId, AgentId>,
     /// The live sessions of each agent, so that an agent's arrival or departure touches only
     /// its own sessions, however many the node holds.
@@ -136,6 +167,30 @@ impl Hub {
         self.agents.contains_key(&agent)
     }
 
+    /// Since when the agent has been connected, if it is.
+    pub fn online_since(&self, agent: AgentId) -> Option<i64> {
+        self.online_since.get(&agent).copied()
+    }
+
+    /// The live sessions of `agent`, oldest first.
+    pub fn live_sessions(&self, agent: AgentId) -> Vec<LiveSession> {
+        let mut live: Vec<LiveSession> = self
+            .sessions_of(agent)
+            .map(|s| LiveSession {
+                id: s.info.id,
+                agent: s.info.agent,
+                invitation: s.info.invitation,
+                novice_name: s.info.novice_name.clone(),
+                expert_name: s.info.expert_name.clone(),
+                since: s.since,
+                control: s.control,
+                stats: s.stats,
+            })
+            .collect();
+        live.sort_by_key(|s| s.since.unwrap_or(i64::MAX));
+        live
+    }
+
     /// An agent authenticated on `conn`. A second connection of the same agent replaces the
     /// first. Consent requests still waiting for this agent are (re)sent.
     pub fn handle_agent_connected(&mut self, conn: ConnId, agent: AgentId, now: i64) {
@@ -143,6 +198,7 @@ impl Hub {
             self.agent_conns.remove(&old);
             self.commands.push_back(Command::Close { conn: old });
         }
+        self.online_since.entry(agent).or_insert(now);
         self.agent_conns.insert(conn, agent);
         let mut waiting: Vec<&Session> = self
             .sessions_of(agent)
@@ -167,6 +223,7 @@ impl Hub {
         };
         if self.agents.get(&agent) == Some(&conn) {
             self.agents.remove(&agent);
+            self.online_since.remove(&agent);
         }
         let active: Vec<SessionId> = self
             .sessions_of(agent)
@@ -200,6 +257,9 @@ impl Hub {
                 phase,
                 expert: None,
                 backlog: Vec::new(),
+                since: None,
+                control: false,
+                stats: None,
             },
         );
     }
@@ -293,6 +353,7 @@ impl Hub {
                 });
                 if accept {
                     s.phase = Phase::Active;
+                    s.since = Some(now);
                     // An expert who connects later is told the state on arrival.
                     if let Some(expert) = s.expert {
                         let msg = ServerToExpert::Consent {
@@ -328,6 +389,41 @@ impl Hub {
                     return;
                 }
                 self.end(session_id, EndReason::NoviceHungUp, Some(Side::Agent), now);
+            }
+            AgentToServer::Stats { session_id, stats } => {
+                match own_session(&mut self.sessions, agent, session_id) {
+                    Some(s) if s.phase == Phase::Active => s.stats = Some(stats),
+                    Some(_) => self.commands.push_back(reject(
+                        "not_accepted",
+                        "A session has statistics only after the novice accepts.",
+                    )),
+                    None => self
+                        .commands
+                        .push_back(reject("unknown_session", UNKNOWN_SESSION)),
+                }
+            }
+            AgentToServer::Control { session_id, event } => {
+                let Some(s) = own_session(&mut self.sessions, agent, session_id) else {
+                    self.commands
+                        .push_back(reject("unknown_session", UNKNOWN_SESSION));
+                    return;
+                };
+                if s.phase != Phase::Active {
+                    self.commands.push_back(reject(
+                        "not_accepted",
+                        "Control exists only after the novice accepts.",
+                    ));
+                    return;
+                }
+                s.control = event == ControlEvent::Granted
+                    || (s.control && event == ControlEvent::Requested);
+                let invitation = s.info.invitation;
+                self.commands.push_back(Command::ControlChanged {
+                    session: session_id,
+                    invitation,
+                    agent,
+                    event,
+                });
             }
         }
     }
@@ -504,6 +600,7 @@ fn session_request(info: &NewSession) -> ServerToAgent {
         expert_name: info.expert_name.clone(),
         ice_servers: info.ice_servers.clone(),
         answer_by: info.answer_by,
+        offered_by_desk: info.offered_by_desk.clone(),
     }
 }
 
@@ -557,6 +654,7 @@ mod tests {
             novice_name: "Alice".into(),
             ice_servers: vec![],
             answer_by: T0 + 60,
+            offered_by_desk: None,
         }
     }
 
@@ -1162,5 +1260,82 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn the_desk_sees_who_is_online_and_what_their_sessions_do() {
+        let mut f = active();
+        assert_eq!(f.hub.online_since(f.agent), Some(T0));
+        let stats = SessionStats {
+            fps: 24.5,
+            kbps: 900,
+            rtt_ms: Some(12),
+        };
+        for msg in [
+            AgentToServer::Stats {
+                session_id: f.session,
+                stats,
+            },
+            AgentToServer::Control {
+                session_id: f.session,
+                event: ControlEvent::Granted,
+            },
+        ] {
+            f.hub.handle_agent_message(AGENT_CONN, msg, T0 + 5);
+        }
+        let cmds = drain(&mut f.hub);
+        assert!(matches!(
+            &cmds[..],
+            [Command::ControlChanged { session, event: ControlEvent::Granted, .. }] if *session == f.session
+        ));
+        let live = f.hub.live_sessions(f.agent);
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].since, Some(T0));
+        assert!(live[0].control);
+        assert_eq!(live[0].stats, Some(stats));
+
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Control {
+                session_id: f.session,
+                event: ControlEvent::Stopped,
+            },
+            T0 + 6,
+        );
+        assert!(!f.hub.live_sessions(f.agent)[0].control);
+
+        f.hub.handle_agent_disconnected(AGENT_CONN, T0 + 7);
+        assert_eq!(f.hub.online_since(f.agent), None);
+        assert!(f.hub.live_sessions(f.agent).is_empty());
+    }
+
+    #[test]
+    fn stats_and_control_of_a_session_not_yet_accepted_or_not_owned_are_refused() {
+        let mut f = pending();
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Control {
+                session_id: f.session,
+                event: ControlEvent::Granted,
+            },
+            T0,
+        );
+        let cmds = drain(&mut f.hub);
+        assert!(is_error_to(&cmds[0], AGENT_CONN, "not_accepted"));
+        f.hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Stats {
+                session_id: SessionId::new_random(),
+                stats: SessionStats {
+                    fps: 1.0,
+                    kbps: 1,
+                    rtt_ms: None,
+                },
+            },
+            T0,
+        );
+        let cmds = drain(&mut f.hub);
+        assert!(is_error_to(&cmds[0], AGENT_CONN, "unknown_session"));
+        assert!(f.hub.live_sessions(f.agent)[0].stats.is_none());
     }
 }

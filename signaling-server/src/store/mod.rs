@@ -7,18 +7,22 @@
 
 use crate::error::ServerError;
 use crate::invitation::Invitation;
-use protocol::ids::{AgentId, InvitationId, SessionId};
+use protocol::ids::{AgentId, InvitationId, OrgId, SessionId, UserId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 use std::path::Path;
 use std::str::FromStr;
+
+mod accounts;
+
+pub use accounts::UserRecord;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
 }
 
 /// A registered agent as stored.
@@ -45,6 +49,10 @@ pub struct AuditEvent<'a> {
     pub agent: Option<AgentId>,
     pub invitation: Option<InvitationId>,
     pub session: Option<SessionId>,
+    /// The organisation it concerns, for events without a machine (sign-in).
+    pub org: Option<OrgId>,
+    /// The account that acted, when a signed-in person did.
+    pub user: Option<UserId>,
     pub detail: &'a str,
 }
 
@@ -260,7 +268,7 @@ impl Store {
 /// the reads after it see the latest state.
 #[derive(Debug)]
 pub struct Writes {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
+    pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
 }
 
 impl Writes {
@@ -399,8 +407,8 @@ impl Writes {
         now: i64,
     ) -> Result<(), ServerError> {
         sqlx::query(
-            "INSERT INTO audit_events (id, at, kind, actor, agent_id, invitation_id, session_id, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO audit_events (id, at, kind, actor, agent_id, invitation_id, session_id, \
+             detail, org_id, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(now)
@@ -410,6 +418,8 @@ impl Writes {
         .bind(event.invitation.map(|i| i.to_string()))
         .bind(event.session.map(|s| s.to_string()))
         .bind(event.detail)
+        .bind(event.org.map(|o| o.to_string()))
+        .bind(event.user.map(|u| u.to_string()))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
