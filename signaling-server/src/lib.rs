@@ -20,6 +20,7 @@ pub mod accounts;
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod desk;
 pub mod error;
 pub mod invitation;
 pub mod limits;
@@ -50,6 +51,7 @@ pub fn app(state: AppState) -> Router {
     let static_files = ServeDir::new(&state.web_dir);
     Router::new()
         .merge(api::router())
+        .merge(desk::router())
         .route("/ws/agent", get(signal::ws::agent_ws))
         .route("/ws/expert", get(signal::ws::expert_ws))
         .route("/i/{code}", get(pages::console))

@@ -23,13 +23,30 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 
 #[derive(Template)]
 #[template(path = "console.html")]
-struct ConsolePage {
+pub struct ConsolePage {
     novice_name: String,
-    /// `open`, `in_use`, `expired`, `revoked`, `locked` or `unknown`.
+    /// `open`, `in_use`, `expired`, `revoked`, `locked` or `unknown`; `waiting` for help a
+    /// support-desk operator offered.
     state: &'static str,
     headline: String,
     explanation: &'static str,
     has_password: bool,
+    /// For offered help: the session to join, as JSON (see [`crate::desk::offer`]).
+    offer: String,
+}
+
+impl ConsolePage {
+    /// The console of an operator who offered help to `machine`, joining `offer` at once.
+    pub fn offered(machine: &str, offer: String) -> Self {
+        Self {
+            novice_name: machine.to_string(),
+            state: "waiting",
+            headline: format!("Offering help to {machine}"),
+            explanation: "The person there is asked whether to let you see their screen.",
+            has_password: false,
+            offer,
+        }
+    }
 }
 
 fn state_code(status: InvitationStatus) -> &'static str {
@@ -62,6 +79,7 @@ pub async fn console(
                 headline: "This invitation does not exist".into(),
                 explanation: "Check that you copied the whole link, or ask for a new invitation.",
                 has_password: false,
+                offer: String::new(),
             },
             StatusCode::NOT_FOUND,
         ),
@@ -92,6 +110,7 @@ pub async fn console(
                     state: state_code(status),
                     explanation,
                     has_password: found.invitation.has_password,
+                    offer: String::new(),
                 },
                 code,
             )

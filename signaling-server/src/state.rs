@@ -15,6 +15,11 @@ use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Sign-in attempts allowed per minute from one address (an office behind one NAT included).
+const SIGN_INS_PER_MINUTE_PER_ADDRESS: u32 = 20;
+/// Sign-in attempts allowed per minute for one login, wherever they come from.
+const SIGN_INS_PER_MINUTE_PER_LOGIN: u32 = 5;
+
 /// Cheap-to-clone handle to the server's shared state.
 #[derive(Clone, Debug)]
 pub struct AppState(Arc<Shared>);
@@ -33,6 +38,9 @@ pub struct Shared {
     pub ice: IceServers,
     pub redeem_limit: RateLimiter,
     pub register_limit: RateLimiter,
+    /// Support-desk sign-in attempts per client address, and per login.
+    pub sign_in_limit: RateLimiter,
+    pub sign_in_login_limit: RateLimiter<String>,
     pub web_dir: PathBuf,
     /// The SMTP relay for invitations the server sends itself, if one is configured.
     pub mailer: Option<Mailer>,
@@ -83,6 +91,8 @@ impl AppState {
             ice,
             redeem_limit: RateLimiter::new(config.redeem_per_minute, 60),
             register_limit: RateLimiter::new(config.register_per_minute, 60),
+            sign_in_limit: RateLimiter::new(SIGN_INS_PER_MINUTE_PER_ADDRESS, 60),
+            sign_in_login_limit: RateLimiter::new(SIGN_INS_PER_MINUTE_PER_LOGIN, 60),
             web_dir: config.web_dir.clone(),
             store,
             clock,

@@ -231,6 +231,29 @@ impl ServerProcess {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// Runs `signaling-server <args>` on this server's database (a command such as
+    /// `admin create`), with `password` where the command asks for one, and returns its output.
+    pub async fn command(&self, args: &[&str], password: &str) -> Result<String> {
+        let output = Command::new(workspace_binary("signaling-server")?)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self._data.path())
+            .env("ASSIST_ADMIN_PASSWORD", password)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .context("running a server command")?;
+        if !output.status.success() {
+            bail!(
+                "signaling-server {args:?} failed ({}): {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
 }
 
 /// The agent as a process, with the novice's terminal in the test's hands.

@@ -5,14 +5,14 @@
 //! A connection whose queue is full is too slow to keep up; it is dropped rather than letting
 //! memory grow.
 
-use super::hub::{Command, ConnId, Hub, NewSession};
+use super::hub::{Command, ConnId, Hub, LiveSession, NewSession};
 use crate::clock::Clock;
 use crate::session_effects::{Effect, EffectQueue};
 use protocol::ids::{AgentId, SessionId};
 use protocol::signal::{AgentToServer, ExpertToServer, ServerToAgent, ServerToExpert};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Frames waiting for one connection.
 pub const OUTBOUND_QUEUE: usize = 256;
@@ -37,6 +37,8 @@ pub struct SignalHub {
     inner: Mutex<Inner>,
     clock: Clock,
     effects: EffectQueue,
+    /// Counts inputs, so that watchers (the support-desk dashboard) know when to look again.
+    changes: watch::Sender<u64>,
 }
 
 impl SignalHub {
@@ -45,6 +47,7 @@ impl SignalHub {
             inner: Mutex::new(Inner::default()),
             clock,
             effects,
+            changes: watch::Sender::new(0),
         }
     }
 
@@ -128,12 +131,27 @@ impl SignalHub {
         self.lock().hub.is_agent_online(agent)
     }
 
+    /// Since when each of `agents` has been online (`None`: offline), and its live sessions.
+    pub fn live_view(&self, agents: &[AgentId]) -> Vec<(Option<i64>, Vec<LiveSession>)> {
+        let inner = self.lock();
+        agents
+            .iter()
+            .map(|&a| (inner.hub.online_since(a), inner.hub.live_sessions(a)))
+            .collect()
+    }
+
+    /// Changes whenever something happened to connections or sessions.
+    pub fn watch_changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
     /// Runs one input and carries out every resulting command before releasing the lock, so
     /// frames leave in the order the hub decided.
     fn with_hub(&self, f: impl FnOnce(&mut Hub)) {
         let mut inner = self.lock();
         let inner = &mut *inner;
         f(&mut inner.hub);
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
         while let Some(cmd) = inner.hub.poll_command() {
             match cmd {
                 Command::ToAgent { conn, msg } => {

@@ -14,8 +14,10 @@ use std::path::Path;
 use std::str::FromStr;
 
 mod accounts;
+mod desk;
 
 pub use accounts::UserRecord;
+pub use desk::{Machine, OrgInvitation};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
@@ -67,7 +69,8 @@ pub struct AuditRecord {
     pub detail: String,
 }
 
-const INVITATION_COLUMNS: &str = "i.id, i.agent_id, i.created_at, i.expires_at, i.revoked_at, \
+pub(crate) const INVITATION_COLUMNS: &str =
+    "i.id, i.agent_id, i.created_at, i.expires_at, i.revoked_at, \
      i.password_hash, i.failed_attempts, i.active_session, i.version";
 
 impl Store {
@@ -426,13 +429,13 @@ impl Writes {
     }
 }
 
-fn parse_id<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, ServerError> {
+pub(crate) fn parse_id<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, ServerError> {
     let text: String = row.try_get(column)?;
     text.parse()
         .map_err(|_| ServerError::Corrupt(format!("{column} is not a UUID: {text:?}")))
 }
 
-fn invitation_from_row(r: &AnyRow) -> Result<Invitation, ServerError> {
+pub(crate) fn invitation_from_row(r: &AnyRow) -> Result<Invitation, ServerError> {
     let password_hash: Option<String> = r.try_get("password_hash")?;
     let active: Option<String> = r.try_get("active_session")?;
     let failed: i64 = r.try_get("failed_attempts")?;

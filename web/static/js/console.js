@@ -92,6 +92,19 @@ async function join(event) {
   connect(body);
 }
 
+function joinOffered(json) {
+  let offered;
+  try {
+    offered = JSON.parse(json);
+  } catch {
+    setState("failed", "This page is damaged. Go back to the dashboard and offer help again.");
+    return;
+  }
+  page.expertName = offered.expert_name;
+  setState("waiting", `Waiting for ${offered.novice_name} to allow the connection…`);
+  connect(offered);
+}
+
 // ---- signaling ---------------------------------------------------------------------------------
 
 function connect(redeemed) {
@@ -298,6 +311,8 @@ function init() {
   $("control").disabled = true;
   $("fit").addEventListener("click", () => setViewMode("fit"));
   $("actual").addEventListener("click", () => setViewMode("actual"));
+  // Help offered from the support desk: the server already admitted this page to a session.
+  if (document.body.dataset.offer) joinOffered(document.body.dataset.offer);
   window.addEventListener("pagehide", () => {
     if (!page.ended && page.ws?.readyState === WebSocket.OPEN) {
       page.ws.send(JSON.stringify({ type: "hang_up" }));

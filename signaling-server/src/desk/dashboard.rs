@@ -1,0 +1,156 @@
+//! The dashboard page, and the snapshot of the organisation that its script shows: enrolled
+//! machines with their presence, open invitations and live sessions with their quality.
+
+use super::auth::SignedIn;
+use super::PageError;
+use crate::error::ServerError;
+use crate::state::AppState;
+use askama::Template;
+use axum::http::{header, HeaderValue};
+use axum::response::{Html, IntoResponse, Response};
+use protocol::api::InvitationStatus;
+use protocol::ids::{AgentId, InvitationId, SessionId};
+use serde::Serialize;
+
+#[derive(Template)]
+#[template(path = "desk.html")]
+struct DashboardPage<'a> {
+    display_name: &'a str,
+    org_name: &'a str,
+    csrf: &'a str,
+    is_admin: bool,
+}
+
+/// `GET /desk`.
+pub async fn page(signed_in: SignedIn) -> Result<Response, PageError> {
+    let html = DashboardPage {
+        display_name: &signed_in.user.display_name,
+        org_name: &signed_in.user.org_name,
+        csrf: &signed_in.csrf,
+        is_admin: signed_in.user.is_admin(),
+    }
+    .render()
+    .map_err(ServerError::from)?;
+    let mut res = Html(html).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+/// Everything the dashboard shows, as its script receives it (times in Unix seconds).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Snapshot {
+    pub machines: Vec<MachineView>,
+    pub invitations: Vec<InvitationView>,
+    pub sessions: Vec<SessionView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MachineView {
+    pub id: AgentId,
+    pub name: String,
+    /// Connected since; `None` when offline.
+    pub online_since: Option<i64>,
+    /// When it was last connected, if it ever was and is not now.
+    pub last_seen: Option<i64>,
+    /// In a session (or being asked), so an offer would be refused.
+    pub busy: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct InvitationView {
+    pub id: InvitationId,
+    pub machine: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// `open` or `in_use`.
+    pub state: &'static str,
+    pub offered_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SessionView {
+    pub id: SessionId,
+    pub machine: String,
+    pub novice: String,
+    pub expert: String,
+    /// When the novice accepted; `None` while they are being asked.
+    pub since: Option<i64>,
+    /// `asking`, `view` or `control`.
+    pub mode: &'static str,
+    pub fps: Option<f32>,
+    pub kbps: Option<u32>,
+    pub rtt_ms: Option<u32>,
+}
+
+/// What `org`'s desk sees right now.
+pub async fn snapshot(
+    state: &AppState,
+    user: &crate::accounts::User,
+) -> Result<Snapshot, ServerError> {
+    let now = state.clock.now();
+    let machines = state.store.machines_in_org(user.org).await?;
+    let ids: Vec<AgentId> = machines.iter().map(|m| m.id).collect();
+    let live = state.signal.live_view(&ids);
+    let mut sessions = Vec::new();
+    let machine_views = machines
+        .into_iter()
+        .zip(live)
+        .map(|(m, (online_since, live))| {
+            let busy = !live.is_empty();
+            sessions.extend(live.into_iter().map(|s| SessionView {
+                id: s.id,
+                machine: m.name.clone(),
+                novice: s.novice_name,
+                expert: s.expert_name,
+                since: s.since,
+                mode: match (s.since, s.control) {
+                    (None, _) => "asking",
+                    (Some(_), false) => "view",
+                    (Some(_), true) => "control",
+                },
+                fps: s.stats.map(|st| st.fps),
+                kbps: s.stats.map(|st| st.kbps),
+                rtt_ms: s.stats.and_then(|st| st.rtt_ms),
+            }));
+            MachineView {
+                id: m.id,
+                last_seen: if online_since.is_some() {
+                    None
+                } else {
+                    m.last_seen_at
+                },
+                name: m.name,
+                online_since,
+                busy,
+            }
+        })
+        .collect();
+    sessions.sort_by_key(|s| (s.since.unwrap_or(i64::MAX), s.id.to_string()));
+    let invitations = state
+        .store
+        .open_invitations_in_org(user.org, now)
+        .await?
+        .into_iter()
+        .filter_map(|found| {
+            let state_name = match found.invitation.status(now, state.policy) {
+                InvitationStatus::Open => "open",
+                InvitationStatus::InUse => "in_use",
+                _ => return None,
+            };
+            Some(InvitationView {
+                id: found.invitation.id,
+                machine: found.machine,
+                created_at: found.invitation.created_at,
+                expires_at: found.invitation.expires_at,
+                state: state_name,
+                offered_by: found.offered_by,
+            })
+        })
+        .collect();
+    Ok(Snapshot {
+        machines: machine_views,
+        invitations,
+        sessions,
+    })
+}

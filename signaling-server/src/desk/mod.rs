@@ -1,0 +1,107 @@
+//! The support desk in the browser.
+//!
+//! * [`auth`]: sign-in and sign-out with a session cookie, CSRF tokens on every form.
+//! * [`dashboard`]: the dashboard page and the snapshot of what the organisation has going on.
+//! * [`live`]: the dashboard's WebSocket, which pushes a new snapshot whenever one changes.
+//! * [`admin`]: administrators create operator accounts.
+//! * [`offer`]: *Offer help* on an enrolled machine; the operator's browser becomes the console.
+//!
+//! Pages are askama templates in `web/templates/desk_*.html`; the script is
+//! `web/static/js/desk.js`. Everything is scoped to the signed-in person's organisation.
+
+pub mod admin;
+pub mod auth;
+pub mod dashboard;
+pub mod live;
+pub mod offer;
+
+use crate::error::ServerError;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+/// Largest form the desk reads.
+const MAX_FORM: usize = 16 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/desk", get(dashboard::page))
+        .route("/desk/sign-in", get(auth::sign_in_page).post(auth::sign_in))
+        .route("/desk/sign-out", post(auth::sign_out))
+        .route("/desk/machines/{id}/offer", post(offer::offer_help))
+        .route("/desk/operators", post(admin::create_operator))
+        .route("/ws/desk", get(live::desk_ws))
+        .layer(DefaultBodyLimit::max(MAX_FORM))
+}
+
+/// A page telling the person what went wrong and where to go from here.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub message: String,
+}
+
+impl PageError {
+    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            title,
+            message: message.into(),
+        }
+    }
+
+    /// The form did not carry this browser's token: stale page or another site's form.
+    pub fn forged() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "This form cannot be accepted",
+            "The form has expired or did not come from this site. Reload the page and try again.",
+        )
+    }
+}
+
+impl From<ServerError> for PageError {
+    fn from(err: ServerError) -> Self {
+        match err {
+            ServerError::Refused(message) => {
+                Self::new(StatusCode::BAD_REQUEST, "That did not work", message)
+            }
+            err => {
+                tracing::error!(error = %err, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Something went wrong on the server. Try again later.",
+                )
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "desk_message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = MessagePage {
+            title: self.title,
+            message: &self.message,
+        };
+        match page.render() {
+            Ok(html) => (self.status, Html(html)).into_response(),
+            Err(err) => {
+                tracing::error!(error = %err, "cannot render the error page");
+                (self.status, self.message).into_response()
+            }
+        }
+    }
+}

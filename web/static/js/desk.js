@@ -1,0 +1,167 @@
+// The support-desk dashboard: keeps a WebSocket to /ws/desk open and redraws the tables from
+// each snapshot the server pushes (web/templates/desk.html has the page). The page's feed state
+// is mirrored in `document.body.dataset.feed` (connecting → live, or lost while reconnecting).
+
+const $ = (id) => document.getElementById(id);
+
+/** How often the page tells the server it is still open, in ms. */
+const PING_EVERY = 2000;
+/** Longest wait between reconnection attempts, in ms. */
+const MAX_RETRY = 10000;
+
+const csrf = document.body.dataset.csrf;
+let retry = 500;
+
+function setFeed(state, text) {
+  document.body.dataset.feed = state;
+  $("feed").textContent = text;
+}
+
+function time(unix) {
+  return new Date(unix * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function dateTime(unix) {
+  return new Date(unix * 1000).toLocaleString([], {
+    month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+  });
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function offerForm(machine) {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = `/desk/machines/${encodeURIComponent(machine.id)}/offer`;
+  const token = document.createElement("input");
+  token.type = "hidden";
+  token.name = "csrf";
+  token.value = csrf;
+  const button = document.createElement("button");
+  button.type = "submit";
+  button.className = "offer";
+  button.textContent = "Offer help";
+  if (!machine.online_since) {
+    button.disabled = true;
+    button.title = "The machine is offline.";
+  } else if (machine.busy) {
+    button.disabled = true;
+    button.title = "The machine is already in a session.";
+  }
+  form.append(token, button);
+  return form;
+}
+
+function renderMachines(machines) {
+  const body = $("machines").tBodies[0];
+  body.replaceChildren(
+    ...machines.map((m) => {
+      const tr = document.createElement("tr");
+      tr.dataset.machine = m.id;
+      tr.dataset.online = String(Boolean(m.online_since));
+      tr.className = m.online_since ? "online" : "offline";
+      let status;
+      if (m.online_since) status = `Online since ${time(m.online_since)}${m.busy ? ", in a session" : ""}`;
+      else if (m.last_seen) status = `Offline, last seen ${dateTime(m.last_seen)}`;
+      else status = "Offline, never connected";
+      const action = document.createElement("td");
+      action.append(offerForm(m));
+      tr.append(cell(m.name, "name"), cell(status, "status"), action);
+      return tr;
+    }),
+  );
+  $("no-machines").hidden = machines.length > 0;
+}
+
+function quality(s) {
+  if (s.fps === null) return "";
+  const parts = [`${s.fps.toFixed(0)} fps`, `${(s.kbps / 1000).toFixed(2)} Mbit/s`];
+  if (s.rtt_ms !== null) parts.push(`RTT ${s.rtt_ms} ms`);
+  return parts.join(" · ");
+}
+
+const MODES = { asking: "Asking the novice", view: "Viewing", control: "In control" };
+
+function renderSessions(sessions) {
+  $("sessions").tBodies[0].replaceChildren(
+    ...sessions.map((s) => {
+      const tr = document.createElement("tr");
+      tr.dataset.session = s.id;
+      tr.dataset.mode = s.mode;
+      tr.dataset.fps = s.fps ?? "";
+      tr.dataset.kbps = s.kbps ?? "";
+      tr.dataset.rttMs = s.rtt_ms ?? "";
+      tr.append(
+        cell(s.machine),
+        cell(s.novice),
+        cell(s.expert, "expert"),
+        cell(s.since ? time(s.since) : "—"),
+        cell(MODES[s.mode] ?? s.mode, "mode"),
+        cell(quality(s), "quality"),
+      );
+      return tr;
+    }),
+  );
+}
+
+function renderInvitations(invitations) {
+  $("invitations").tBodies[0].replaceChildren(
+    ...invitations.map((i) => {
+      const tr = document.createElement("tr");
+      tr.dataset.invitation = i.id;
+      tr.dataset.state = i.state;
+      const state = i.state === "in_use" ? "In use" : "Open";
+      const by = i.offered_by ? ` (offered by ${i.offered_by})` : "";
+      tr.append(cell(i.machine), cell(dateTime(i.created_at)), cell(dateTime(i.expires_at)), cell(state + by));
+      return tr;
+    }),
+  );
+}
+
+function onMessage(event) {
+  let msg;
+  try {
+    msg = JSON.parse(event.data);
+  } catch {
+    console.warn("ignoring a malformed message from the server");
+    return;
+  }
+  if (msg.type === "snapshot") {
+    renderMachines(msg.machines ?? []);
+    renderSessions(msg.sessions ?? []);
+    renderInvitations(msg.invitations ?? []);
+    setFeed("live", "Live");
+  } else if (msg.type === "error") {
+    setFeed("lost", msg.message);
+  }
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}/ws/desk`);
+  let pinger = null;
+  ws.onopen = () => {
+    retry = 500;
+    pinger = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("ping"), PING_EVERY);
+  };
+  ws.onmessage = onMessage;
+  ws.onclose = () => {
+    clearInterval(pinger);
+    setFeed("lost", "Lost the connection to the server; reconnecting…");
+    // A sign-in that ran out sends the page back to the sign-in form.
+    fetch("/desk", { redirect: "manual" })
+      .then((r) => {
+        if (r.type === "opaqueredirect") location.assign("/desk/sign-in");
+      })
+      .catch(() => {});
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, MAX_RETRY);
+  };
+}
+
+connect();
