@@ -1,5 +1,6 @@
 //! Command-line and environment configuration of the server.
 
+use crate::audit::{parse_time, ExportFormat};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use std::net::{IpAddr, SocketAddr};
@@ -26,6 +27,41 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Check or export the audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's hash chain and report whether any event was altered, deleted
+    /// or inserted since it was written. Exit status 1 names the first broken event.
+    Verify,
+    /// Write the audit log, oldest event first, as CSV or JSON.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// File to write (replaced if it exists). Default: standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Only events at or after this time: Unix seconds, a UTC date (2026-11-25) or an
+        /// RFC 3339 time (2026-11-25T14:03:00Z).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<i64>,
+        /// Only events before this time (same forms as --since).
+        #[arg(long, value_parser = parse_time)]
+        until: Option<i64>,
+        /// Only events of this kind, e.g. session_ended.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only events whose actor, or the login of the account that acted, contains this text
+        /// (ignoring case).
+        #[arg(long)]
+        actor: Option<String>,
     },
 }
 
@@ -193,6 +229,32 @@ mod tests {
         assert!(parse_port_range("6000-5000").is_err());
         assert!(parse_port_range("0-10").is_err());
         assert!(parse_port_range("5000").is_err());
+    }
+
+    #[test]
+    fn audit_commands_parse_with_the_database_options_after_them() {
+        let cli = Cli::parse_from([
+            "s",
+            "audit",
+            "export",
+            "--format",
+            "json",
+            "--since",
+            "2025-11-25",
+            "--data-dir",
+            "/tmp/x",
+        ]);
+        assert_eq!(cli.server.data_dir, PathBuf::from("/tmp/x"));
+        match cli.command {
+            Some(Command::Audit {
+                command: AuditCommand::Export { format, since, .. },
+            }) => {
+                assert_eq!(format, ExportFormat::Json);
+                assert_eq!(since, Some(1_764_028_800));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["s", "audit", "export", "--since", "soon"]).is_err());
     }
 
     #[test]

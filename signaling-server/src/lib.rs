@@ -9,7 +9,8 @@
 //! * [`signal`]: routing and consent (pure [`signal::hub`]), its driver, the WebSocket endpoints.
 //! * [`api`]: the JSON API and its OpenAPI description.
 //! * [`pages`]: the expert console page and security headers.
-//! * [`store`]: SQLite/PostgreSQL persistence; [`session_effects`] writes session changes.
+//! * [`store`]: SQLite/PostgreSQL persistence, including the hash-chained audit log;
+//!   [`session_effects`] writes session changes; [`audit`] renders audit exports.
 //! * [`turn`]: STUN/TURN servers and credentials for each session; the embedded service.
 //! * [`ticket`], [`secrets`], [`ratelimit`], [`clock`], [`config`], [`error`], [`state`].
 //! * [`limits`]: the open-file limit, raised at start-up (one file per WebSocket).
@@ -18,6 +19,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod desk;

@@ -11,6 +11,7 @@ use signaling_server::turn::service::EmbeddedTurn;
 use tracing_subscriber::EnvFilter;
 
 mod admin;
+mod audit_cli;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -43,6 +44,12 @@ async fn main() -> anyhow::Result<()> {
                 created.login, created.org_name
             );
             Ok(())
+        }
+        Some(Command::Audit { command }) => {
+            let store = open_store(&cli.server).await?;
+            let done = audit_cli::run(&store, command).await;
+            store.close().await;
+            done
         }
     }
 }

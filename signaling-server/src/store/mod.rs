@@ -1,25 +1,69 @@
 //! Persistence through sqlx's `Any` driver: SQLite by default, PostgreSQL when the URL says so.
 //!
-//! The schema in `migrations/` is written once in SQL both databases accept. Every query uses
-//! `$n` placeholders, which both drivers bind by position. Ids are UUID text, times are BIGINT
-//! Unix seconds. Invitations are written back with an optimistic `version` guard so that two
-//! concurrent redemptions of one invitation cannot both succeed.
+//! The schema in `migrations/` is written once in SQL both databases accept; only what has no
+//! common syntax (triggers) lives in `migrations/sqlite/` and `migrations/postgres/`, numbered
+//! among the shared files. Every query uses `$n` placeholders, which both drivers bind by
+//! position. Ids are UUID text, times are BIGINT Unix seconds. Invitations are written back with
+//! an optimistic `version` guard so that two concurrent redemptions of one invitation cannot
+//! both succeed. The audit log is an append-only hash chain: see [`AuditRecord`] and
+//! [`Store::verify_audit`].
 
 use crate::error::ServerError;
 use crate::invitation::Invitation;
-use protocol::ids::{AgentId, InvitationId, OrgId, SessionId, UserId};
+use futures_util::future::BoxFuture;
+use protocol::ids::{AgentId, InvitationId, SessionId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, Migrator};
 use sqlx::{AnyPool, Row};
 use std::path::Path;
 use std::str::FromStr;
 
 mod accounts;
+mod audit;
 mod desk;
 
 pub use accounts::UserRecord;
+pub use audit::{
+    chain_input, AuditBreach, AuditEvent, AuditFilter, AuditRecord, AuditVerdict, GENESIS_HASH,
+};
 pub use desk::{Machine, OrgInvitation};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// Migrations both databases run.
+static SHARED_MIGRATIONS: Migrator = sqlx::migrate!("../migrations");
+/// Migrations in SQLite's own dialect (triggers), numbered among the shared ones.
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+/// Migrations in PostgreSQL's own dialect (triggers), numbered among the shared ones.
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// The shared migrations and one backend's own, in version order.
+#[derive(Debug)]
+struct BackendMigrations(Vec<Migration>);
+
+impl<'s> MigrationSource<'s> for BackendMigrations {
+    fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move { Ok(self.0) })
+    }
+}
+
+async fn migrate(pool: &AnyPool, sqlite: bool) -> Result<(), ServerError> {
+    let own = if sqlite {
+        &SQLITE_MIGRATIONS
+    } else {
+        &POSTGRES_MIGRATIONS
+    };
+    let mut all: Vec<Migration> = SHARED_MIGRATIONS
+        .iter()
+        .chain(own.iter())
+        .cloned()
+        .collect();
+    all.sort_by_key(|m| m.version);
+    Migrator::new(BackendMigrations(all))
+        .await?
+        .run(pool)
+        .await?;
+    Ok(())
+}
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -43,34 +87,7 @@ pub struct FoundInvitation {
     pub novice_name: String,
 }
 
-/// One audit event to append.
-#[derive(Clone, Debug, Default)]
-pub struct AuditEvent<'a> {
-    pub kind: &'a str,
-    pub actor: &'a str,
-    pub agent: Option<AgentId>,
-    pub invitation: Option<InvitationId>,
-    pub session: Option<SessionId>,
-    /// The organisation it concerns, for events without a machine (sign-in).
-    pub org: Option<OrgId>,
-    /// The account that acted, when a signed-in person did.
-    pub user: Option<UserId>,
-    pub detail: &'a str,
-}
-
-/// An audit event as read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AuditRecord {
-    pub at: i64,
-    pub kind: String,
-    pub actor: String,
-    pub invitation: Option<String>,
-    pub session: Option<String>,
-    pub detail: String,
-}
-
-pub(crate) const INVITATION_COLUMNS: &str =
-    "i.id, i.agent_id, i.created_at, i.expires_at, i.revoked_at, \
+pub(crate) const INVITATION_COLUMNS: &str = "i.id, i.agent_id, i.created_at, i.expires_at, i.revoked_at, \
      i.password_hash, i.failed_attempts, i.active_session, i.version";
 
 impl Store {
@@ -94,8 +111,16 @@ impl Store {
             })
             .connect(url)
             .await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        migrate(&pool, sqlite).await?;
+        let store = Self { pool };
+        let sealed = store.seal_unchained_events().await?;
+        if sealed > 0 {
+            tracing::info!(
+                sealed,
+                "chained audit events stored before the chain existed"
+            );
+        }
+        Ok(store)
     }
 
     /// The embedded default: SQLite in `dir/assist.db`, created on first start.
@@ -113,6 +138,7 @@ impl Store {
     pub async fn begin(&self) -> Result<Writes, ServerError> {
         Ok(Writes {
             tx: self.pool.begin().await?,
+            audit: Vec::new(),
         })
     }
 
@@ -238,29 +264,6 @@ impl Store {
         .await?;
         Ok(freed.rows_affected())
     }
-
-    /// Audit events concerning `agent`, oldest first.
-    pub async fn audit_for_agent(&self, agent: AgentId) -> Result<Vec<AuditRecord>, ServerError> {
-        let rows = sqlx::query(
-            "SELECT at, kind, actor, invitation_id, session_id, detail FROM audit_events \
-             WHERE agent_id = $1 ORDER BY at, id",
-        )
-        .bind(agent.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditRecord {
-                    at: r.try_get("at")?,
-                    kind: r.try_get("kind")?,
-                    actor: r.try_get("actor")?,
-                    invitation: r.try_get("invitation_id")?,
-                    session: r.try_get("session_id")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
-            .collect()
-    }
 }
 
 /// Changes made in one transaction; see [`Store::begin`].
@@ -268,14 +271,19 @@ impl Store {
 /// On SQLite a transaction that reads before it writes may find, when it comes to write, that
 /// another connection wrote meanwhile, and fail at once. Callers therefore write first and read
 /// afterwards: the first write takes the database's write lock (waiting for it if need be), so
-/// the reads after it see the latest state.
+/// the reads after it see the latest state. Audit events added with [`Writes::append_audit`] are
+/// written at [`Writes::commit`], so they do not count as that first write.
 #[derive(Debug)]
 pub struct Writes {
     pub(crate) tx: sqlx::Transaction<'static, sqlx::Any>,
+    /// Audit events to chain at commit.
+    audit: Vec<AuditRecord>,
 }
 
 impl Writes {
-    pub async fn commit(self) -> Result<(), ServerError> {
+    /// Appends the audit events added meanwhile to the chain, then commits everything.
+    pub async fn commit(mut self) -> Result<(), ServerError> {
+        self.chain_pending_audit().await?;
         self.tx.commit().await?;
         Ok(())
     }
@@ -399,30 +407,6 @@ impl Writes {
         .bind(now)
         .bind(reason)
         .bind(id.to_string())
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    pub async fn append_audit(
-        &mut self,
-        event: AuditEvent<'_>,
-        now: i64,
-    ) -> Result<(), ServerError> {
-        sqlx::query(
-            "INSERT INTO audit_events (id, at, kind, actor, agent_id, invitation_id, session_id, \
-             detail, org_id, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(now)
-        .bind(event.kind)
-        .bind(event.actor)
-        .bind(event.agent.map(|a| a.to_string()))
-        .bind(event.invitation.map(|i| i.to_string()))
-        .bind(event.session.map(|s| s.to_string()))
-        .bind(event.detail)
-        .bind(event.org.map(|o| o.to_string()))
-        .bind(event.user.map(|u| u.to_string()))
         .execute(&mut *self.tx)
         .await?;
         Ok(())

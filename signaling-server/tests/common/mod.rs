@@ -48,7 +48,7 @@ macro_rules! both_backends {
 /// A database that outlives server restarts within one test.
 pub struct TestDb {
     pub url: String,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
     pg_name: Option<String>,
 }
 
@@ -68,7 +68,7 @@ impl TestDb {
                 );
                 Self {
                     url,
-                    _dir: Some(dir),
+                    dir: Some(dir),
                     pg_name: None,
                 }
             }
@@ -86,10 +86,23 @@ impl TestDb {
                 let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
                 Self {
                     url: format!("{base}/{name}"),
-                    _dir: None,
+                    dir: None,
                     pg_name: Some(name),
                 }
             }
+        }
+    }
+
+    /// The directory holding an SQLite test database, as `--data-dir` names it.
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        self.dir.as_ref().map(tempfile::TempDir::path)
+    }
+
+    /// Options giving a `signaling-server` command this database.
+    pub fn cli_args(&self) -> Vec<String> {
+        match self.sqlite_dir() {
+            Some(dir) => vec!["--data-dir".into(), dir.display().to_string()],
+            None => vec!["--database-url".into(), self.url.clone()],
         }
     }
 
@@ -323,4 +336,54 @@ pub async fn expect_type(ws: &mut Ws, ty: &str) -> serde_json::Value {
         .unwrap_or_else(|| panic!("closed while waiting for {ty}"));
     assert_eq!(frame["type"], ty, "unexpected frame {frame}");
     frame
+}
+
+/// A connection of its own to the test database, for changing it behind the server's back.
+pub async fn raw_connection(db: &TestDb) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    <sqlx::AnyConnection as sqlx::Connection>::connect(&db.url)
+        .await
+        .expect("connect to the test database")
+}
+
+/// Runs one SQL statement on `conn`, returning the database's refusal if any.
+pub async fn exec(conn: &mut sqlx::AnyConnection, sql: &str) -> Result<u64, sqlx::Error> {
+    sqlx::query(sql)
+        .execute(&mut *conn)
+        .await
+        .map(|done| done.rows_affected())
+}
+
+/// Removes the triggers that keep audit events from being changed or deleted, as someone with
+/// direct access to the database could.
+pub async fn drop_audit_triggers(db: &TestDb, backend: Backend) {
+    let mut conn = raw_connection(db).await;
+    for trigger in ["audit_events_refuse_update", "audit_events_refuse_delete"] {
+        let sql = match backend {
+            Backend::Sqlite => format!("DROP TRIGGER {trigger}"),
+            Backend::Postgres => format!("DROP TRIGGER {trigger} ON audit_events"),
+        };
+        exec(&mut conn, &sql).await.expect("drop trigger");
+    }
+}
+
+/// Appends `count` events, one transaction each, with details `prefix 0`, `prefix 1`, …
+pub async fn append_events(store: &Store, prefix: &str, count: usize, now: i64) {
+    for i in 0..count {
+        let detail = format!("{prefix} {i}");
+        let mut writes = store.begin().await.expect("begin");
+        writes
+            .append_audit(
+                signaling_server::store::AuditEvent {
+                    kind: "test_event",
+                    actor: "tester",
+                    detail: &detail,
+                    ..Default::default()
+                },
+                now,
+            )
+            .await
+            .expect("append");
+        writes.commit().await.expect("commit");
+    }
 }
