@@ -8,6 +8,7 @@
 //! * [`invitation`]: invitation lifecycle (pure) and code generation.
 //! * [`signal`]: routing and consent (pure [`signal::hub`]), its driver, the WebSocket endpoints.
 //! * [`api`]: the JSON API and its OpenAPI description.
+//! * [`accounts`], [`enrolment`]: the support desk's people, and the machines enrolled into it.
 //! * [`pages`]: the expert console page and security headers.
 //! * [`store`]: SQLite/PostgreSQL persistence; [`session_effects`] writes session changes.
 //! * [`turn`]: STUN/TURN servers and credentials for each session; the embedded service.
@@ -20,6 +21,7 @@ pub mod accounts;
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod enrolment;
 pub mod error;
 pub mod invitation;
 pub mod limits;
