@@ -1,9 +1,12 @@
 //! `agent invite`: create an invitation, print it, and serve the sessions that come through it.
 //!
-//! This is the driver around the pure [`crate::session::Session`]: it owns the signaling
-//! connection, the terminal, the WebRTC peer and the media pipeline, feeds every event to the
-//! session, and carries out the commands it returns. Capture starts only on
-//! `Command::StartSharing`, which the session emits only after the novice said yes.
+//! [`serve_sessions`] is the driver around the pure [`crate::session::Session`], shared with
+//! `agent online` ([`crate::online`]): it owns the signaling connection, the terminal, the
+//! WebRTC peer and the media pipeline, feeds every event to the session, and carries out the
+//! commands it returns, one session after another until the novice quits. Capture starts only
+//! on `Command::StartSharing`, which the session emits only after the novice said yes. While a
+//! session is live it measures the connection every [`REPORT_INTERVAL`] for the session to
+//! report.
 
 use crate::control::inject::Injector;
 use crate::control::watch::{EscapeEdge, EscapeWatcher};
@@ -12,6 +15,7 @@ use crate::invitation::file::{self as invitation_file, InvitationFile};
 use crate::invitation::mail;
 use crate::media::{MediaConfig, Pipeline};
 use crate::peer::{Peer, PeerConfig, PeerEvent};
+use crate::quality::{self, SendCounters, Snapshot, REPORT_INTERVAL};
 use crate::server_api::ServerApi;
 use crate::session::{Command, PeerNews, Session, DEFAULT_ANSWER_TIME};
 use crate::signal_client::{self, SignalEvent};
@@ -27,15 +31,31 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// How the screen is shared in each session, for `agent invite` and `agent online` alike.
+#[derive(Clone, Debug)]
+pub struct ShareOptions {
+    pub media: MediaConfig,
+    pub local_ips: Vec<IpAddr>,
+    /// Where to write the timing trace, if anywhere.
+    pub trace_timings: Option<PathBuf>,
+}
+
+/// How the driver talks about the server connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Presence {
+    /// Waiting for the helper of one invitation: the connection only matters during a session.
+    Invitation,
+    /// An enrolled machine waiting for its support desk: being reachable is the point, so the
+    /// novice hears when the connection drops and when it is back.
+    Desk,
+}
+
 /// Options of `agent invite`.
 #[derive(Clone, Debug)]
 pub struct InviteOptions {
     pub expires_in: Option<Duration>,
     pub password: Option<String>,
-    pub media: MediaConfig,
-    pub local_ips: Vec<IpAddr>,
-    /// Where to write the timing trace, if anywhere.
-    pub trace_timings: Option<PathBuf>,
+    pub share: ShareOptions,
     /// Where to save the invitation as a file, if anywhere.
     pub save: Option<PathBuf>,
     /// Open the mail program with the invitation: `Some("")` without a recipient.
@@ -56,6 +76,9 @@ struct Sharing {
     pipeline: Pipeline,
     pump: JoinHandle<()>,
     input: Option<ControlIo>,
+    /// What the pump sent, and the totals at the last report.
+    sent: Arc<SendCounters>,
+    last_report: Snapshot,
 }
 
 /// Injects the expert's input and watches the novice's Escape key.
@@ -100,7 +123,7 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
     print_invitation(&inv);
     // Held for the whole run: on X, the clipboard's contents live in the program that copied.
     let _clipboard = if opts.copy {
-        match Clipboard::copy(opts.media.display.as_deref(), &inv.link) {
+        match Clipboard::copy(opts.share.media.display.as_deref(), &inv.link) {
             Ok(clipboard) => {
                 say("  Copied the link to the clipboard.");
                 Some(clipboard)
@@ -138,7 +161,17 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
             )),
         }
     }
-    let trace = opts
+    serve_sessions(&api, &opts.share, Presence::Invitation).await
+}
+
+/// Connects to the server as `api`'s agent and answers every session request through the
+/// novice, one session after another, until the novice quits.
+pub async fn serve_sessions(
+    api: &ServerApi,
+    share: &ShareOptions,
+    presence: Presence,
+) -> anyhow::Result<()> {
+    let trace = share
         .trace_timings
         .as_deref()
         .map(Trace::create)
@@ -149,22 +182,50 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
     let mut lines = spawn_stdin_reader();
     let mut session = Session::new(api.name());
     let mut sharing: Option<Sharing> = None;
+    let mut reports = tokio::time::interval(REPORT_INTERVAL);
+    reports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Whether the last thing heard from the connection was that it dropped.
+    let mut offline = false;
 
     loop {
         let deadline = session.poll_timeout();
         tokio::select! {
             event = from_server.recv() => match event {
                 Some(SignalEvent::Message(msg)) => {
+                    if matches!(msg, ServerToAgent::Welcome { .. }) && offline {
+                        offline = false;
+                        if presence == Presence::Desk {
+                            say("Connected to the server again; your support desk can reach you.");
+                        }
+                    }
                     let answer_time = answer_time(&msg);
                     session.handle_server(msg, Instant::now(), answer_time);
                 }
                 Some(SignalEvent::Disconnected(reason)) => {
-                    if session.is_live() {
+                    if (session.is_live() || presence == Presence::Desk) && !offline {
                         say(&format!("Lost the connection to the server ({reason}); reconnecting..."));
                     }
+                    offline = true;
+                }
+                Some(SignalEvent::Unauthorized) => {
+                    if let Some(s) = sharing.take() {
+                        s.stop().await;
+                    }
+                    if api.organisation().is_some() {
+                        return Err(api.enrolment_refused().into());
+                    }
+                    anyhow::bail!("the server refused this agent's credential; run the agent again to register anew");
                 }
                 None => anyhow::bail!("the signaling connection task stopped"),
             },
+            _ = reports.tick(), if sharing.is_some() => {
+                if let Some(s) = &mut sharing {
+                    let rtt = s.peer.round_trip_time().await;
+                    let now = s.sent.snapshot(Instant::now());
+                    session.handle_stats(quality::measure(s.last_report, now, rtt));
+                    s.last_report = now;
+                }
+            }
             line = lines.recv() => match line {
                 Some(line) => session.handle_line(&line),
                 None => session.handle_line("/quit"),
@@ -209,8 +270,10 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
                     }
                 }
                 Command::StartSharing { ice_servers, .. } => {
-                    match start_sharing(ice_servers, &opts, trace.clone()).await {
+                    match start_sharing(ice_servers, share, trace.clone()).await {
                         Ok(s) => {
+                            // The first report covers a whole interval of sharing.
+                            reports.reset();
                             if s.input.is_none() {
                                 session.set_control_unavailable(
                                     "input cannot be injected on this display",
@@ -327,7 +390,7 @@ fn answer_time(msg: &ServerToAgent) -> Duration {
 
 async fn start_sharing(
     ice_servers: Vec<protocol::api::IceServer>,
-    opts: &InviteOptions,
+    opts: &ShareOptions,
     trace: Option<Trace>,
 ) -> anyhow::Result<Sharing> {
     let (pipeline, mut frames) =
@@ -346,8 +409,10 @@ async fn start_sharing(
     };
     let peer = Arc::new(peer);
     let max_fps = opts.media.max_fps;
+    let sent = Arc::new(SendCounters::default());
     let pump = {
         let peer = Arc::clone(&peer);
+        let sent = Arc::clone(&sent);
         tokio::spawn(async move {
             // The RTP clock advances by one frame interval per frame, whatever the pause
             // before it: a frame after an idle screen then looks late to the browser and is
@@ -356,6 +421,7 @@ async fn start_sharing(
             while let Some(frame) = frames.recv().await {
                 match peer.send_video(&frame.data, interval).await {
                     Ok(()) => {
+                        sent.frame_sent(frame.data.len());
                         if let Some(trace) = &trace {
                             trace.frame_sent(&frame);
                         }
@@ -372,12 +438,15 @@ async fn start_sharing(
             None
         }
     };
+    let last_report = sent.snapshot(Instant::now());
     Ok(Sharing {
         peer,
         events,
         pipeline,
         pump,
         input,
+        sent,
+        last_report,
     })
 }
 

@@ -10,13 +10,18 @@
 //! * [`media`]: screen capture, colour conversion and H.264 encoding on a dedicated thread.
 //! * [`peer`]: the WebRTC peer connection that carries video and the data channel.
 //! * [`control`]: remote control with the novice's consent: state machine, input, Esc watch.
+//! * [`online`]: `agent` / `agent online`, an enrolled machine waiting for its support desk
+//!   (enrolment itself is [`server_api::ServerApi::enroll`]).
+//! * [`quality`]: the frame rate, bitrate and round-trip time reported while live.
 //! * [`trace`]: the optional per-frame and per-input timing trace, for latency analysis.
 
 pub mod control;
 pub mod invitation;
 pub mod invite;
 pub mod media;
+pub mod online;
 pub mod peer;
+pub mod quality;
 pub mod server_api;
 pub mod session;
 pub mod signal_client;

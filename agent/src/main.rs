@@ -1,12 +1,15 @@
 //! `agent`: the program the novice runs to ask for help.
+//!
+//! Without a subcommand (or with `online`) an enrolled machine waits for its support desk;
+//! `agent --help` lists everything else.
 
 use agent::invitation::file as invitation_file;
-use agent::invite::{self, InviteOptions};
+use agent::invite::{self, InviteOptions, ShareOptions};
 use agent::media::MediaConfig;
 use agent::server_api::ServerApi;
 use agent::status_page::StatusPage;
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use protocol::api::InvitationSummary;
 use protocol::ids::InvitationId;
 use protocol::mail::utc;
@@ -14,18 +17,19 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The server used when none is given.
+const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
 /// Ask for remote help: invite an expert to see (and, if you allow it, control) this screen.
+///
+/// Run without a subcommand on a machine enrolled into a support desk, to be reachable by it.
 #[derive(Debug, Parser)]
 #[command(name = "agent", version, about)]
 struct Cli {
-    /// Signaling server to use.
-    #[arg(
-        long,
-        env = "ASSIST_SERVER",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    server: String,
+    /// Signaling server to use [default: http://127.0.0.1:8080; for `agent` alone, the server
+    /// this machine is enrolled with].
+    #[arg(long, env = "ASSIST_SERVER", global = true)]
+    server: Option<String>,
 
     /// Your name as your helper will see it (default: "<user> on <host>").
     #[arg(long, env = "ASSIST_NAME", global = true)]
@@ -45,11 +49,68 @@ struct Cli {
     open_with: String,
 
     #[command(subcommand)]
-    command: Commands,
+    command: Option<Commands>,
+}
+
+/// How the screen is shared, for `invite` and `online`.
+#[derive(Debug, Args)]
+struct ShareArgs {
+    /// X display to share (default: $DISPLAY).
+    #[arg(long)]
+    display: Option<String>,
+    /// Highest frame rate to send.
+    #[arg(long, default_value_t = 30)]
+    max_fps: u32,
+    /// Target video bitrate in bits per second.
+    #[arg(long, default_value_t = 2_000_000)]
+    bitrate: u32,
+    /// Local address for WebRTC traffic (repeatable; default: every non-loopback interface).
+    #[arg(long = "local-ip")]
+    local_ips: Vec<IpAddr>,
+    /// Write the timestamps of every frame sent and input received to FILE (CSV), to see
+    /// where latency goes.
+    #[arg(long, env = "ASSIST_TRACE_TIMINGS", value_name = "FILE")]
+    trace_timings: Option<PathBuf>,
+}
+
+impl ShareArgs {
+    /// The defaults, as for `agent online` without options.
+    fn defaults() -> Self {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            share: ShareArgs,
+        }
+        Defaults::parse_from(["agent"]).share
+    }
+
+    fn into_options(self) -> ShareOptions {
+        ShareOptions {
+            media: MediaConfig {
+                display: self.display,
+                max_fps: self.max_fps,
+                bitrate_bps: self.bitrate,
+            },
+            local_ips: self.local_ips,
+            trace_timings: self.trace_timings,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 enum Commands {
+    /// Enrol this machine into an organisation's support desk with the enrolment token its
+    /// administrator gave you.
+    Enroll {
+        /// The enrolment token.
+        #[arg(long, env = "ASSIST_ENROL_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Stay connected so that your support desk can offer help (what `agent` alone does).
+    Online {
+        #[command(flatten)]
+        share: ShareArgs,
+    },
     /// Create an invitation, print its link, and wait for your helper.
     Invite {
         /// How long the invitation stays valid: e.g. 30m, 1h, 2d (at most 30 days).
@@ -58,22 +119,8 @@ enum Commands {
         /// Password your helper must type (tell it to them another way than the link).
         #[arg(long, env = "ASSIST_INVITE_PASSWORD")]
         password: Option<String>,
-        /// X display to share (default: $DISPLAY).
-        #[arg(long)]
-        display: Option<String>,
-        /// Highest frame rate to send.
-        #[arg(long, default_value_t = 30)]
-        max_fps: u32,
-        /// Target video bitrate in bits per second.
-        #[arg(long, default_value_t = 2_000_000)]
-        bitrate: u32,
-        /// Local address for WebRTC traffic (repeatable; default: every non-loopback interface).
-        #[arg(long = "local-ip")]
-        local_ips: Vec<IpAddr>,
-        /// Write the timestamps of every frame sent and input received to FILE (CSV), to see
-        /// where latency goes.
-        #[arg(long, env = "ASSIST_TRACE_TIMINGS", value_name = "FILE")]
-        trace_timings: Option<PathBuf>,
+        #[command(flatten)]
+        share: ShareArgs,
         /// Put the link on the clipboard, ready to paste (for as long as the agent runs).
         #[arg(long)]
         copy: bool,
@@ -182,19 +229,40 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let name = cli.name.clone().unwrap_or_else(default_name);
     let state_dir = cli.state_dir.clone().unwrap_or_else(default_state_dir);
-    let api = ServerApi::connect(&cli.server, &name, &state_dir)
+    let command = match cli.command {
+        None => {
+            let share = ShareArgs::defaults().into_options();
+            return agent::online::run(cli.server.as_deref(), &state_dir, &share).await;
+        }
+        Some(Commands::Online { share }) => {
+            return agent::online::run(cli.server.as_deref(), &state_dir, &share.into_options())
+                .await;
+        }
+        Some(Commands::Enroll { token }) => {
+            let server = cli.server.as_deref().unwrap_or(DEFAULT_SERVER);
+            let api = ServerApi::enroll(server, &token, &name, &state_dir)
+                .await
+                .with_context(|| format!("cannot enrol with the server {server}"))?;
+            println!(
+                "{}",
+                agent::online::enrolled_line(api.organisation().unwrap_or("your organisation"))
+            );
+            return Ok(());
+        }
+        Some(command) => command,
+    };
+    let server = cli.server.as_deref().unwrap_or(DEFAULT_SERVER);
+    let api = ServerApi::connect(server, &name, &state_dir)
         .await
-        .with_context(|| format!("cannot register with the server {}", cli.server))?;
+        .with_context(|| format!("cannot register with the server {server}"))?;
 
-    match cli.command {
+    match command {
+        // Answered above, before any registration.
+        Commands::Enroll { .. } | Commands::Online { .. } => Ok(()),
         Commands::Invite {
             expires,
             password,
-            display,
-            max_fps,
-            bitrate,
-            local_ips,
-            trace_timings,
+            share,
             save,
             email,
             send_to,
@@ -205,13 +273,7 @@ async fn main() -> anyhow::Result<()> {
                 InviteOptions {
                     expires_in: Some(expires),
                     password,
-                    media: MediaConfig {
-                        display,
-                        max_fps,
-                        bitrate_bps: bitrate,
-                    },
-                    local_ips,
-                    trace_timings,
+                    share: share.into_options(),
                     save,
                     email,
                     send_to,

@@ -3,10 +3,15 @@
 //! The agent registers once per server and stores the returned token in a file readable only by
 //! the novice (`<state dir>/agent.json`, mode 0600). A token the server no longer knows (for
 //! example after the server's database was reset) is replaced by registering again.
+//!
+//! A machine enrolled into an organisation (`agent enroll`) keeps that credential apart, in
+//! `<state dir>/enrolment.json`, in the same format with the organisation's name added. On its
+//! server it is used for everything, whatever name is asked for, and it is never replaced by
+//! an anonymous registration: only a new `agent enroll` replaces it.
 
 use protocol::api::{
-    CreateInvitationRequest, ErrorBody, InvitationCreated, InvitationSummary, RegisterAgentRequest,
-    RegisterAgentResponse,
+    CreateInvitationRequest, EnrollRequest, EnrollResponse, ErrorBody, InvitationCreated,
+    InvitationSummary, RegisterAgentRequest, RegisterAgentResponse,
 };
 use protocol::ids::InvitationId;
 use serde::{Deserialize, Serialize};
@@ -30,6 +35,11 @@ pub enum ApiError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the server {server} no longer accepts this machine's enrolment with {organisation}; ask your administrator for a new enrolment token and run `agent enroll` again")]
+    EnrolmentRefused {
+        server: String,
+        organisation: String,
+    },
 }
 
 impl ApiError {
@@ -39,11 +49,35 @@ impl ApiError {
 }
 
 /// The stored credential for one server.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     pub server: String,
     pub name: String,
     pub token: String,
+    /// The organisation this machine is enrolled into; absent for a plain registration (and in
+    /// files written before enrolment existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organisation: Option<String>,
+}
+
+/// The file of the anonymous registration.
+const REGISTRATION_FILE: &str = "agent.json";
+/// The file of the enrolled machine's credential.
+const ENROLMENT_FILE: &str = "enrolment.json";
+
+/// The server's address as credentials record it: without a trailing slash.
+fn normalise(server: &str) -> String {
+    server.trim_end_matches('/').to_string()
+}
+
+fn http_client(base: &str) -> Result<reqwest::Client, ApiError> {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|source| ApiError::Unreachable {
+            url: base.to_string(),
+            source,
+        })
 }
 
 /// A client bound to one server and, once registered, one agent.
@@ -55,18 +89,20 @@ pub struct ServerApi {
 }
 
 impl ServerApi {
-    /// Loads the credential for `server` from `state_dir`, registering (again) when there is
-    /// none or the server refuses it.
+    /// Loads the credential for `server` from `state_dir`: the machine's enrolment when it is
+    /// enrolled on that server, else its registration, registering (again) when there is none
+    /// or the server refuses it.
     pub async fn connect(server: &str, name: &str, state_dir: &Path) -> Result<Self, ApiError> {
-        let base = server.trim_end_matches('/').to_string();
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .map_err(|source| ApiError::Unreachable {
-                url: base.clone(),
-                source,
-            })?;
-        let file = state_dir.join("agent.json");
+        let base = normalise(server);
+        let http = http_client(&base)?;
+        if let Some(api) = Self::enrolled(Some(&base), state_dir)? {
+            return match api.check().await {
+                Ok(()) => Ok(api),
+                Err(e) if e.is_unauthorized() => Err(api.enrolment_refused()),
+                Err(e) => Err(e),
+            };
+        }
+        let file = state_dir.join(REGISTRATION_FILE);
         if let Some(creds) = read_credentials(&file)?.filter(|c| c.server == base && c.name == name)
         {
             let api = Self {
@@ -92,9 +128,70 @@ impl ServerApi {
             server: base.clone(),
             name: name.into(),
             token: reg.agent_token,
+            organisation: None,
         };
         write_credentials(&file, &creds)?;
         Ok(Self { base, http, creds })
+    }
+
+    /// Enrols this machine as `name` into the organisation that made the enrolment `token`,
+    /// and keeps the credential (replacing an earlier enrolment).
+    pub async fn enroll(
+        server: &str,
+        token: &str,
+        name: &str,
+        state_dir: &Path,
+    ) -> Result<Self, ApiError> {
+        let base = normalise(server);
+        let http = http_client(&base)?;
+        let enrolled: EnrollResponse = send(
+            http.post(format!("{base}/api/enroll"))
+                .json(&EnrollRequest {
+                    token: token.trim().into(),
+                    name: name.into(),
+                }),
+            &base,
+        )
+        .await?;
+        let creds = Credentials {
+            server: base.clone(),
+            name: name.trim().into(),
+            token: enrolled.agent_token,
+            organisation: Some(enrolled.organisation),
+        };
+        write_credentials(&state_dir.join(ENROLMENT_FILE), &creds)?;
+        Ok(Self { base, http, creds })
+    }
+
+    /// The enrolled machine's credential from `state_dir`, without asking the server: on
+    /// `server` if given, else on whichever server it was enrolled with. `None` when this
+    /// machine is not enrolled (there).
+    pub fn enrolled(server: Option<&str>, state_dir: &Path) -> Result<Option<Self>, ApiError> {
+        let wanted = server.map(normalise);
+        let Some(creds) = read_credentials(&state_dir.join(ENROLMENT_FILE))?
+            .filter(|c| c.organisation.is_some())
+            .filter(|c| wanted.as_ref().is_none_or(|w| *w == c.server))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            base: creds.server.clone(),
+            http: http_client(&creds.server)?,
+            creds,
+        }))
+    }
+
+    /// The organisation this machine is enrolled into, when this is its enrolled credential.
+    pub fn organisation(&self) -> Option<&str> {
+        self.creds.organisation.as_deref()
+    }
+
+    /// The error for an enrolment the server no longer knows.
+    pub fn enrolment_refused(&self) -> ApiError {
+        ApiError::EnrolmentRefused {
+            server: self.base.clone(),
+            organisation: self.organisation().unwrap_or("your organisation").into(),
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -209,4 +306,66 @@ fn write_credentials(file: &Path, creds: &Credentials) -> Result<(), ApiError> {
         f.write_all(text.as_bytes()).map_err(err)?;
     }
     std::fs::rename(&tmp, file).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh state directory under the system's temporary directory.
+    fn state_dir(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "assist-agent-{test}-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        dir
+    }
+
+    #[test]
+    fn credentials_written_before_enrolment_existed_still_read() {
+        let old = r#"{"server":"http://s","name":"Alice","token":"id.secret"}"#;
+        let creds: Credentials = serde_json::from_str(old).expect("old format");
+        assert_eq!(creds.organisation, None);
+        // And a plain registration is written without the new field.
+        let text = serde_json::to_string(&creds).expect("json");
+        assert!(!text.contains("organisation"));
+    }
+
+    #[test]
+    fn an_enrolment_is_found_on_its_own_server_whatever_the_name() {
+        let dir = state_dir("enrolled");
+        assert!(ServerApi::enrolled(None, &dir).expect("read").is_none());
+        let creds = Credentials {
+            server: "https://desk.example".into(),
+            name: "Alice on laptop".into(),
+            token: "id.secret".into(),
+            organisation: Some("Acme".into()),
+        };
+        write_credentials(&dir.join(ENROLMENT_FILE), &creds).expect("write");
+        // A registration elsewhere does not touch it.
+        let other = Credentials {
+            server: "http://other".into(),
+            organisation: None,
+            ..creds.clone()
+        };
+        write_credentials(&dir.join(REGISTRATION_FILE), &other).expect("write");
+
+        let found = ServerApi::enrolled(Some("https://desk.example/"), &dir)
+            .expect("read")
+            .expect("enrolled there");
+        assert_eq!(found.organisation(), Some("Acme"));
+        assert_eq!(found.name(), "Alice on laptop");
+        assert_eq!(found.base(), "https://desk.example");
+        let found = ServerApi::enrolled(None, &dir).expect("read");
+        assert_eq!(found.map(|a| a.creds), Some(creds));
+        assert!(ServerApi::enrolled(Some("http://other"), &dir)
+            .expect("read")
+            .is_none());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -9,12 +9,16 @@
 //! States: `Idle` → `Asking` (a request is on screen, until its deadline) → `Live` (sharing) →
 //! back to `Idle` when either side ends it. A second request while one is asked or live is
 //! declined at once: one helper at a time.
+//!
+//! While live, the session also tells the server what the dashboard shows: every change of
+//! remote control (`AgentToServer::Control`) and the connection quality the driver measured
+//! (`AgentToServer::Stats`, through [`Session::handle_stats`]).
 
 use crate::control::{Control, ControlCommand, StopReason};
 use protocol::api::IceServer;
 use protocol::data::{DataMessage, InputEvent};
 use protocol::ids::SessionId;
-use protocol::signal::{AgentToServer, EndReason, ServerToAgent, Signal};
+use protocol::signal::{AgentToServer, EndReason, ServerToAgent, SessionStats, Signal};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -121,7 +125,10 @@ impl Session {
 
     /// Runs `f` on the live session's control, then turns what it wants done into commands.
     fn with_control(&mut self, f: impl FnOnce(&mut Control)) {
-        let State::Live { control, .. } = &mut self.state else {
+        let State::Live {
+            control, session, ..
+        } = &mut self.state
+        else {
             return;
         };
         f(control);
@@ -132,7 +139,23 @@ impl Session {
                 ControlCommand::ToExpert(msg) => Command::ToExpert(msg),
                 ControlCommand::Inject(event) => Command::Inject(event),
                 ControlCommand::ReleaseAll => Command::ReleaseInput,
+                ControlCommand::Changed(event) => Command::ToServer(AgentToServer::Control {
+                    session_id: *session,
+                    event,
+                }),
             });
+        }
+    }
+
+    /// The connection quality the driver measured over the last interval; reported to the
+    /// server while the screen is shared, dropped otherwise.
+    pub fn handle_stats(&mut self, stats: SessionStats) {
+        if let Some(session_id) = self.live_session() {
+            self.commands
+                .push_back(Command::ToServer(AgentToServer::Stats {
+                    session_id,
+                    stats,
+                }));
         }
     }
 
@@ -167,6 +190,7 @@ impl Session {
                 session_id,
                 expert_name,
                 ice_servers,
+                offered_by_desk,
                 ..
             } => {
                 if self.state != State::Idle {
@@ -180,8 +204,15 @@ impl Session {
                     ));
                     return;
                 }
+                let question = match &offered_by_desk {
+                    Some(desk) => format!(
+                        "{} from the {desk} support desk offers to help you. Let them see your screen? [y/N]",
+                        operator_name(&expert_name, desk)
+                    ),
+                    None => format!("{expert_name} wants to see your screen. Allow? [y/N]"),
+                };
                 self.commands.push_back(Command::Ask(format!(
-                    "{expert_name} wants to see your screen. Allow? [y/N] ({} s to answer)",
+                    "{question} ({} s to answer)",
                     answer_time.as_secs()
                 )));
                 self.state = State::Asking {
@@ -390,6 +421,16 @@ impl Session {
             State::Idle => None,
         }
     }
+}
+
+/// The operator's own name in `expert_name`, which the server writes as
+/// `"<operator> (<desk> support desk)"` for help a desk offers; the whole text otherwise.
+fn operator_name<'a>(expert_name: &'a str, desk: &str) -> &'a str {
+    let suffix = format!(" ({desk} support desk)");
+    expert_name
+        .strip_suffix(suffix.as_str())
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or(expert_name)
 }
 
 /// Whether a typed answer is a yes; anything else, silence included, is a no.
@@ -828,5 +869,146 @@ mod tests {
             },
         );
         assert_eq!(cmds, vec![Command::Say("[Bob] hi".into())]);
+    }
+
+    fn to_server(cmds: &[Command]) -> Vec<AgentToServer> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Command::ToServer(msg) => Some(msg.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn control_event(id: SessionId, event: protocol::signal::ControlEvent) -> AgentToServer {
+        AgentToServer::Control {
+            session_id: id,
+            event,
+        }
+    }
+
+    #[test]
+    fn the_server_hears_every_change_of_control() {
+        use protocol::signal::ControlEvent::{Granted, Refused, Requested, Stopped};
+        let (mut s, id) = live();
+        let cmds = expert_says(&mut s, DataMessage::ControlRequest);
+        assert_eq!(to_server(&cmds), vec![control_event(id, Requested)]);
+        // A repeated request is no change.
+        let cmds = expert_says(&mut s, DataMessage::ControlRequest);
+        assert!(to_server(&cmds).is_empty());
+        s.handle_line("y");
+        assert_eq!(to_server(&drain(&mut s)), vec![control_event(id, Granted)]);
+        s.handle_line("/stop");
+        assert_eq!(to_server(&drain(&mut s)), vec![control_event(id, Stopped)]);
+
+        expert_says(&mut s, DataMessage::ControlRequest);
+        s.handle_line("n");
+        assert_eq!(to_server(&drain(&mut s)), vec![control_event(id, Refused)]);
+
+        // The expert giving control back is a stop too.
+        expert_says(&mut s, DataMessage::ControlRequest);
+        s.handle_line("y");
+        drain(&mut s);
+        let cmds = expert_says(&mut s, DataMessage::ControlRelease);
+        assert_eq!(to_server(&cmds), vec![control_event(id, Stopped)]);
+
+        // Silence is a refusal.
+        let now = Instant::now();
+        s.handle_peer(PeerNews::Data(DataMessage::ControlRequest), now);
+        drain(&mut s);
+        s.handle_timeout(now + crate::control::state::ANSWER_TIME);
+        assert_eq!(to_server(&drain(&mut s)), vec![control_event(id, Refused)]);
+    }
+
+    #[test]
+    fn control_that_cannot_work_is_reported_asked_and_refused() {
+        use protocol::signal::ControlEvent::{Refused, Requested};
+        let (mut s, id) = live();
+        s.set_control_unavailable("no XTest extension");
+        let cmds = expert_says(&mut s, DataMessage::ControlRequest);
+        assert_eq!(
+            to_server(&cmds),
+            vec![control_event(id, Requested), control_event(id, Refused)]
+        );
+    }
+
+    #[test]
+    fn help_offered_by_a_desk_names_the_operator_and_the_desk() {
+        let mut s = Session::new("Alice");
+        let id = SessionId::new_random();
+        s.handle_server(
+            ServerToAgent::SessionRequest {
+                session_id: id,
+                invitation_id: protocol::ids::InvitationId::new_random(),
+                expert_name: "Carol (Acme support desk)".into(),
+                ice_servers: vec![],
+                answer_by: 0,
+                offered_by_desk: Some("Acme".into()),
+            },
+            Instant::now(),
+            ANSWER,
+        );
+        assert_eq!(
+            drain(&mut s),
+            vec![Command::Ask(
+                "Carol from the Acme support desk offers to help you. Let them see your screen? [y/N] (60 s to answer)"
+                    .into()
+            )]
+        );
+        // The answer works as for an invitation, and chat shows the name the server gave.
+        s.handle_line("y");
+        assert!(starts_sharing(&drain(&mut s)));
+        s.handle_peer(
+            PeerNews::Data(DataMessage::Chat {
+                from: "x".into(),
+                text: "hi".into(),
+            }),
+            Instant::now(),
+        );
+        assert_eq!(
+            drain(&mut s),
+            vec![Command::Say("[Carol (Acme support desk)] hi".into())]
+        );
+    }
+
+    #[test]
+    fn an_offer_under_an_unexpected_name_shows_the_name_whole() {
+        assert_eq!(operator_name("Carol (Acme support desk)", "Acme"), "Carol");
+        assert_eq!(operator_name("Carol", "Acme"), "Carol");
+        assert_eq!(
+            operator_name("Carol (Other support desk)", "Acme"),
+            "Carol (Other support desk)"
+        );
+        assert_eq!(
+            operator_name(" (Acme support desk)", "Acme"),
+            " (Acme support desk)"
+        );
+    }
+
+    #[test]
+    fn statistics_are_reported_only_while_live() {
+        let stats = SessionStats {
+            fps: 24.5,
+            kbps: 900,
+            rtt_ms: Some(30),
+        };
+        let (mut s, _, _) = asking();
+        drain(&mut s);
+        s.handle_stats(stats);
+        assert!(drain(&mut s).is_empty());
+
+        let (mut s, id) = live();
+        s.handle_stats(stats);
+        assert_eq!(
+            drain(&mut s),
+            vec![Command::ToServer(AgentToServer::Stats {
+                session_id: id,
+                stats
+            })]
+        );
+        s.handle_line("/end");
+        drain(&mut s);
+        s.handle_stats(stats);
+        assert!(drain(&mut s).is_empty());
     }
 }

@@ -1,6 +1,7 @@
 //! The agent's signaling WebSocket: authenticates with the agent token, forwards frames both
 //! ways through channels, answers keep-alives, and reconnects with back-off when the server
-//! goes away (the server resends consent requests that are still waiting).
+//! goes away (the server resends consent requests that are still waiting). A server that
+//! refuses the credential itself is not retried: that needs the novice.
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::signal::{AgentToServer, ServerToAgent};
@@ -15,6 +16,19 @@ pub enum SignalEvent {
     Message(ServerToAgent),
     /// The connection dropped; it is being re-established.
     Disconnected(String),
+    /// The server refused the agent's credential (401); the task has stopped.
+    Unauthorized,
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Why one connection ended.
+enum Ended {
+    /// The server refused the credential.
+    Unauthorized,
+    /// Anything else: try again.
+    Lost(String),
 }
 
 /// Starts the connection task. Frames sent while disconnected are dropped (the server ends
@@ -36,7 +50,11 @@ pub fn spawn(
         loop {
             match connect_once(&url, &auth, &mut out_rx, &in_tx).await {
                 Ok(()) => return, // the driver went away
-                Err(reason) => {
+                Err(Ended::Unauthorized) => {
+                    let _ = in_tx.send(SignalEvent::Unauthorized).await;
+                    return;
+                }
+                Err(Ended::Lost(reason)) => {
                     if in_tx
                         .send(SignalEvent::Disconnected(reason.clone()))
                         .await
@@ -60,15 +78,39 @@ async fn connect_once(
     auth: &str,
     out_rx: &mut mpsc::Receiver<AgentToServer>,
     in_tx: &mpsc::Sender<SignalEvent>,
-) -> Result<(), String> {
-    let mut req = url.into_client_request().map_err(|e| e.to_string())?;
+) -> Result<(), Ended> {
+    let ws = open(url, auth).await?;
+    run_connection(ws, out_rx, in_tx).await.map_err(Ended::Lost)
+}
+
+/// Opens the WebSocket with the agent's credential.
+async fn open(url: &str, auth: &str) -> Result<Socket, Ended> {
+    let mut req = url
+        .into_client_request()
+        .map_err(|e| Ended::Lost(e.to_string()))?;
     req.headers_mut().insert(
         "authorization",
-        auth.parse().map_err(|_| "bad token".to_string())?,
+        auth.parse().map_err(|_| Ended::Unauthorized)?,
     );
-    let (ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .map_err(|e| e.to_string())?;
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response))
+            if response.status()
+                == tokio_tungstenite::tungstenite::http::StatusCode::UNAUTHORIZED =>
+        {
+            Err(Ended::Unauthorized)
+        }
+        Err(e) => Err(Ended::Lost(e.to_string())),
+    }
+}
+
+/// Forwards frames both ways on an open connection until it fails (Err) or the driver hangs
+/// up (Ok).
+async fn run_connection(
+    ws: Socket,
+    out_rx: &mut mpsc::Receiver<AgentToServer>,
+    in_tx: &mpsc::Sender<SignalEvent>,
+) -> Result<(), String> {
     let (mut sink, mut stream) = ws.split();
     let mut keepalive = tokio::time::interval(Duration::from_secs(20));
     loop {

@@ -54,3 +54,7 @@ id_type!(
     /// A person with an account: administrator, operator or registered expert.
     UserId
 );
+id_type!(
+    /// An enrolment token an administrator created (the id, never the secret).
+    EnrolmentTokenId
+);

@@ -8,6 +8,7 @@
 //! * [`invitation`]: invitation lifecycle (pure) and code generation.
 //! * [`signal`]: routing and consent (pure [`signal::hub`]), its driver, the WebSocket endpoints.
 //! * [`api`]: the JSON API and its OpenAPI description.
+//! * [`accounts`], [`enrolment`]: the support desk's people, and the machines enrolled into it.
 //! * [`pages`]: the expert console page and security headers.
 //! * [`store`]: SQLite/PostgreSQL persistence, including the hash-chained audit log;
 //!   [`session_effects`] writes session changes; [`audit`] renders audit exports.
@@ -23,6 +24,7 @@ pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod desk;
+pub mod enrolment;
 pub mod error;
 pub mod invitation;
 pub mod limits;

@@ -1,5 +1,6 @@
 //! Applies what happens to live sessions to the database, in order, off the signaling path:
 //! consent answers are recorded, ended sessions free their invitation, and both are audited.
+//! It also records when an enrolled machine's connection ended, for the dashboard.
 
 use crate::clock::Clock;
 use crate::error::ServerError;
@@ -33,6 +34,8 @@ pub enum Effect {
         agent: AgentId,
         reason: EndReason,
     },
+    /// An enrolled machine's connection ended now.
+    AgentLastSeen { agent: AgentId },
 }
 
 /// The queue of changes to store, in order, and the task that stores them.
@@ -138,6 +141,7 @@ async fn apply_all(store: &Store, now: i64, effects: &[Effect]) -> Result<(), Se
 /// Stores one change; every change writes before it reads (see [`Writes`]).
 async fn apply(writes: &mut Writes, now: i64, effect: &Effect) -> Result<(), ServerError> {
     match *effect {
+        Effect::AgentLastSeen { agent } => writes.set_agent_last_seen(agent, now).await,
         Effect::ConsentAnswered {
             session,
             invitation,
@@ -267,6 +271,7 @@ mod tests {
             id: agent,
             name: "Alice".into(),
             token_hash: "-".into(),
+            org: None,
         };
         writes.insert_agent(&record, now).await.expect("agent");
         let mut opened = Vec::new();

@@ -11,8 +11,13 @@
 //! ones the agent injected for the expert included: each Escape edge this machine injects is
 //! remembered for a moment, and the first matching edge the display reports is taken as that
 //! echo. Only the novice's own Escape, held for [`ESC_HOLD`], stops control.
+//!
+//! Every change of control (asked for, granted, refused, stopped) is also reported as
+//! [`ControlCommand::Changed`], once, for the server's audit log; a request repeated while one
+//! is pending or granted changes nothing and is not reported.
 
 use protocol::data::{ControlState, DataMessage, InputEvent};
+use protocol::signal::ControlEvent;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -36,6 +41,8 @@ pub enum ControlCommand {
     Inject(InputEvent),
     /// Release every key and button the injector holds down.
     ReleaseAll,
+    /// Control changed; the server records it.
+    Changed(ControlEvent),
 }
 
 /// Why control ended.
@@ -141,7 +148,9 @@ impl Control {
             State::Granted => self.tell_expert(ControlState::Granted),
             State::Asking { .. } => self.tell_expert(ControlState::Pending),
             State::Off => {
+                self.changed(ControlEvent::Requested);
                 if let Some(why) = self.unavailable.clone() {
+                    self.changed(ControlEvent::Refused);
                     self.notify_expert(
                         ControlState::Refused,
                         format!("Remote control is not available on this computer: {why}"),
@@ -177,8 +186,10 @@ impl Control {
                 self.expert
             ));
             self.tell_expert(ControlState::Granted);
+            self.changed(ControlEvent::Granted);
         } else {
             self.state = State::Off;
+            self.changed(ControlEvent::Refused);
             self.say(format!(
                 "You declined {}'s request for control.",
                 self.expert
@@ -225,6 +236,7 @@ impl Control {
         match self.state {
             State::Asking { deadline } if now >= deadline => {
                 self.state = State::Off;
+                self.changed(ControlEvent::Refused);
                 self.say("No answer in time: the request for control was declined.");
                 self.notify_expert(
                     ControlState::Refused,
@@ -251,6 +263,7 @@ impl Control {
             State::Off => false,
             State::Asking { .. } => {
                 self.state = State::Off;
+                self.changed(ControlEvent::Refused);
                 self.tell_expert(ControlState::Refused);
                 true
             }
@@ -259,6 +272,7 @@ impl Control {
                 self.novice_escape_since = None;
                 self.expert_escape_down = false;
                 self.out.push_back(ControlCommand::ReleaseAll);
+                self.changed(ControlEvent::Stopped);
                 self.say(reason.novice_line());
                 let message = match reason {
                     StopReason::ExpertReleased => {
@@ -275,7 +289,8 @@ impl Control {
         }
     }
 
-    /// The session is ending: let go of everything without telling anyone.
+    /// The session is ending: let go of everything without telling anyone (the end of the
+    /// session is the end of control, for the server too).
     pub fn end(&mut self) {
         if self.state == State::Granted {
             self.out.push_back(ControlCommand::ReleaseAll);
@@ -286,6 +301,10 @@ impl Control {
 
     fn say(&mut self, line: impl Into<String>) {
         self.out.push_back(ControlCommand::Say(line.into()));
+    }
+
+    fn changed(&mut self, event: ControlEvent) {
+        self.out.push_back(ControlCommand::Changed(event));
     }
 
     fn tell_expert(&mut self, state: ControlState) {
@@ -629,5 +648,45 @@ mod tests {
         let mut off = Control::new("Nora", "Eve");
         off.end();
         assert!(drain(&mut off).is_empty());
+    }
+
+    fn changes(cmds: &[ControlCommand]) -> Vec<ControlEvent> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                ControlCommand::Changed(event) => Some(*event),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_change_of_control_is_reported_once() {
+        let now = Instant::now();
+        let mut c = Control::new("Nora", "Eve");
+        c.request(now);
+        assert_eq!(changes(&drain(&mut c)), vec![ControlEvent::Requested]);
+        c.request(now);
+        assert!(changes(&drain(&mut c)).is_empty(), "a repeat is no change");
+        c.answer(true);
+        assert_eq!(changes(&drain(&mut c)), vec![ControlEvent::Granted]);
+        c.request(now);
+        assert!(changes(&drain(&mut c)).is_empty());
+        c.stop(StopReason::EscHeld);
+        assert_eq!(changes(&drain(&mut c)), vec![ControlEvent::Stopped]);
+
+        c.request(now);
+        c.handle_timeout(now + ANSWER_TIME);
+        assert_eq!(
+            changes(&drain(&mut c)),
+            vec![ControlEvent::Requested, ControlEvent::Refused]
+        );
+
+        let mut c = Control::new("Nora", "Eve");
+        c.set_unavailable("no XTest");
+        c.request(now);
+        assert_eq!(
+            changes(&drain(&mut c)),
+            vec![ControlEvent::Requested, ControlEvent::Refused]
+        );
     }
 }

@@ -46,7 +46,8 @@ use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
-    RTCConfigurationBuilder, RTCIceCandidateInit, RTCSessionDescription, Registry,
+    RTCConfigurationBuilder, RTCIceCandidateInit, RTCSessionDescription, RTCStatsReport,
+    RTCStatsReportEntry, Registry, StatsSelector,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -349,6 +350,17 @@ impl Peer {
             .map_err(|e| self.send_error(e))
     }
 
+    /// The round-trip time to the browser as the stack last measured it: the selected ICE
+    /// candidate pair's current RTT (STUN consent checks), else the RTT the browser's RTCP
+    /// receiver reports give for the video. `None` before anything was measured.
+    pub async fn round_trip_time(&self) -> Option<Duration> {
+        let report = self
+            .connection
+            .get_stats(Instant::now(), StatsSelector::None)
+            .await;
+        round_trip_time(&report)
+    }
+
     /// A failure to send is the connection's end, not an error of its own, once it has closed.
     fn send_error(&self, error: webrtc::error::Error) -> PeerError {
         match error {
@@ -399,6 +411,31 @@ fn bind_addrs(local_ips: &[IpAddr]) -> Vec<SocketAddr> {
     } else {
         local_ips.iter().map(|ip| SocketAddr::new(*ip, 0)).collect()
     }
+}
+
+/// The round-trip time in a stats report: the selected candidate pair's (or, before the
+/// transport names one, the nominated pair's) `currentRoundTripTime`, else the video's
+/// `remote-inbound-rtp` `roundTripTime`. Zero means not measured.
+fn round_trip_time(report: &RTCStatsReport) -> Option<Duration> {
+    let positive =
+        |secs: f64| (secs.is_finite() && secs > 0.0).then(|| Duration::from_secs_f64(secs));
+    let selected = report
+        .transport()
+        .map(|t| t.selected_candidate_pair_id.as_str())
+        .filter(|id| !id.is_empty());
+    let pair = report
+        .candidate_pairs()
+        .filter(|pair| match selected {
+            Some(id) => pair.stats.id == id,
+            None => pair.nominated,
+        })
+        .find_map(|pair| positive(pair.current_round_trip_time));
+    pair.or_else(|| {
+        report.iter().find_map(|entry| match entry {
+            RTCStatsReportEntry::RemoteInboundRtp(remote) => positive(remote.round_trip_time),
+            _ => None,
+        })
+    })
 }
 
 /// The playout-delay header extension with a zero range: a live desktop is shown the moment a

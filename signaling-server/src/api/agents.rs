@@ -14,7 +14,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::Json;
 use protocol::api::{ErrorBody, RegisterAgentRequest, RegisterAgentResponse};
-use protocol::ids::AgentId;
+use protocol::ids::{AgentId, OrgId};
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -61,6 +61,7 @@ pub async fn register(
         id,
         name,
         token_hash: sha256_hex(&secret),
+        org: None,
     };
     let mut writes = state.store.begin().await?;
     writes.insert_agent(&record, now).await?;
@@ -91,6 +92,8 @@ pub async fn register(
 pub struct AuthedAgent {
     pub id: AgentId,
     pub name: String,
+    /// The organisation of an enrolled machine.
+    pub org: Option<OrgId>,
 }
 
 impl FromRequestParts<AppState> for AuthedAgent {
@@ -124,6 +127,7 @@ pub async fn authenticate(state: &AppState, header: &str) -> Result<AuthedAgent,
     Ok(AuthedAgent {
         id,
         name: record.name,
+        org: record.org,
     })
 }
 

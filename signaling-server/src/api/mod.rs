@@ -1,11 +1,13 @@
 //! The JSON API under `/api`, and its OpenAPI description at `/api/openapi.json`.
 //!
 //! * [`agents`]: registration and the agent's bearer credential.
+//! * [`enroll`]: a machine joins an organisation's support desk with an enrolment token.
 //! * [`invitations`]: create, list, inspect and revoke (agent only).
 //! * [`redeem`]: the expert opens an invitation and receives a session ticket.
 //! * [`health`]: liveness and database reachability.
 
 pub mod agents;
+pub mod enroll;
 pub mod health;
 pub mod invitations;
 pub mod redeem;
@@ -32,6 +34,7 @@ pub struct ApiJson<T>(pub T);
     paths(
         agents::register,
         agents::me,
+        enroll::enroll,
         invitations::create,
         invitations::list,
         invitations::get_one,
@@ -59,6 +62,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/agents", post(agents::register))
         .route("/api/agents/me", get(agents::me))
+        .route("/api/enroll", post(enroll::enroll))
         .route(
             "/api/invitations",
             post(invitations::create).get(invitations::list),

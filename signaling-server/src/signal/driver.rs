@@ -88,6 +88,11 @@ impl SignalHub {
         self.lock().conns.remove(&conn);
     }
 
+    /// Records, off the signaling path, that an enrolled machine's connection ended now.
+    pub fn agent_last_seen(&self, agent: AgentId) {
+        self.effect(Effect::AgentLastSeen { agent });
+    }
+
     pub fn agent_message(&self, conn: ConnId, msg: AgentToServer) {
         let now = self.clock.now();
         self.with_hub(|hub| hub.handle_agent_message(conn, msg, now));

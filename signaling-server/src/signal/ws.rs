@@ -106,6 +106,10 @@ async fn run_agent(socket: WebSocket, agent: AuthedAgent, state: AppState) {
         }
     }
     state.signal.agent_disconnected(conn);
+    if agent.org.is_some() {
+        // The dashboard shows when an enrolled machine was last online.
+        state.signal.agent_last_seen(agent.id);
+    }
     tracing::info!(agent = %agent.id, conn, "agent disconnected");
 }
 

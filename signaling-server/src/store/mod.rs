@@ -22,12 +22,14 @@ use std::str::FromStr;
 mod accounts;
 mod audit;
 mod desk;
+mod enrolment;
 
 pub use accounts::UserRecord;
 pub use audit::{
     chain_input, AuditBreach, AuditEvent, AuditFilter, AuditRecord, AuditVerdict, GENESIS_HASH,
 };
 pub use desk::{Machine, OrgInvitation};
+pub use enrolment::{EnrolmentTokenRecord, StoredEnrolmentToken};
 
 /// Migrations both databases run.
 static SHARED_MIGRATIONS: Migrator = sqlx::migrate!("../migrations");
@@ -77,6 +79,9 @@ pub struct AgentRecord {
     pub id: AgentId,
     pub name: String,
     pub token_hash: String,
+    /// The organisation the machine is enrolled into; `None` for a machine that registered on
+    /// its own.
+    pub org: Option<OrgId>,
 }
 
 /// An invitation found by its code, with what redemption needs beside the lifecycle state.
@@ -179,7 +184,7 @@ impl Store {
     }
 
     pub async fn agent(&self, id: AgentId) -> Result<Option<AgentRecord>, ServerError> {
-        let row = sqlx::query("SELECT id, name, token_hash FROM agents WHERE id = $1")
+        let row = sqlx::query("SELECT id, name, token_hash, org_id FROM agents WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
@@ -188,6 +193,13 @@ impl Store {
                 id: parse_id(&r, "id")?,
                 name: r.try_get("name")?,
                 token_hash: r.try_get("token_hash")?,
+                org: r
+                    .try_get::<Option<String>, _>("org_id")?
+                    .map(|org| {
+                        org.parse()
+                            .map_err(|_| ServerError::Corrupt(format!("org_id {org:?}")))
+                    })
+                    .transpose()?,
             })
         })
         .transpose()
@@ -303,12 +315,14 @@ impl Writes {
 
     pub async fn insert_agent(&mut self, agent: &AgentRecord, now: i64) -> Result<(), ServerError> {
         sqlx::query(
-            "INSERT INTO agents (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO agents (id, name, token_hash, created_at, org_id) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(agent.id.to_string())
         .bind(&agent.name)
         .bind(&agent.token_hash)
         .bind(now)
+        .bind(agent.org.map(|org| org.to_string()))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
