@@ -11,7 +11,7 @@
 use crate::error::ServerError;
 use crate::invitation::Invitation;
 use futures_util::future::BoxFuture;
-use protocol::ids::{AgentId, InvitationId, SessionId};
+use protocol::ids::{AgentId, InvitationId, OrgId, SessionId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, Migrator};
