@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod console;
+pub mod desk;
 pub mod measure;
 pub mod netns;
 pub mod stack;

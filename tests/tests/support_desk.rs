@@ -3,73 +3,18 @@
 //! operator can reach. The live dashboard and *Offer help* with a real enrolled agent are in
 //! `offering_help.rs`.
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::time::Duration;
-use tests::browser::{Browser, Page, TestSite};
+use tests::browser::{Browser, TestSite};
 use tests::console::{text, WAIT};
-use tests::stack::ServerProcess;
-
-const ADMIN_PASSWORD: &str = "correct horse battery";
-
-/// A server with an administrator `ada` of "Acme".
-async fn server_with_admin() -> Result<ServerProcess> {
-    let server = ServerProcess::start().await?;
-    let out = server
-        .command(
-            &[
-                "admin",
-                "create",
-                "--org",
-                "Acme",
-                "--login",
-                "ada",
-                "--name",
-                "Ada Admin",
-            ],
-            ADMIN_PASSWORD,
-        )
-        .await?;
-    if !out.contains("Administrator ada of Acme created") {
-        bail!("unexpected output of admin create: {out}");
-    }
-    Ok(server)
-}
-
-/// Fills in the sign-in form and submits it; waits for the next page to load.
-async fn sign_in(page: &Page, login: &str, password: &str) -> Result<()> {
-    page.eval("for (const id of ['login', 'password']) document.getElementById(id).value = ''")
-        .await?;
-    page.type_text("#login", login).await?;
-    page.type_text("#password", password).await?;
-    submit_and_wait(page, "#sign-in").await
-}
-
-/// Submits the form `selector` and waits until the page it leads to has loaded.
-async fn submit_and_wait(page: &Page, selector: &str) -> Result<()> {
-    page.eval("window.__before_submit = true").await?;
-    page.eval(&format!(
-        "document.querySelector({selector:?}).requestSubmit()"
-    ))
-    .await?;
-    page.wait_for(
-        "window.__before_submit === undefined && document.readyState === 'complete'",
-        WAIT,
-        "the next page to load",
-    )
-    .await?;
-    Ok(())
-}
-
-async fn page_kind(page: &Page) -> Result<String> {
-    text(page, "document.body.dataset.page").await
-}
+use tests::desk::{base, page_kind, server_with_admin, sign_in, submit_and_wait, ADMIN_PASSWORD};
 
 #[tokio::test]
 async fn signing_in_needs_the_right_password_and_signing_out_ends_it() -> Result<()> {
     let server = server_with_admin().await?;
     let browser = Browser::launch().await?;
-    let desk = format!("{}/desk", server.url());
-    let sign_in_url = format!("{}/desk/sign-in", server.url());
+    let desk = format!("{}/desk", base(&server));
+    let sign_in_url = format!("{}/desk/sign-in", base(&server));
 
     // Signed out, the dashboard sends the browser to the sign-in form.
     let page = browser.open_landing_on(&desk, &sign_in_url).await?;
@@ -111,8 +56,8 @@ async fn a_form_posted_from_another_page_is_refused() -> Result<()> {
     let browser = Browser::launch().await?;
     let page = browser
         .open_landing_on(
-            &format!("{}/desk", server.url()),
-            &format!("{}/desk/sign-in", server.url()),
+            &format!("{}/desk", base(&server)),
+            &format!("{}/desk/sign-in", base(&server)),
         )
         .await?;
     sign_in(&page, "ada", ADMIN_PASSWORD).await?;
@@ -125,13 +70,13 @@ async fn a_form_posted_from_another_page_is_refused() -> Result<()> {
         <input name="csrf" value="guessed"><input name="login" value="mallory">
         <input name="password" value="mallory-password"></form>
         <script>document.getElementById("f").submit();</script>"#,
-        server.url()
+        base(&server)
     );
     let site = TestSite::start(vec![("/forged.html", forged)]).await?;
     let attack = browser
         .open_landing_on(
             &site.url("/forged.html"),
-            &format!("{}/desk/operators", server.url()),
+            &format!("{}/desk/operators", base(&server)),
         )
         .await?;
     attack
@@ -152,14 +97,14 @@ async fn a_form_posted_from_another_page_is_refused() -> Result<()> {
         <input name="csrf" value="guessed"><input name="login" value="ada">
         <input name="password" value="{ADMIN_PASSWORD}"></form>
         <script>document.getElementById("f").submit();</script>"#,
-        server.url()
+        base(&server)
     );
     let site2 = TestSite::start(vec![("/forged.html", forged_sign_in)]).await?;
     let other = Browser::launch().await?;
     let attack = other
         .open_landing_on(
             &site2.url("/forged.html"),
-            &format!("{}/desk/sign-in", server.url()),
+            &format!("{}/desk/sign-in", base(&server)),
         )
         .await?;
     attack
@@ -172,7 +117,7 @@ async fn a_form_posted_from_another_page_is_refused() -> Result<()> {
 
     // Nobody called mallory can sign in: the operator was never created.
     let check = other
-        .open(&format!("{}/desk/sign-in", server.url()))
+        .open(&format!("{}/desk/sign-in", base(&server)))
         .await?;
     sign_in(&check, "mallory", "mallory-password").await?;
     assert_eq!(page_kind(&check).await?, "sign-in");
@@ -185,9 +130,9 @@ async fn a_signed_out_browser_gets_no_live_feed() -> Result<()> {
     let server = server_with_admin().await?;
     let browser = Browser::launch().await?;
     let page = browser
-        .open(&format!("{}/desk/sign-in", server.url()))
+        .open(&format!("{}/desk/sign-in", base(&server)))
         .await?;
-    let ws_url = format!("{}/ws/desk", server.url().replace("http://", "ws://"));
+    let ws_url = format!("{}/ws/desk", base(&server).replace("http://", "ws://"));
     let outcome = page
         .eval_within(
             &format!(

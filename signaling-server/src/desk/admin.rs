@@ -1,11 +1,16 @@
-//! What administrators do on the dashboard: create operator accounts.
+//! What administrators do on the dashboard: create operator accounts and enrolment tokens.
 
 use super::auth::SignedIn;
 use super::PageError;
 use crate::accounts::{self, Role};
+use crate::enrolment;
+use crate::error::ServerError;
 use crate::state::AppState;
+use askama::Template;
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Html;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
@@ -69,4 +74,81 @@ pub async fn create_operator(
         ),
     )
     .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewTokenForm {
+    #[serde(default)]
+    csrf: String,
+    /// How long the token stays valid, in hours.
+    #[serde(default)]
+    valid_hours: String,
+    /// How many machines may enrol with it; empty for any number.
+    #[serde(default)]
+    uses: String,
+}
+
+#[derive(Template)]
+#[template(path = "desk_token.html")]
+struct TokenPage<'a> {
+    token: &'a str,
+    server: &'a str,
+    validity: String,
+}
+
+fn bad_number(what: &str) -> PageError {
+    PageError::new(
+        StatusCode::BAD_REQUEST,
+        "That did not work",
+        format!("{what} must be a whole number."),
+    )
+}
+
+/// `POST /desk/enrolment-tokens`: an administrator creates a token machines enrol with; the
+/// answer shows it once, with the command to run on each machine.
+pub async fn create_enrolment_token(
+    State(state): State<AppState>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<NewTokenForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_form(&headers, &form.csrf)?;
+    require_admin(&signed_in)?;
+    let hours: i64 = form
+        .valid_hours
+        .trim()
+        .parse()
+        .map_err(|_| bad_number("The validity in hours"))?;
+    let uses: Option<u32> = match form.uses.trim() {
+        "" => None,
+        n => Some(
+            n.parse()
+                .map_err(|_| bad_number("The number of machines"))?,
+        ),
+    };
+    let now = state.clock.now();
+    let created = enrolment::create_token(
+        &state.store,
+        &signed_in.user,
+        now.saturating_add(hours.saturating_mul(3600)),
+        uses,
+        now,
+    )
+    .await?;
+    let validity = match created.uses_left {
+        Some(1) => format!("It enrols one machine, within {hours} hours."),
+        Some(n) => format!("It enrols up to {n} machines, within {hours} hours."),
+        None => format!("It enrols any number of machines for {hours} hours."),
+    };
+    let html = TokenPage {
+        token: &created.token,
+        server: &state.public_url,
+        validity,
+    }
+    .render()
+    .map_err(ServerError::from)?;
+    let mut res = (StatusCode::CREATED, Html(html)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }

@@ -3,7 +3,7 @@
 //! * [`auth`]: sign-in and sign-out with a session cookie, CSRF tokens on every form.
 //! * [`dashboard`]: the dashboard page and the snapshot of what the organisation has going on.
 //! * [`live`]: the dashboard's WebSocket, which pushes a new snapshot whenever one changes.
-//! * [`admin`]: administrators create operator accounts.
+//! * [`admin`]: administrators create operator accounts and enrolment tokens.
 //! * [`offer`]: *Offer help* on an enrolled machine; the operator's browser becomes the console.
 //!
 //! Pages are askama templates in `web/templates/desk_*.html`; the script is
@@ -34,6 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/desk/sign-out", post(auth::sign_out))
         .route("/desk/machines/{id}/offer", post(offer::offer_help))
         .route("/desk/operators", post(admin::create_operator))
+        .route(
+            "/desk/enrolment-tokens",
+            post(admin::create_enrolment_token),
+        )
         .route("/ws/desk", get(live::desk_ws))
         .layer(DefaultBodyLimit::max(MAX_FORM))
 }

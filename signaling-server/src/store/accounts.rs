@@ -83,7 +83,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<(User, String)>, ServerError> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} JOIN web_sessions s ON s.user_id = u.id \
+            "SELECT s.csrf_token, {USER_COLUMNS} JOIN web_sessions s ON s.user_id = u.id \
              WHERE s.token_hash = $1 AND s.expires_at > $2"
         ))
         .bind(token_hash)

@@ -92,7 +92,8 @@ pub struct FoundInvitation {
     pub novice_name: String,
 }
 
-pub(crate) const INVITATION_COLUMNS: &str = "i.id, i.agent_id, i.created_at, i.expires_at, i.revoked_at, \
+pub(crate) const INVITATION_COLUMNS: &str =
+    "i.id, i.agent_id, i.created_at, i.expires_at, i.revoked_at, \
      i.password_hash, i.failed_attempts, i.active_session, i.version";
 
 impl Store {
