@@ -34,7 +34,12 @@ async fn signed_in_page(
         .open_landing_on(&format!("{base}/desk"), &format!("{base}/desk/sign-in"))
         .await?;
     sign_in(&page, login, password).await?;
-    assert_eq!(page_kind(&page).await?, "dashboard");
+    assert_eq!(
+        page_kind(&page).await?,
+        "dashboard",
+        "{}",
+        text(&page, "document.body.textContent").await?
+    );
     Ok(page)
 }
 
@@ -90,7 +95,7 @@ async fn an_operator_offers_help_and_the_dashboard_follows_live() -> Result<()> 
         .await?;
     dashboard_shows(
         &admin,
-        "document.querySelector('#machines tr[data-online=\"true\"] td.name')?.textContent === \"Nora's laptop\"",
+        "document.querySelector('#machines tbody tr[data-online=\"true\"] td.name')?.textContent === \"Nora's laptop\"",
         "the machine online on the dashboard",
     )
     .await?;
@@ -114,7 +119,7 @@ async fn an_operator_offers_help_and_the_dashboard_follows_live() -> Result<()> 
     );
     let machine_id = text(
         &admin,
-        "document.querySelector('#machines tr').dataset.machine",
+        "document.querySelector('#machines tbody tr').dataset.machine",
     )
     .await?;
     other
@@ -150,7 +155,7 @@ async fn an_operator_offers_help_and_the_dashboard_follows_live() -> Result<()> 
     );
     dashboard_shows(
         &admin,
-        "document.querySelector('#sessions tr')?.dataset.mode === 'asking'",
+        "document.querySelector('#sessions tbody tr')?.dataset.mode === 'asking'",
         "the session being asked on the dashboard",
     )
     .await?;
@@ -168,7 +173,7 @@ async fn an_operator_offers_help_and_the_dashboard_follows_live() -> Result<()> 
     assert!(frames_decoded(&operator).await? > 0);
     dashboard_shows(
         &admin,
-        "(() => { const r = document.querySelector('#sessions tr'); \
+        "(() => { const r = document.querySelector('#sessions tbody tr'); \
           return r && r.dataset.mode === 'view' && Number(r.dataset.fps) > 0 \
             && Number(r.dataset.kbps) > 0 \
             && r.querySelector('.expert').textContent.startsWith('Olga'); })()",
@@ -184,7 +189,7 @@ async fn an_operator_offers_help_and_the_dashboard_follows_live() -> Result<()> 
     online.type_line("y").await?;
     dashboard_shows(
         &admin,
-        "document.querySelector('#sessions tr')?.dataset.mode === 'control'",
+        "document.querySelector('#sessions tbody tr')?.dataset.mode === 'control'",
         "control on the dashboard",
     )
     .await?;
@@ -194,10 +199,46 @@ async fn an_operator_offers_help_and_the_dashboard_follows_live() -> Result<()> 
     dashboard_shows(
         &admin,
         "document.querySelectorAll('#sessions tbody tr').length === 0 \
-         && document.querySelector('#machines tr')?.dataset.online === 'false'",
+         && document.querySelector('#machines tbody tr')?.dataset.online === 'false'",
         "the machine offline and no session",
     )
     .await?;
+
+    // The audit log recorded it all; the dashboard filters it and exports it.
+    admin
+        .eval(
+            "(() => { const f = document.getElementById('audit-filter'); \
+              f.elements.kind.value = 'control_granted'; \
+              f.dispatchEvent(new Event('input')); })()",
+        )
+        .await?;
+    dashboard_shows(
+        &admin,
+        "(() => { const rows = [...document.querySelectorAll('#audit tbody tr')]; \
+          return rows.length === 1 && rows[0].dataset.kind === 'control_granted'; })()",
+        "the audit log filtered to the control grant",
+    )
+    .await?;
+    let csv = text(
+        &admin,
+        "fetch('/desk/audit.csv?kind=help_offered').then((r) => r.text())",
+    )
+    .await?;
+    assert!(
+        csv.contains("help_offered") && csv.contains("olga"),
+        "{csv}"
+    );
+    let other_csv = text(
+        &other_page_after(&other_browser, &base).await?,
+        "fetch('/desk/audit.json').then((r) => r.text())",
+    )
+    .await?;
+    assert!(!other_csv.contains("help_offered"), "{other_csv}");
     server.stop().await;
     Ok(())
+}
+
+/// A fresh dashboard tab of a browser that is signed in.
+async fn other_page_after(browser: &Browser, base: &str) -> Result<Page> {
+    browser.open(&format!("{base}/desk")).await
 }

@@ -1,6 +1,7 @@
 //! The dashboard page, and the snapshot of the organisation that its script shows: enrolled
 //! machines with their presence, open invitations and live sessions with their quality.
 
+use super::audit::{recent, AuditView, DeskAuditFilter};
 use super::auth::SignedIn;
 use super::PageError;
 use crate::error::ServerError;
@@ -43,6 +44,8 @@ pub struct Snapshot {
     pub machines: Vec<MachineView>,
     pub invitations: Vec<InvitationView>,
     pub sessions: Vec<SessionView>,
+    /// The newest audit events matching the page's filters.
+    pub audit: Vec<AuditView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -87,6 +90,7 @@ pub struct SessionView {
 pub async fn snapshot(
     state: &AppState,
     user: &crate::accounts::User,
+    audit_filter: &DeskAuditFilter,
 ) -> Result<Snapshot, ServerError> {
     let now = state.clock.now();
     let machines = state.store.machines_in_org(user.org).await?;
@@ -152,5 +156,6 @@ pub async fn snapshot(
         machines: machine_views,
         invitations,
         sessions,
+        audit: recent(state, user, audit_filter).await?,
     })
 }

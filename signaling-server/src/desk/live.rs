@@ -1,7 +1,9 @@
 //! `GET /ws/desk`: the dashboard's live feed. The server sends a JSON snapshot when the
 //! connection opens and again whenever it changes; the page sends `ping` every few seconds and
-//! is dropped when it falls silent, so a closed laptop does not hold a connection.
+//! is dropped when it falls silent, so a closed laptop does not hold a connection. The page
+//! sends `{"type":"audit_filter",...}` to choose which audit events the snapshots carry.
 
+use super::audit::DeskAuditFilter;
 use super::auth::{same_origin, SignedIn};
 use super::dashboard::{snapshot, Snapshot};
 use super::PageError;
@@ -23,6 +25,17 @@ const POLL_EVERY: Duration = Duration::from_secs(2);
 const MIN_GAP: Duration = Duration::from_millis(300);
 /// Largest frame the page may send.
 const MAX_FRAME: usize = 1024;
+
+/// What the page may send.
+#[derive(serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum FromDesk {
+    Ping,
+    AuditFilter {
+        #[serde(flatten)]
+        filter: DeskAuditFilter,
+    },
+}
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -60,6 +73,7 @@ async fn run(mut socket: WebSocket, state: AppState, user: User) {
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     let mut last_sent: Option<Snapshot> = None;
+    let mut audit_filter = DeskAuditFilter::default();
     let mut check_silence = interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -79,7 +93,23 @@ async fn run(mut socket: WebSocket, state: AppState, user: User) {
                 continue;
             }
             frame = socket.recv() => match frame {
-                Some(Ok(Message::Text(_) | Message::Ping(_) | Message::Pong(_))) => {
+                Some(Ok(Message::Text(text))) => {
+                    last_heard = Instant::now();
+                    match serde_json::from_str::<FromDesk>(text.as_str()) {
+                        Ok(FromDesk::AuditFilter { filter }) => audit_filter = filter,
+                        // "ping" (plain or as JSON) only keeps the feed alive.
+                        Ok(FromDesk::Ping) => continue,
+                        Err(_) if text.as_str() == "ping" => continue,
+                        Err(_) => {
+                            let frame = ToDesk::Error { message: "The server did not understand the page's message." };
+                            if send(&mut socket, &frame).await.is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {
                     last_heard = Instant::now();
                     continue;
                 }
@@ -87,7 +117,7 @@ async fn run(mut socket: WebSocket, state: AppState, user: User) {
                 Some(Ok(Message::Close(_)) | Err(_)) | None => return,
             },
         }
-        let current = match snapshot(&state, &user).await {
+        let current = match snapshot(&state, &user, &audit_filter).await {
             Ok(s) => s,
             Err(err) => {
                 tracing::error!(error = %err, "cannot build the dashboard snapshot");

@@ -4,12 +4,14 @@
 //! * [`dashboard`]: the dashboard page and the snapshot of what the organisation has going on.
 //! * [`live`]: the dashboard's WebSocket, which pushes a new snapshot whenever one changes.
 //! * [`admin`]: administrators create operator accounts and enrolment tokens.
+//! * [`audit`]: the organisation's audit log, filtered, live and as CSV or JSON downloads.
 //! * [`offer`]: *Offer help* on an enrolled machine; the operator's browser becomes the console.
 //!
 //! Pages are askama templates in `web/templates/desk_*.html`; the script is
 //! `web/static/js/desk.js`. Everything is scoped to the signed-in person's organisation.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod live;
@@ -38,6 +40,8 @@ pub fn router() -> Router<AppState> {
             "/desk/enrolment-tokens",
             post(admin::create_enrolment_token),
         )
+        .route("/desk/audit.csv", get(audit::export_csv))
+        .route("/desk/audit.json", get(audit::export_json))
         .route("/ws/desk", get(live::desk_ws))
         .layer(DefaultBodyLimit::max(MAX_FORM))
 }

@@ -11,6 +11,7 @@ const MAX_RETRY = 10000;
 
 const csrf = document.body.dataset.csrf;
 let retry = 500;
+let socket = null;
 
 function setFeed(state, text) {
   document.body.dataset.feed = state;
@@ -123,6 +124,53 @@ function renderInvitations(invitations) {
   );
 }
 
+let machineNames = new Map();
+
+function renderAudit(events) {
+  $("audit").tBodies[0].replaceChildren(
+    ...events.map((e) => {
+      const tr = document.createElement("tr");
+      tr.dataset.seq = e.seq;
+      tr.dataset.kind = e.kind;
+      const machine = e.machine ? machineNames.get(e.machine) ?? e.machine : "";
+      tr.append(cell(dateTime(e.at)), cell(e.kind, "kind"), cell(e.actor, "actor"), cell(machine), cell(e.detail));
+      return tr;
+    }),
+  );
+}
+
+/** Keeps the machine filter's choices in step with the machines. */
+function renderMachineChoices(machines) {
+  machineNames = new Map(machines.map((m) => [m.id, m.name]));
+  const select = $("audit-filter").elements.machine;
+  const chosen = select.value;
+  const options = machines.map((m) => new Option(m.name, m.id, false, m.id === chosen));
+  select.replaceChildren(new Option("All machines", ""), ...options);
+}
+
+/** The audit filters as the server takes them, times in Unix seconds. */
+function auditFilter() {
+  const f = $("audit-filter").elements;
+  const unix = (input) => (input.value ? Math.floor(new Date(input.value).getTime() / 1000) : null);
+  return {
+    machine: f.machine.value || null,
+    person: f.person.value.trim() || null,
+    kind: f.kind.value || null,
+    since: unix(f.since),
+    until: unix(f.until),
+  };
+}
+
+function applyAuditFilter(ws) {
+  const filter = auditFilter();
+  const query = new URLSearchParams(
+    Object.entries(filter).filter(([, v]) => v !== null).map(([k, v]) => [k, String(v)]),
+  ).toString();
+  $("export-csv").href = `/desk/audit.csv${query ? `?${query}` : ""}`;
+  $("export-json").href = `/desk/audit.json${query ? `?${query}` : ""}`;
+  if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "audit_filter", ...filter }));
+}
+
 function onMessage(event) {
   let msg;
   try {
@@ -132,7 +180,9 @@ function onMessage(event) {
     return;
   }
   if (msg.type === "snapshot") {
+    renderMachineChoices(msg.machines ?? []);
     renderMachines(msg.machines ?? []);
+    renderAudit(msg.audit ?? []);
     renderSessions(msg.sessions ?? []);
     renderInvitations(msg.invitations ?? []);
     setFeed("live", "Live");
@@ -144,9 +194,11 @@ function onMessage(event) {
 function connect() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${scheme}//${location.host}/ws/desk`);
+  socket = ws;
   let pinger = null;
   ws.onopen = () => {
     retry = 500;
+    applyAuditFilter(ws);
     pinger = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send("ping"), PING_EVERY);
   };
   ws.onmessage = onMessage;
@@ -164,4 +216,6 @@ function connect() {
   };
 }
 
+$("audit-filter").addEventListener("input", () => applyAuditFilter(socket));
+$("audit-filter").addEventListener("submit", (e) => e.preventDefault());
 connect();
