@@ -151,3 +151,26 @@ async fn a_signed_out_browser_gets_no_live_feed() -> Result<()> {
     server.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn guessing_a_password_is_stopped_after_a_few_tries() -> Result<()> {
+    let server = server_with_admin().await?;
+    let browser = Browser::launch().await?;
+    let page = browser
+        .open(&format!("{}/desk/sign-in", base(&server)))
+        .await?;
+    let error = "document.getElementById('error')?.textContent ?? ''";
+    for _ in 0..5 {
+        sign_in(&page, "ada", "a wrong guess").await?;
+        assert_eq!(text(&page, error).await?, "Wrong login or password.");
+    }
+    // Even the right password waits now: guessing cannot go on at full speed.
+    sign_in(&page, "ada", ADMIN_PASSWORD).await?;
+    assert_eq!(page_kind(&page).await?, "sign-in");
+    assert_eq!(
+        text(&page, error).await?,
+        "Too many sign-in attempts. Wait a minute and try again."
+    );
+    server.stop().await;
+    Ok(())
+}
