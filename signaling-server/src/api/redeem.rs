@@ -10,7 +10,7 @@ use super::agents::clean_name;
 use super::invitations::MAX_PASSWORD;
 use super::ApiJson;
 use crate::error::{ApiError, ServerError};
-use crate::invitation::{codes, PasswordCheck, Refusal};
+use crate::invitation::{codes, Invitation, PasswordCheck, Refusal};
 use crate::secrets::verify_password;
 use crate::signal::NewSession;
 use crate::state::AppState;
@@ -59,6 +59,38 @@ pub fn refusal_error(refusal: Refusal) -> ApiError {
             ),
         ),
     }
+}
+
+/// Admits an expert to `session`, just stored for invitation `inv`: the novice is asked (now,
+/// or when the agent connects) and the expert gets the ticket for the signaling WebSocket.
+pub fn admit(
+    state: &AppState,
+    session: SessionId,
+    inv: &Invitation,
+    expert_name: String,
+    novice_name: String,
+    offered_by_desk: Option<String>,
+    now: i64,
+) -> Result<RedeemResponse, ServerError> {
+    let ice_servers = state.ice.for_session(&session.to_string(), now);
+    let (ticket, ticket_expires_at) = state.tickets.issue(session, inv.id, now)?;
+    state.signal.session_created(NewSession {
+        id: session,
+        invitation: inv.id,
+        agent: inv.agent_id,
+        expert_name,
+        novice_name: novice_name.clone(),
+        ice_servers: ice_servers.clone(),
+        answer_by: now + state.consent_timeout_secs,
+        offered_by_desk,
+    });
+    Ok(RedeemResponse {
+        session_id: session,
+        ticket,
+        ticket_expires_at,
+        novice_name,
+        ice_servers,
+    })
 }
 
 fn unknown() -> ApiError {
@@ -161,29 +193,17 @@ pub async fn redeem(
                     )
                     .await?;
                 writes.commit().await?;
-                let ice_servers = state.ice.for_session(&session.to_string(), now);
-                let (ticket, ticket_expires_at) = state
-                    .tickets
-                    .issue(session, inv.id, now)
-                    .map_err(ServerError::from)?;
-                state.signal.session_created(NewSession {
-                    id: session,
-                    invitation: inv.id,
-                    agent: inv.agent_id,
-                    expert_name: expert_name.clone(),
-                    novice_name: found.novice_name.clone(),
-                    ice_servers: ice_servers.clone(),
-                    answer_by: now + state.consent_timeout_secs,
-                    offered_by_desk: None,
-                });
+                let admitted = admit(
+                    &state,
+                    session,
+                    &inv,
+                    expert_name.clone(),
+                    found.novice_name,
+                    None,
+                    now,
+                )?;
                 tracing::info!(invitation = %inv.id, session = %session, "invitation redeemed");
-                return Ok(Json(RedeemResponse {
-                    session_id: session,
-                    ticket,
-                    ticket_expires_at,
-                    novice_name: found.novice_name,
-                    ice_servers,
-                }));
+                return Ok(Json(admitted));
             }
             Err(refusal) => {
                 let kind = match refusal {

@@ -11,7 +11,6 @@ use super::PageError;
 use crate::error::ServerError;
 use crate::invitation::{codes, Invitation, PasswordCheck, MIN_LIFETIME_SECS};
 use crate::pages::ConsolePage;
-use crate::signal::NewSession;
 use crate::state::AppState;
 use crate::store::AuditEvent;
 use askama::Template;
@@ -124,30 +123,17 @@ pub async fn offer_help(
         .await?;
     writes.commit().await?;
 
-    let ice_servers = state.ice.for_session(&session.to_string(), now);
-    let (ticket, ticket_expires_at) = state
-        .tickets
-        .issue(session, inv.id, now)
-        .map_err(ServerError::from)?;
-    state.signal.session_created(NewSession {
-        id: session,
-        invitation: inv.id,
-        agent,
-        expert_name: expert_name.clone(),
-        novice_name: machine.name.clone(),
-        ice_servers: ice_servers.clone(),
-        answer_by: now + state.consent_timeout_secs,
-        offered_by_desk: Some(user.org_name.clone()),
-    });
+    let redeemed = crate::api::redeem::admit(
+        &state,
+        session,
+        &inv,
+        expert_name,
+        machine.name.clone(),
+        Some(user.org_name.clone()),
+        now,
+    )?;
     tracing::info!(agent = %agent, session = %session, "help offered from the desk");
 
-    let redeemed = RedeemResponse {
-        session_id: session,
-        ticket,
-        ticket_expires_at,
-        novice_name: machine.name.clone(),
-        ice_servers,
-    };
     let offer = serde_json::to_string(&Offered {
         session: &redeemed,
         expert_name: &user.display_name,
