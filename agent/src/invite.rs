@@ -22,7 +22,9 @@ use crate::signal_client::{self, SignalEvent};
 use crate::terminal::{open_with, say, spawn_stdin_reader};
 use crate::trace::Trace;
 use anyhow::Context;
-use protocol::api::{CreateInvitationRequest, InvitationCreated};
+use protocol::api::{CreateInvitationRequest, DirectInvitationRequest, InvitationCreated};
+use protocol::ids::InvitationId;
+use protocol::mail::utc;
 use protocol::signal::ServerToAgent;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +50,8 @@ pub enum Presence {
     /// An enrolled machine waiting for its support desk: being reachable is the point, so the
     /// novice hears when the connection drops and when it is back.
     Desk,
+    /// Waiting for one expert's answer to a direct invitation: a decline ends the run.
+    Direct(InvitationId),
 }
 
 /// Options of `agent invite`.
@@ -164,6 +168,37 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
     serve_sessions(&api, &opts.share, Presence::Invitation).await
 }
 
+/// `agent invite --to LOGIN`: sends an invitation straight to one expert of this machine's
+/// support desk, then waits for their answer and serves the session if they accept.
+pub async fn run_direct(
+    api: ServerApi,
+    to: &str,
+    expires_in: Option<Duration>,
+    share: &ShareOptions,
+) -> anyhow::Result<()> {
+    let sent = api
+        .invite_directly(&DirectInvitationRequest {
+            to: to.trim().into(),
+            expires_in_secs: expires_in.map(|d| d.as_secs()),
+        })
+        .await
+        .context("cannot send the invitation")?;
+    let presence = if sent.to.online {
+        "online now"
+    } else {
+        "offline; they will see it when they open the support desk"
+    };
+    say(&format!(
+        "Sent an invitation to {} ({presence}).",
+        sent.to.name
+    ));
+    say(&format!(
+        "  Valid until {} UTC. Waiting for their answer; type /quit to stop.",
+        utc(sent.expires_at)
+    ));
+    serve_sessions(&api, share, Presence::Direct(sent.id)).await
+}
+
 /// Connects to the server as `api`'s agent and answers every session request through the
 /// novice, one session after another, until the novice quits.
 pub async fn serve_sessions(
@@ -181,6 +216,9 @@ pub async fn serve_sessions(
     let (to_server, mut from_server) = signal_client::spawn(api.base(), api.token());
     let mut lines = spawn_stdin_reader();
     let mut session = Session::new(api.name());
+    if let Presence::Direct(id) = presence {
+        session = session.waiting_for_answer(id);
+    }
     let mut sharing: Option<Sharing> = None;
     let mut reports = tokio::time::interval(REPORT_INTERVAL);
     reports.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

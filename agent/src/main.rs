@@ -111,8 +111,15 @@ enum Commands {
         #[command(flatten)]
         share: ShareArgs,
     },
+    /// List the experts of your support desk you can invite directly, and who is online.
+    Experts,
     /// Create an invitation, print its link, and wait for your helper.
     Invite {
+        /// Send the invitation straight to this expert of your support desk (a login from
+        /// `agent experts`) instead of making a link; they accept or decline in their browser.
+        #[arg(long, value_name = "LOGIN",
+              conflicts_with_all = ["password", "copy", "save", "email", "send_to"])]
+        to: Option<String>,
         /// How long the invitation stays valid: e.g. 30m, 1h, 2d (at most 30 days).
         #[arg(long, default_value = "1h", value_parser = parse_duration)]
         expires: Duration,
@@ -195,6 +202,44 @@ fn print_summary(inv: &InvitationSummary) {
     );
 }
 
+/// The enrolled machine's client: experts are reachable only through a support desk.
+fn enrolled_api(server: Option<&str>, state_dir: &std::path::Path) -> anyhow::Result<ServerApi> {
+    ServerApi::enrolled(server, state_dir)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "This machine is not enrolled into a support desk{}, so it has no experts to invite \
+             directly. Run `agent enroll --server URL --token T` first, or invite a helper with \
+             a link (`agent invite`).",
+            server.map(|s| format!(" on {s}")).unwrap_or_default()
+        )
+    })
+}
+
+/// `agent experts`: who the novice can invite directly, online first.
+async fn list_experts(server: Option<&str>, state_dir: &std::path::Path) -> anyhow::Result<()> {
+    let api = enrolled_api(server, state_dir)?;
+    let mut experts = api
+        .experts()
+        .await
+        .with_context(|| format!("cannot list the experts on {}", api.base()))?;
+    let desk = api.organisation().unwrap_or("your organisation");
+    if experts.is_empty() {
+        println!("Nobody works at the {desk} support desk yet.");
+        return Ok(());
+    }
+    experts.sort_by_key(|e| !e.online);
+    println!("The {desk} support desk (invite one with `agent invite --to LOGIN`):");
+    let width = experts.iter().map(|e| e.login.len()).max().unwrap_or(0);
+    for e in &experts {
+        println!(
+            "  {:<width$}  {:<7}  {}",
+            e.login,
+            if e.online { "online" } else { "offline" },
+            e.name
+        );
+    }
+    Ok(())
+}
+
 fn default_name() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -249,6 +294,16 @@ async fn main() -> anyhow::Result<()> {
             );
             return Ok(());
         }
+        Some(Commands::Experts) => return list_experts(cli.server.as_deref(), &state_dir).await,
+        Some(Commands::Invite {
+            to: Some(to),
+            expires,
+            share,
+            ..
+        }) => {
+            let api = enrolled_api(cli.server.as_deref(), &state_dir)?;
+            return invite::run_direct(api, &to, Some(expires), &share.into_options()).await;
+        }
         Some(command) => command,
     };
     let server = cli.server.as_deref().unwrap_or(DEFAULT_SERVER);
@@ -258,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
 
     match command {
         // Answered above, before any registration.
-        Commands::Enroll { .. } | Commands::Online { .. } => Ok(()),
+        Commands::Enroll { .. } | Commands::Online { .. } | Commands::Experts => Ok(()),
         Commands::Invite {
             expires,
             password,
@@ -267,6 +322,7 @@ async fn main() -> anyhow::Result<()> {
             email,
             send_to,
             copy,
+            to: _,
         } => {
             invite::run(
                 api,

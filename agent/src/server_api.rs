@@ -10,8 +10,9 @@
 //! an anonymous registration: only a new `agent enroll` replaces it.
 
 use protocol::api::{
-    CreateInvitationRequest, EnrollRequest, EnrollResponse, ErrorBody, InvitationCreated,
-    InvitationSummary, RegisterAgentRequest, RegisterAgentResponse,
+    CreateInvitationRequest, DirectInvitationRequest, DirectInvitationSent, EnrollRequest,
+    EnrollResponse, ErrorBody, ExpertSummary, InvitationCreated, InvitationSummary,
+    RegisterAgentRequest, RegisterAgentResponse,
 };
 use protocol::ids::InvitationId;
 use serde::{Deserialize, Serialize};
@@ -224,6 +225,32 @@ impl ServerApi {
         send(
             self.http
                 .post(format!("{}/api/invitations", self.base))
+                .bearer_auth(&self.creds.token)
+                .json(req),
+            &self.base,
+        )
+        .await
+    }
+
+    /// The experts of this machine's support desk, with whether each is online.
+    pub async fn experts(&self) -> Result<Vec<ExpertSummary>, ApiError> {
+        send(
+            self.http
+                .get(format!("{}/api/experts", self.base))
+                .bearer_auth(&self.creds.token),
+            &self.base,
+        )
+        .await
+    }
+
+    /// Sends an invitation straight to one expert of the support desk.
+    pub async fn invite_directly(
+        &self,
+        req: &DirectInvitationRequest,
+    ) -> Result<DirectInvitationSent, ApiError> {
+        send(
+            self.http
+                .post(format!("{}/api/invitations/direct", self.base))
                 .bearer_auth(&self.creds.token)
                 .json(req),
             &self.base,

@@ -17,7 +17,7 @@
 use crate::control::{Control, ControlCommand, StopReason};
 use protocol::api::IceServer;
 use protocol::data::{DataMessage, InputEvent};
-use protocol::ids::SessionId;
+use protocol::ids::{InvitationId, SessionId};
 use protocol::signal::{AgentToServer, EndReason, ServerToAgent, SessionStats, Signal};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -86,6 +86,9 @@ pub struct Session {
     control_unavailable: Option<String>,
     state: State,
     commands: VecDeque<Command>,
+    /// The direct invitation this run exists for: once its expert declines, there is nothing
+    /// left to wait for.
+    direct: Option<InvitationId>,
 }
 
 impl Session {
@@ -95,7 +98,14 @@ impl Session {
             control_unavailable: None,
             state: State::Idle,
             commands: VecDeque::new(),
+            direct: None,
         }
+    }
+
+    /// This run waits for the answer to the direct invitation `id`: a decline ends it.
+    pub fn waiting_for_answer(mut self, id: InvitationId) -> Self {
+        self.direct = Some(id);
+        self
     }
 
     pub fn poll_command(&mut self) -> Option<Command> {
@@ -237,6 +247,16 @@ impl Session {
                 }
                 self.state = State::Idle;
                 self.say(ended_line(reason));
+            }
+            ServerToAgent::InvitationDeclined {
+                invitation_id,
+                expert_name,
+            } => {
+                self.say(format!("{expert_name} declined your invitation."));
+                if self.direct == Some(invitation_id) && matches!(self.state, State::Idle) {
+                    self.say("Nobody else was invited this time; the agent stops. Run `agent experts` to see who else is online.");
+                    self.commands.push_back(Command::Quit);
+                }
             }
             ServerToAgent::Welcome { .. } | ServerToAgent::Pong | ServerToAgent::Error { .. } => {}
         }
@@ -470,6 +490,29 @@ mod tests {
             answer_by: 0,
             offered_by_desk: None,
         }
+    }
+
+    #[test]
+    fn a_declined_direct_invitation_is_told_and_ends_the_wait() {
+        let id = protocol::ids::InvitationId::new_random();
+        let mut s = Session::new("Alice").waiting_for_answer(id);
+        let declined = |invitation_id| ServerToAgent::InvitationDeclined {
+            invitation_id,
+            expert_name: "Bob (Acme support desk)".into(),
+        };
+        // A decline of some other invitation is news, not the end.
+        s.handle_server(
+            declined(protocol::ids::InvitationId::new_random()),
+            Instant::now(),
+            ANSWER,
+        );
+        let cmds = drain(&mut s);
+        assert!(
+            matches!(&cmds[..], [Command::Say(line)] if line == "Bob (Acme support desk) declined your invitation.")
+        );
+        s.handle_server(declined(id), Instant::now(), ANSWER);
+        let cmds = drain(&mut s);
+        assert!(matches!(cmds.last(), Some(Command::Quit)), "{cmds:?}");
     }
 
     fn asking() -> (Session, SessionId, Instant) {

@@ -92,6 +92,38 @@ pub struct InvitationCreated {
     pub email_error: Option<String>,
 }
 
+/// One expert of the machine's support desk, as `GET /api/experts` lists them for the novice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ExpertSummary {
+    /// What `agent invite --to` takes.
+    pub login: String,
+    pub name: String,
+    /// Signed in with the dashboard open right now.
+    pub online: bool,
+}
+
+/// `POST /api/invitations/direct` (enrolled agent only): invite one expert of the support desk,
+/// who answers with Accept or Decline in the browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DirectInvitationRequest {
+    /// The expert's login, as `GET /api/experts` lists it.
+    pub to: String,
+    /// Lifetime in seconds; default one hour.
+    #[serde(default)]
+    pub expires_in_secs: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DirectInvitationSent {
+    pub id: InvitationId,
+    pub to: ExpertSummary,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 /// What state an invitation is in, as the novice sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -107,6 +139,8 @@ pub enum InvitationStatus {
     Revoked,
     /// Too many wrong passwords.
     Locked,
+    /// The expert it was sent to directly declined it.
+    Declined,
 }
 
 impl InvitationStatus {
@@ -117,6 +151,7 @@ impl InvitationStatus {
             Self::Expired => "expired",
             Self::Revoked => "revoked",
             Self::Locked => "locked",
+            Self::Declined => "declined",
         }
     }
 }

@@ -163,6 +163,11 @@ pub enum ServerToAgent {
         session_id: SessionId,
         reason: EndReason,
     },
+    /// The expert a direct invitation went to declined it.
+    InvitationDeclined {
+        invitation_id: InvitationId,
+        expert_name: String,
+    },
     Pong,
     /// The last frame was refused; the connection stays open.
     Error {

@@ -36,12 +36,13 @@ pub struct ConsolePage {
 }
 
 impl ConsolePage {
-    /// The console of an operator who offered help to `machine`, joining `offer` at once.
-    pub fn offered(machine: &str, offer: String) -> Self {
+    /// The console of a desk operator admitted to a session with `machine` (help they offered,
+    /// or a direct invitation they accepted), joining `offer` at once.
+    pub fn offered(machine: &str, headline: String, offer: String) -> Self {
         Self {
             novice_name: machine.to_string(),
             state: "waiting",
-            headline: format!("Offering help to {machine}"),
+            headline,
             explanation: "The person there is asked whether to let you see their screen.",
             has_password: false,
             offer,
@@ -56,6 +57,7 @@ fn state_code(status: InvitationStatus) -> &'static str {
         InvitationStatus::Expired => "expired",
         InvitationStatus::Revoked => "revoked",
         InvitationStatus::Locked => "locked",
+        InvitationStatus::Declined => "declined",
     }
 }
 
@@ -97,6 +99,7 @@ pub async fn console(
                 InvitationStatus::Locked => {
                     "This invitation is locked after too many wrong passwords. Ask for a new one."
                 }
+                InvitationStatus::Declined => "This invitation was declined.",
             };
             let code = if status == InvitationStatus::Open {
                 StatusCode::OK

@@ -2,6 +2,7 @@
 
 use crate::clock::Clock;
 use crate::config::ServerConfig;
+use crate::desk::presence::Presence;
 use crate::error::ServerError;
 use crate::invitation::Policy;
 use crate::mail::Mailer;
@@ -44,6 +45,8 @@ pub struct Shared {
     pub web_dir: PathBuf,
     /// The SMTP relay for invitations the server sends itself, if one is configured.
     pub mailer: Option<Mailer>,
+    /// Which of the desk's people have a dashboard open.
+    pub presence: Presence,
 }
 
 impl std::ops::Deref for AppState {
@@ -81,6 +84,7 @@ impl AppState {
             .transpose()?;
         Ok(Self(Arc::new(Shared {
             mailer,
+            presence: Presence::default(),
             signal: SignalHub::new(clock.clone(), effects),
             tickets: Tickets::new(secret.as_bytes(), config.ticket_ttl_secs as i64),
             policy: Policy {

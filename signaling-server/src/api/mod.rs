@@ -3,10 +3,12 @@
 //! * [`agents`]: registration and the agent's bearer credential.
 //! * [`enroll`]: a machine joins an organisation's support desk with an enrolment token.
 //! * [`invitations`]: create, list, inspect and revoke (agent only).
+//! * [`direct`]: an enrolled machine lists its desk's experts and invites one directly.
 //! * [`redeem`]: the expert opens an invitation and receives a session ticket.
 //! * [`health`]: liveness and database reachability.
 
 pub mod agents;
+pub mod direct;
 pub mod enroll;
 pub mod health;
 pub mod invitations;
@@ -39,6 +41,8 @@ pub struct ApiJson<T>(pub T);
         invitations::list,
         invitations::get_one,
         invitations::revoke,
+        direct::experts,
+        direct::send,
         redeem::redeem,
         health::health,
     ),
@@ -67,6 +71,8 @@ pub fn router() -> Router<AppState> {
             "/api/invitations",
             post(invitations::create).get(invitations::list),
         )
+        .route("/api/invitations/direct", post(direct::send))
+        .route("/api/experts", get(direct::experts))
         .route("/api/invitations/{id}", get(invitations::get_one))
         .route("/api/invitations/{id}/revoke", post(invitations::revoke))
         .route("/api/redeem", post(redeem::redeem))

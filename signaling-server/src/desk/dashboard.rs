@@ -1,5 +1,6 @@
 //! The dashboard page, and the snapshot of the organisation that its script shows: enrolled
-//! machines with their presence, open invitations and live sessions with their quality.
+//! machines with their presence, open invitations, live sessions with their quality, and the
+//! direct invitations waiting for the signed-in person's answer.
 
 use super::audit::{recent, AuditView, DeskAuditFilter};
 use super::auth::SignedIn;
@@ -44,6 +45,8 @@ pub struct Snapshot {
     pub machines: Vec<MachineView>,
     pub invitations: Vec<InvitationView>,
     pub sessions: Vec<SessionView>,
+    /// Invitations novices sent to the signed-in person, waiting for Accept or Decline.
+    pub direct: Vec<DirectView>,
     /// The newest audit events matching the page's filters.
     pub audit: Vec<AuditView>,
 }
@@ -69,6 +72,15 @@ pub struct InvitationView {
     /// `open` or `in_use`.
     pub state: &'static str,
     pub offered_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DirectView {
+    pub id: InvitationId,
+    /// The novice's machine, as it named itself.
+    pub machine: String,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -152,10 +164,23 @@ pub async fn snapshot(
             })
         })
         .collect();
+    let direct = state
+        .store
+        .direct_invitations_for(user.id, now)
+        .await?
+        .into_iter()
+        .map(|found| DirectView {
+            id: found.invitation.id,
+            machine: found.machine,
+            created_at: found.invitation.created_at,
+            expires_at: found.invitation.expires_at,
+        })
+        .collect();
     Ok(Snapshot {
         machines: machine_views,
         invitations,
         sessions,
+        direct,
         audit: recent(state, user, audit_filter).await?,
     })
 }

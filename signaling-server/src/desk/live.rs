@@ -68,6 +68,8 @@ pub async fn desk_ws(
 }
 
 async fn run(mut socket: WebSocket, state: AppState, user: User) {
+    // Online for the experts list of the organisation's machines while this feed is open.
+    let _here = state.presence.arrive(user.id);
     let mut changes = state.signal.watch_changes();
     let mut poll = interval(POLL_EVERY);
     poll.set_missed_tick_behavior(MissedTickBehavior::Delay);

@@ -6,6 +6,8 @@
 //! * [`admin`]: administrators create operator accounts and enrolment tokens.
 //! * [`audit`]: the organisation's audit log, filtered, live and as CSV or JSON downloads.
 //! * [`offer`]: *Offer help* on an enrolled machine; the operator's browser becomes the console.
+//! * [`presence`]: who is online (signed in with a dashboard open), for the novices' agents.
+//! * [`direct`]: Accept or Decline an invitation a novice sent straight to the signed-in person.
 //!
 //! Pages are askama templates in `web/templates/desk_*.html`; the script is
 //! `web/static/js/desk.js`. Everything is scoped to the signed-in person's organisation.
@@ -14,8 +16,10 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod dashboard;
+pub mod direct;
 pub mod live;
 pub mod offer;
+pub mod presence;
 
 use crate::error::ServerError;
 use crate::state::AppState;
@@ -35,6 +39,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk/sign-in", get(auth::sign_in_page).post(auth::sign_in))
         .route("/desk/sign-out", post(auth::sign_out))
         .route("/desk/machines/{id}/offer", post(offer::offer_help))
+        .route("/desk/invitations/{id}/accept", post(direct::accept))
+        .route("/desk/invitations/{id}/decline", post(direct::decline))
         .route("/desk/operators", post(admin::create_operator))
         .route(
             "/desk/enrolment-tokens",

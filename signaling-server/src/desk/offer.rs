@@ -134,12 +134,24 @@ pub async fn offer_help(
     )?;
     tracing::info!(agent = %agent, session = %session, "help offered from the desk");
 
+    let headline = format!("Offering help to {}", machine.name);
+    console_page(&machine.name, headline, &redeemed, &user.display_name)
+}
+
+/// The expert console for a session the signed-in person was just admitted to: it holds the
+/// session's ticket and waits there for the novice's answer.
+pub(super) fn console_page(
+    machine: &str,
+    headline: String,
+    session: &RedeemResponse,
+    expert_name: &str,
+) -> Result<Response, PageError> {
     let offer = serde_json::to_string(&Offered {
-        session: &redeemed,
-        expert_name: &user.display_name,
+        session,
+        expert_name,
     })
     .map_err(|e| ServerError::Corrupt(e.to_string()))?;
-    let html = ConsolePage::offered(&machine.name, offer)
+    let html = ConsolePage::offered(machine, headline, offer)
         .render()
         .map_err(ServerError::from)?;
     let mut res = Html(html).into_response();

@@ -4,14 +4,18 @@
 //! (`handle_redeem`, `handle_revoke`, `handle_session_ended`), and written back; the store
 //! guards the write with the row's `version` so two concurrent redemptions cannot both win.
 //!
-//! Status precedence, as the novice sees it: revoked, then locked, then in use, then expired,
-//! then open. An invitation in use stays in use until its session ends even if it expires
-//! meanwhile: expiry is about *opening* it, not about cutting a running session.
+//! Status precedence, as the novice sees it: revoked, then locked, then declined, then in use,
+//! then expired, then open. An invitation in use stays in use until its session ends even if it
+//! expires meanwhile: expiry is about *opening* it, not about cutting a running session.
+//!
+//! A *direct* invitation is addressed to one expert ([`Invitation::direct_to`]) and has no link
+//! anybody could open: that expert answers it once, with [`Invitation::handle_accept`] or
+//! [`Invitation::handle_decline`]. Once its session is over it counts as expired.
 
 pub mod codes;
 
 use protocol::api::InvitationStatus;
-use protocol::ids::{AgentId, InvitationId, SessionId};
+use protocol::ids::{AgentId, InvitationId, SessionId, UserId};
 
 /// Default lifetime when the novice does not choose one.
 pub const DEFAULT_LIFETIME_SECS: u64 = 60 * 60;
@@ -60,6 +64,19 @@ pub enum Refusal {
     },
 }
 
+/// Why an expert's answer to a direct invitation was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerRefusal {
+    /// It is not addressed to this expert (or is no direct invitation at all).
+    NotYours,
+    Expired,
+    /// The novice withdrew it.
+    Revoked,
+    /// It was accepted before; its session may be running or over.
+    AlreadyAccepted,
+    AlreadyDeclined,
+}
+
 /// What the expert supplied, already checked against the stored hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PasswordCheck {
@@ -79,6 +96,11 @@ pub struct Invitation {
     pub has_password: bool,
     pub failed_attempts: u32,
     pub active_session: Option<SessionId>,
+    /// The expert a direct invitation is addressed to.
+    pub direct_to: Option<UserId>,
+    /// When the expert of a direct invitation accepted or declined it.
+    pub accepted_at: Option<i64>,
+    pub declined_at: Option<i64>,
     /// Optimistic-concurrency version, bumped by the store on every write.
     pub version: i64,
 }
@@ -108,7 +130,24 @@ impl Invitation {
             has_password,
             failed_attempts: 0,
             active_session: None,
+            direct_to: None,
+            accepted_at: None,
+            declined_at: None,
             version: 0,
+        })
+    }
+
+    /// A new direct invitation for the expert `to`, answered with Accept or Decline.
+    pub fn create_direct(
+        id: InvitationId,
+        agent_id: AgentId,
+        to: UserId,
+        lifetime_secs: Option<u64>,
+        now: i64,
+    ) -> Result<Self, CreateError> {
+        Ok(Self {
+            direct_to: Some(to),
+            ..Self::create(id, agent_id, false, lifetime_secs, now)?
         })
     }
 
@@ -118,9 +157,11 @@ impl Invitation {
             InvitationStatus::Revoked
         } else if self.is_locked(policy) {
             InvitationStatus::Locked
+        } else if self.declined_at.is_some() {
+            InvitationStatus::Declined
         } else if self.active_session.is_some() {
             InvitationStatus::InUse
-        } else if now >= self.expires_at {
+        } else if now >= self.expires_at || self.accepted_at.is_some() {
             InvitationStatus::Expired
         } else {
             InvitationStatus::Open
@@ -146,6 +187,10 @@ impl Invitation {
             InvitationStatus::Locked => return Err(Refusal::Locked),
             InvitationStatus::Expired => return Err(Refusal::Expired),
             InvitationStatus::InUse => return Err(Refusal::InUse),
+            // Codes of a direct invitation are never handed out; should one be guessed, it is
+            // as good as withdrawn.
+            InvitationStatus::Declined => return Err(Refusal::Revoked),
+            InvitationStatus::Open if self.direct_to.is_some() => return Err(Refusal::Revoked),
             InvitationStatus::Open => {}
         }
         if self.has_password {
@@ -166,6 +211,44 @@ impl Invitation {
             }
         }
         self.active_session = Some(session);
+        Ok(())
+    }
+
+    /// Why `expert` may not answer this direct invitation at `now`, if they may not.
+    fn check_answer(&self, expert: UserId, now: i64) -> Result<(), AnswerRefusal> {
+        if self.direct_to != Some(expert) {
+            Err(AnswerRefusal::NotYours)
+        } else if self.revoked_at.is_some() {
+            Err(AnswerRefusal::Revoked)
+        } else if self.accepted_at.is_some() {
+            Err(AnswerRefusal::AlreadyAccepted)
+        } else if self.declined_at.is_some() {
+            Err(AnswerRefusal::AlreadyDeclined)
+        } else if now >= self.expires_at {
+            Err(AnswerRefusal::Expired)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The addressed expert accepts: the invitation is in use by `session`, and can never be
+    /// answered again.
+    pub fn handle_accept(
+        &mut self,
+        expert: UserId,
+        session: SessionId,
+        now: i64,
+    ) -> Result<(), AnswerRefusal> {
+        self.check_answer(expert, now)?;
+        self.accepted_at = Some(now);
+        self.active_session = Some(session);
+        Ok(())
+    }
+
+    /// The addressed expert declines; the novice is to be told.
+    pub fn handle_decline(&mut self, expert: UserId, now: i64) -> Result<(), AnswerRefusal> {
+        self.check_answer(expert, now)?;
+        self.declined_at = Some(now);
         Ok(())
     }
 
@@ -354,6 +437,105 @@ mod tests {
             inv.handle_redeem(PasswordCheck::Correct, s, T0, policy()),
             Ok(())
         );
+    }
+
+    fn direct(to: UserId) -> Invitation {
+        Invitation::create_direct(
+            InvitationId::new_random(),
+            AgentId::new_random(),
+            to,
+            Some(600),
+            T0,
+        )
+        .expect("valid lifetime")
+    }
+
+    #[test]
+    fn a_direct_invitation_is_accepted_once_then_used_up() {
+        let bob = UserId::new_random();
+        let mut inv = direct(bob);
+        assert_eq!(inv.status(T0, policy()), InvitationStatus::Open);
+        let s = SessionId::new_random();
+        assert_eq!(inv.handle_accept(bob, s, T0 + 5), Ok(()));
+        assert_eq!(inv.status(T0 + 5, policy()), InvitationStatus::InUse);
+        let again = inv.handle_accept(bob, SessionId::new_random(), T0 + 6);
+        assert_eq!(again, Err(AnswerRefusal::AlreadyAccepted));
+        assert_eq!(
+            inv.active_session,
+            Some(s),
+            "a second accept changes nothing"
+        );
+        assert_eq!(
+            inv.handle_decline(bob, T0 + 7),
+            Err(AnswerRefusal::AlreadyAccepted)
+        );
+        inv.handle_session_ended(s);
+        assert_eq!(inv.status(T0 + 8, policy()), InvitationStatus::Expired);
+        assert_eq!(
+            inv.handle_accept(bob, s, T0 + 9),
+            Err(AnswerRefusal::AlreadyAccepted)
+        );
+    }
+
+    #[test]
+    fn a_direct_invitation_is_declined_once() {
+        let bob = UserId::new_random();
+        let mut inv = direct(bob);
+        assert_eq!(inv.handle_decline(bob, T0 + 1), Ok(()));
+        assert_eq!(inv.status(T0 + 1, policy()), InvitationStatus::Declined);
+        assert_eq!(
+            inv.handle_accept(bob, SessionId::new_random(), T0 + 2),
+            Err(AnswerRefusal::AlreadyDeclined)
+        );
+        assert_eq!(
+            inv.handle_decline(bob, T0 + 2),
+            Err(AnswerRefusal::AlreadyDeclined)
+        );
+        // Declined stays declined after expiry, and revoking wins over it.
+        assert_eq!(inv.status(T0 + 9999, policy()), InvitationStatus::Declined);
+        inv.handle_revoke(T0 + 10);
+        assert_eq!(inv.status(T0 + 10, policy()), InvitationStatus::Revoked);
+    }
+
+    #[test]
+    fn only_the_addressed_expert_answers_and_only_in_time() {
+        let bob = UserId::new_random();
+        let mut inv = direct(bob);
+        let s = SessionId::new_random();
+        assert_eq!(
+            inv.handle_accept(UserId::new_random(), s, T0),
+            Err(AnswerRefusal::NotYours)
+        );
+        assert_eq!(
+            inv.handle_accept(bob, s, T0 + 600),
+            Err(AnswerRefusal::Expired)
+        );
+        assert_eq!(
+            inv.handle_decline(bob, T0 + 600),
+            Err(AnswerRefusal::Expired)
+        );
+        let mut withdrawn = direct(bob);
+        withdrawn.handle_revoke(T0 + 1);
+        assert_eq!(
+            withdrawn.handle_accept(bob, s, T0 + 2),
+            Err(AnswerRefusal::Revoked)
+        );
+        // A link invitation is nobody's to accept.
+        let mut link = invitation(false);
+        assert_eq!(link.handle_accept(bob, s, T0), Err(AnswerRefusal::NotYours));
+        assert_eq!(inv.accepted_at, None);
+        assert_eq!(inv.active_session, None);
+    }
+
+    #[test]
+    fn a_direct_invitation_cannot_be_opened_by_code() {
+        let mut inv = direct(UserId::new_random());
+        let s = SessionId::new_random();
+        assert_eq!(
+            inv.handle_redeem(PasswordCheck::NotSupplied, s, T0, policy()),
+            Err(Refusal::Revoked)
+        );
+        assert_eq!(inv.active_session, None);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use super::hub::{Command, ConnId, Hub, LiveSession, NewSession};
 use crate::clock::Clock;
 use crate::session_effects::{Effect, EffectQueue};
-use protocol::ids::{AgentId, SessionId};
+use protocol::ids::{AgentId, InvitationId, SessionId};
 use protocol::signal::{AgentToServer, ExpertToServer, ServerToAgent, ServerToExpert};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -120,6 +120,20 @@ impl SignalHub {
     pub fn revoked(&self, session: SessionId) {
         let now = self.clock.now();
         self.with_hub(|hub| hub.handle_revoked(session, now));
+    }
+
+    pub fn invitation_declined(
+        &self,
+        agent: AgentId,
+        invitation: InvitationId,
+        expert_name: String,
+    ) {
+        self.with_hub(|hub| hub.handle_invitation_declined(agent, invitation, expert_name));
+    }
+
+    /// Wakes the dashboards' feeds: something they show changed in the database only.
+    pub fn nudge(&self) {
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub fn tick(&self) {

@@ -480,6 +480,25 @@ impl Hub {
         self.end(session, EndReason::Revoked, None, now);
     }
 
+    /// The expert a direct invitation of `agent` went to declined it: tell the novice, if the
+    /// agent is connected (otherwise its invitation list shows it).
+    pub fn handle_invitation_declined(
+        &mut self,
+        agent: AgentId,
+        invitation: InvitationId,
+        expert_name: String,
+    ) {
+        if let Some(&conn) = self.agents.get(&agent) {
+            self.commands.push_back(Command::ToAgent {
+                conn,
+                msg: ServerToAgent::InvitationDeclined {
+                    invitation_id: invitation,
+                    expert_name,
+                },
+            });
+        }
+    }
+
     /// The server is going down: tell everybody and close every connection.
     pub fn handle_shutdown(&mut self, now: i64) {
         let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
@@ -722,6 +741,31 @@ mod tests {
             [Command::ToAgent { conn: AGENT_CONN, msg: ServerToAgent::SessionRequest { session_id, expert_name, .. } }]
                 if *session_id == id && expert_name == "Bob"
         ));
+    }
+
+    #[test]
+    fn a_declined_direct_invitation_is_told_to_its_agent_only() {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        let other = AgentId::new_random();
+        hub.handle_agent_connected(AGENT_CONN, agent, T0);
+        hub.handle_agent_connected(EXPERT_CONN, other, T0);
+        drain(&mut hub);
+        let invitation = InvitationId::new_random();
+        hub.handle_invitation_declined(agent, invitation, "Bob".into());
+        assert_eq!(
+            drain(&mut hub),
+            vec![Command::ToAgent {
+                conn: AGENT_CONN,
+                msg: ServerToAgent::InvitationDeclined {
+                    invitation_id: invitation,
+                    expert_name: "Bob".into()
+                }
+            }]
+        );
+        // An agent that is not connected learns it from its invitation list instead.
+        hub.handle_invitation_declined(AgentId::new_random(), invitation, "Bob".into());
+        assert!(drain(&mut hub).is_empty());
     }
 
     #[test]

@@ -82,8 +82,19 @@ impl Store {
              AND (i.expires_at > $2 OR i.active_session IS NOT NULL) \
              ORDER BY i.created_at DESC, i.id LIMIT 200"
         );
-        let rows = sqlx::query(&sql)
-            .bind(org.to_string())
+        self.org_invitations(&sql, org.to_string(), now).await
+    }
+
+    /// Runs `sql`, which selects invitations with their `machine` and `offered_by`, bound to
+    /// `key` ($1) and `now` ($2).
+    async fn org_invitations(
+        &self,
+        sql: &str,
+        key: String,
+        now: i64,
+    ) -> Result<Vec<OrgInvitation>, ServerError> {
+        let rows = sqlx::query(sql)
+            .bind(key)
             .bind(now)
             .fetch_all(&self.pool)
             .await?;
@@ -96,6 +107,23 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Direct invitations waiting for `expert`'s answer at `now`, oldest first.
+    pub async fn direct_invitations_for(
+        &self,
+        expert: UserId,
+        now: i64,
+    ) -> Result<Vec<OrgInvitation>, ServerError> {
+        let sql = format!(
+            "SELECT {INVITATION_COLUMNS}, a.name AS machine, u.display_name AS offered_by \
+             FROM invitations i JOIN agents a ON a.id = i.agent_id \
+             LEFT JOIN users u ON u.id = i.offered_by \
+             WHERE i.direct_to = $1 AND i.revoked_at IS NULL AND i.accepted_at IS NULL \
+             AND i.declined_at IS NULL AND i.expires_at > $2 \
+             ORDER BY i.created_at, i.id LIMIT 50"
+        );
+        self.org_invitations(&sql, expert.to_string(), now).await
     }
 }
 
@@ -113,8 +141,17 @@ impl Writes {
             .bind(invitation.to_string())
             .execute(&mut *self.tx)
             .await?;
+        self.set_session_expert(session, by).await
+    }
+
+    /// Records which of the desk's people is the expert of a session.
+    pub async fn set_session_expert(
+        &mut self,
+        session: SessionId,
+        expert: UserId,
+    ) -> Result<(), ServerError> {
         sqlx::query("UPDATE sessions SET expert_user_id = $1 WHERE id = $2")
-            .bind(by.to_string())
+            .bind(expert.to_string())
             .bind(session.to_string())
             .execute(&mut *self.tx)
             .await?;

@@ -94,7 +94,8 @@ pub struct FoundInvitation {
 
 pub(crate) const INVITATION_COLUMNS: &str =
     "i.id, i.agent_id, i.created_at, i.expires_at, i.revoked_at, \
-     i.password_hash, i.failed_attempts, i.active_session, i.version";
+     i.password_hash, i.failed_attempts, i.active_session, i.direct_to, i.accepted_at, \
+     i.declined_at, i.version";
 
 impl Store {
     /// Connects to `url` and brings the schema up to date.
@@ -338,8 +339,8 @@ impl Writes {
     ) -> Result<(), ServerError> {
         sqlx::query(
             "INSERT INTO invitations (id, agent_id, code_hash, short_code_hash, password_hash, \
-             created_at, expires_at, failed_attempts, version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0)",
+             created_at, expires_at, direct_to, failed_attempts, version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0)",
         )
         .bind(inv.id.to_string())
         .bind(inv.agent_id.to_string())
@@ -348,6 +349,7 @@ impl Writes {
         .bind(password_hash.map(str::to_string))
         .bind(inv.created_at)
         .bind(inv.expires_at)
+        .bind(inv.direct_to.map(|u| u.to_string()))
         .execute(&mut *self.tx)
         .await?;
         Ok(())
@@ -358,11 +360,14 @@ impl Writes {
     pub async fn save_invitation(&mut self, inv: &mut Invitation) -> Result<bool, ServerError> {
         let done = sqlx::query(
             "UPDATE invitations SET revoked_at = $1, failed_attempts = $2, active_session = $3, \
-             version = version + 1 WHERE id = $4 AND version = $5",
+             accepted_at = $4, declined_at = $5, version = version + 1 \
+             WHERE id = $6 AND version = $7",
         )
         .bind(inv.revoked_at)
         .bind(i64::from(inv.failed_attempts))
         .bind(inv.active_session.map(|s| s.to_string()))
+        .bind(inv.accepted_at)
+        .bind(inv.declined_at)
         .bind(inv.id.to_string())
         .bind(inv.version)
         .execute(&mut *self.tx)
@@ -437,6 +442,7 @@ pub(crate) fn parse_id<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, Serv
 pub(crate) fn invitation_from_row(r: &AnyRow) -> Result<Invitation, ServerError> {
     let password_hash: Option<String> = r.try_get("password_hash")?;
     let active: Option<String> = r.try_get("active_session")?;
+    let direct_to: Option<String> = r.try_get("direct_to")?;
     let failed: i64 = r.try_get("failed_attempts")?;
     Ok(Invitation {
         id: parse_id(r, "id")?,
@@ -452,6 +458,14 @@ pub(crate) fn invitation_from_row(r: &AnyRow) -> Result<Invitation, ServerError>
                     .map_err(|_| ServerError::Corrupt(format!("active_session {s:?}")))
             })
             .transpose()?,
+        direct_to: direct_to
+            .map(|u| {
+                u.parse()
+                    .map_err(|_| ServerError::Corrupt(format!("direct_to {u:?}")))
+            })
+            .transpose()?,
+        accepted_at: r.try_get("accepted_at")?,
+        declined_at: r.try_get("declined_at")?,
         version: r.try_get("version")?,
     })
 }

@@ -35,18 +35,26 @@ function cell(text, className) {
   return td;
 }
 
-function offerForm(machine) {
+/** A one-button form posting the page's CSRF token to `action`. */
+function postForm(action, className, label) {
   const form = document.createElement("form");
   form.method = "post";
-  form.action = `/desk/machines/${encodeURIComponent(machine.id)}/offer`;
+  form.action = action;
   const token = document.createElement("input");
   token.type = "hidden";
   token.name = "csrf";
   token.value = csrf;
   const button = document.createElement("button");
   button.type = "submit";
-  button.className = "offer";
-  button.textContent = "Offer help";
+  button.className = className;
+  button.textContent = label;
+  form.append(token, button);
+  return { form, button };
+}
+
+function offerForm(machine) {
+  const { form, button } = postForm(
+    `/desk/machines/${encodeURIComponent(machine.id)}/offer`, "offer", "Offer help");
   if (!machine.online_since) {
     button.disabled = true;
     button.title = "The machine is offline.";
@@ -54,8 +62,37 @@ function offerForm(machine) {
     button.disabled = true;
     button.title = "The machine is already in a session.";
   }
-  form.append(token, button);
   return form;
+}
+
+/** Invitations novices sent to this person: a notification each, with Accept and Decline. */
+function renderDirect(direct) {
+  const known = new Set([...$("direct-list").children].map((li) => li.dataset.invitation));
+  $("direct-list").replaceChildren(
+    ...direct.map((d) => {
+      const li = document.createElement("li");
+      li.dataset.invitation = d.id;
+      const text = document.createElement("p");
+      text.textContent = `${d.machine} asks you for help (sent ${time(d.created_at)}, valid until ${time(d.expires_at)}).`;
+      const path = `/desk/invitations/${encodeURIComponent(d.id)}`;
+      li.append(
+        text,
+        postForm(`${path}/accept`, "accept", "Accept").form,
+        postForm(`${path}/decline`, "decline", "Decline").form,
+      );
+      return li;
+    }),
+  );
+  $("direct").hidden = direct.length === 0;
+  const fresh = direct.filter((d) => !known.has(d.id));
+  if (fresh.length > 0) {
+    document.title = `(${direct.length}) ${document.title.replace(/^\(\d+\) /, "")}`;
+    if ("Notification" in window && Notification.permission === "granted") {
+      for (const d of fresh) new Notification(`${d.machine} asks you for help`);
+    }
+  } else if (direct.length === 0) {
+    document.title = document.title.replace(/^\(\d+\) /, "");
+  }
 }
 
 function renderMachines(machines) {
@@ -185,6 +222,7 @@ function onMessage(event) {
     renderAudit(msg.audit ?? []);
     renderSessions(msg.sessions ?? []);
     renderInvitations(msg.invitations ?? []);
+    renderDirect(msg.direct ?? []);
     setFeed("live", "Live");
   } else if (msg.type === "error") {
     setFeed("lost", msg.message);
