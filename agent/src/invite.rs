@@ -254,6 +254,13 @@ pub async fn serve_sessions(
                     }
                     anyhow::bail!("the server refused this agent's credential; run the agent again to register anew");
                 }
+                Some(SignalEvent::Replaced(message)) => {
+                    if let Some(s) = sharing.take() {
+                        s.stop().await;
+                    }
+                    say(&format!("{message} Only one agent of this machine can be connected at a time; this one stops."));
+                    anyhow::bail!("another agent with this machine's identity took over the connection to the server");
+                }
                 None => anyhow::bail!("the signaling connection task stopped"),
             },
             _ = reports.tick(), if sharing.is_some() => {

@@ -1,10 +1,12 @@
 //! The agent's signaling WebSocket: authenticates with the agent token, forwards frames both
 //! ways through channels, answers keep-alives, and reconnects with back-off when the server
 //! goes away (the server resends consent requests that are still waiting). A server that
-//! refuses the credential itself is not retried: that needs the novice.
+//! refuses the credential itself is not retried: that needs the novice. Neither is a
+//! connection that another agent with the same identity replaced: reconnecting would take the
+//! identity back from it, and the two would keep pushing each other off.
 
 use futures_util::{SinkExt, StreamExt};
-use protocol::signal::{AgentToServer, ServerToAgent};
+use protocol::signal::{AgentToServer, ServerToAgent, ERROR_REPLACED};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -18,6 +20,9 @@ pub enum SignalEvent {
     Disconnected(String),
     /// The server refused the agent's credential (401); the task has stopped.
     Unauthorized,
+    /// Another agent with the same identity connected and took this one's place (the server's
+    /// words); the task has stopped.
+    Replaced(String),
 }
 
 type Socket =
@@ -27,6 +32,8 @@ type Socket =
 enum Ended {
     /// The server refused the credential.
     Unauthorized,
+    /// A newer connection of the same agent took this one's place.
+    Replaced(String),
     /// Anything else: try again.
     Lost(String),
 }
@@ -52,6 +59,10 @@ pub fn spawn(
                 Ok(()) => return, // the driver went away
                 Err(Ended::Unauthorized) => {
                     let _ = in_tx.send(SignalEvent::Unauthorized).await;
+                    return;
+                }
+                Err(Ended::Replaced(message)) => {
+                    let _ = in_tx.send(SignalEvent::Replaced(message)).await;
                     return;
                 }
                 Err(Ended::Lost(reason)) => {
@@ -80,7 +91,7 @@ async fn connect_once(
     in_tx: &mpsc::Sender<SignalEvent>,
 ) -> Result<(), Ended> {
     let ws = open(url, auth).await?;
-    run_connection(ws, out_rx, in_tx).await.map_err(Ended::Lost)
+    run_connection(ws, out_rx, in_tx).await
 }
 
 /// Opens the WebSocket with the agent's credential.
@@ -110,18 +121,22 @@ async fn run_connection(
     ws: Socket,
     out_rx: &mut mpsc::Receiver<AgentToServer>,
     in_tx: &mpsc::Sender<SignalEvent>,
-) -> Result<(), String> {
+) -> Result<(), Ended> {
+    let lost = |e: &dyn std::fmt::Display| Ended::Lost(e.to_string());
     let (mut sink, mut stream) = ws.split();
     let mut keepalive = tokio::time::interval(Duration::from_secs(20));
     loop {
         tokio::select! {
             out = out_rx.recv() => {
                 let Some(msg) = out else { let _ = sink.send(Message::Close(None)).await; return Ok(()) };
-                let text = serde_json::to_string(&msg).map_err(|e| e.to_string())?;
-                sink.send(Message::Text(text.into())).await.map_err(|e| e.to_string())?;
+                let text = serde_json::to_string(&msg).map_err(|e| lost(&e))?;
+                sink.send(Message::Text(text.into())).await.map_err(|e| lost(&e))?;
             }
             frame = stream.next() => match frame {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerToAgent>(text.as_str()) {
+                    Ok(ServerToAgent::Error { code, message }) if code == ERROR_REPLACED => {
+                        return Err(Ended::Replaced(message));
+                    }
                     Ok(ServerToAgent::Error { code, message }) => {
                         tracing::warn!(%code, %message, "server refused a frame");
                     }
@@ -132,13 +147,13 @@ async fn run_connection(
                     }
                     Err(e) => tracing::warn!(error = %e, "ignoring a frame the agent does not understand"),
                 },
-                Some(Ok(Message::Close(_))) | None => return Err("the server closed the connection".into()),
-                Some(Err(e)) => return Err(e.to_string()),
+                Some(Ok(Message::Close(_))) | None => return Err(lost(&"the server closed the connection")),
+                Some(Err(e)) => return Err(lost(&e)),
                 Some(Ok(_)) => {}
             },
             _ = keepalive.tick() => {
-                let text = serde_json::to_string(&AgentToServer::Ping).map_err(|e| e.to_string())?;
-                sink.send(Message::Text(text.into())).await.map_err(|e| e.to_string())?;
+                let text = serde_json::to_string(&AgentToServer::Ping).map_err(|e| lost(&e))?;
+                sink.send(Message::Text(text.into())).await.map_err(|e| lost(&e))?;
             }
         }
     }

@@ -169,12 +169,17 @@ pub enum ServerToAgent {
         expert_name: String,
     },
     Pong,
-    /// The last frame was refused; the connection stays open.
+    /// The last frame was refused; the connection stays open, except after
+    /// [`ERROR_REPLACED`].
     Error {
         code: String,
         message: String,
     },
 }
+
+/// `Error` code sent just before the server closes a connection because a newer one took its
+/// place: the same agent connected again, or the same session was opened in another window.
+pub const ERROR_REPLACED: &str = "replaced";
 
 /// From the expert's browser to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,8 @@
 //! support desk lists the desk's experts with their presence, which follows the expert's
 //! dashboard in a real Chromium; a direct invitation shows there as a notification, and Accept
 //! leads, after the novice's yes, to video decoded in that browser; Decline reaches the
-//! novice's terminal at once.
+//! novice's terminal at once. A second agent of the same machine takes over from the first,
+//! which says so and stops.
 
 use anyhow::{bail, Context, Result};
 use std::time::{Duration, Instant};
@@ -130,10 +131,27 @@ async fn experts_show_online_and_a_direct_invitation_is_accepted_or_declined() -
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 
-    // A second invitation, declined: the novice reads the answer and the agent stops.
+    // A second invitation, declined: the novice reads the answer and the agent stops. The
+    // machine was also waiting for its desk (`agent online`); the newer agent takes over, and
+    // the older one says why and stops instead of pushing it off again.
     let desk = dashboard(&browser, &base).await?;
+    let mut online = enrol.start_beside(&[&["online"][..], &share[..]].concat())?;
+    desk.wait_for(
+        "document.querySelector('#machines tbody tr[data-online=\"true\"] td.name')?.textContent === \"Nora's laptop\"",
+        WAIT,
+        "the machine online on the dashboard",
+    )
+    .await?;
     let mut invite = enrol.start_beside(&[&["invite", "--to", "ada"][..], &share[..]].concat())?;
     invite.expect_line("Sent an invitation to", WAIT).await?;
+    online
+        .expect_line(
+            "Only one agent of this machine can be connected at a time",
+            WAIT,
+        )
+        .await?;
+    let status = online.wait(WAIT).await?;
+    assert!(!status.success(), "the replaced agent stops with an error");
     notification_shown(&desk).await?;
     tests::desk::submit_and_wait(&desk, "#direct-list form:has(button.decline)").await?;
     assert_eq!(page_kind(&desk).await?, "dashboard");

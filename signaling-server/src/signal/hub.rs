@@ -17,7 +17,7 @@ use protocol::api::IceServer;
 use protocol::ids::{AgentId, InvitationId, SessionId};
 use protocol::signal::{
     AgentToServer, ConsentState, ControlEvent, EndReason, ExpertToServer, ServerToAgent,
-    ServerToExpert, SessionStats,
+    ServerToExpert, SessionStats, ERROR_REPLACED,
 };
 use std::collections::{HashMap, VecDeque};
 
@@ -192,10 +192,18 @@ impl Hub {
     }
 
     /// An agent authenticated on `conn`. A second connection of the same agent replaces the
-    /// first. Consent requests still waiting for this agent are (re)sent.
+    /// first, which is told why (so that it stops rather than reconnects and takes the
+    /// identity back). Consent requests still waiting for this agent are (re)sent.
     pub fn handle_agent_connected(&mut self, conn: ConnId, agent: AgentId, now: i64) {
         if let Some(old) = self.agents.insert(agent, conn) {
             self.agent_conns.remove(&old);
+            self.commands.push_back(Command::ToAgent {
+                conn: old,
+                msg: agent_error(
+                    ERROR_REPLACED,
+                    "Another agent with this machine's identity connected to the server.",
+                ),
+            });
             self.commands.push_back(Command::Close { conn: old });
         }
         self.online_since.entry(agent).or_insert(now);
@@ -284,7 +292,7 @@ impl Hub {
             self.commands.push_back(Command::ToExpert {
                 conn: old,
                 msg: error_frame(
-                    "replaced",
+                    ERROR_REPLACED,
                     "This session was opened in another window; this one is closed.",
                 ),
             });
@@ -1195,7 +1203,10 @@ mod tests {
         }
         drain(&mut hub);
         hub.handle_agent_connected(6, agent, T0 + 2);
-        assert_eq!(drain(&mut hub), vec![Command::Close { conn: 5 }]);
+        let cmds = drain(&mut hub);
+        assert_eq!(cmds.len(), 2, "{cmds:?}");
+        assert!(is_error_to(&cmds[0], 5, "replaced"));
+        assert_eq!(cmds[1], Command::Close { conn: 5 });
         assert!(!hub.agent_sessions.contains_key(&agent));
         assert_eq!(hub.session_count(), 1);
     }
@@ -1205,7 +1216,8 @@ mod tests {
         let mut f = pending();
         f.hub.handle_agent_connected(5, f.agent, T0);
         let cmds = drain(&mut f.hub);
-        assert_eq!(cmds[0], Command::Close { conn: AGENT_CONN });
+        assert!(is_error_to(&cmds[0], AGENT_CONN, "replaced"));
+        assert_eq!(cmds[1], Command::Close { conn: AGENT_CONN });
         // The old connection closing later does not take the agent offline.
         f.hub.handle_agent_disconnected(AGENT_CONN, T0);
         assert!(f.hub.is_agent_online(f.agent));
