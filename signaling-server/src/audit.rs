@@ -118,7 +118,9 @@ impl<'a> Row<'a> {
 
 /// CSV (RFC 4180): a header line, then one line per event in the given order, CRLF line ends.
 /// Fields holding a comma, a double quote or a line break are quoted, quotes doubled; absent
-/// values are empty.
+/// values are empty. A field that a spreadsheet would take for a formula (it starts with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return: machine names and logins are chosen by users)
+/// gets a leading `'`, so opening the file runs nothing; the JSON export keeps exact values.
 pub fn to_csv(records: &[AuditRecord]) -> String {
     let mut out = String::new();
     push_csv_line(&mut out, COLUMNS.iter().copied());
@@ -134,6 +136,13 @@ fn push_csv_line<'a>(out: &mut String, cells: impl Iterator<Item = &'a str>) {
         if i > 0 {
             out.push(',');
         }
+        let neutral;
+        let cell = if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            neutral = format!("'{cell}");
+            neutral.as_str()
+        } else {
+            cell
+        };
         if cell.contains([',', '"', '\r', '\n']) {
             out.push('"');
             out.push_str(&cell.replace('"', "\"\""));
@@ -285,6 +294,40 @@ mod tests {
             "3,2025-11-25T14:03:00Z,1764079380,session_ended,server,agent-1,,,,,plain,id-3,aa,bb"
         );
         assert_eq!(lines[3], "");
+    }
+
+    #[test]
+    fn csv_cells_a_spreadsheet_would_run_are_neutralised() {
+        let csv = to_csv(&[
+            record("=HYPERLINK(\"http://x\",\"y\")"),
+            record("+1"),
+            record("-2+3"),
+            record("@SUM(A1)"),
+            record("\t=1"),
+            record("a=b"),
+        ]);
+        let details: Vec<&str> = csv
+            .split("\r\n")
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                l.split(",,,,,")
+                    .nth(1)
+                    .and_then(|r| r.rsplitn(4, ',').last())
+                    .unwrap_or("")
+            })
+            .collect();
+        assert_eq!(
+            details,
+            [
+                "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"",
+                "'+1",
+                "'-2+3",
+                "'@SUM(A1)",
+                "'\t=1",
+                "a=b"
+            ]
+        );
     }
 
     #[test]
