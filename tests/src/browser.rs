@@ -141,6 +141,19 @@ impl Browser {
         })
     }
 
+    /// Lets pages of `origin` show desktop notifications, as a person answering the browser's
+    /// question with "Allow" would.
+    pub async fn allow_notifications(&self, origin: &str) -> Result<()> {
+        self.cdp
+            .call(
+                None,
+                "Browser.grantPermissions",
+                json!({ "origin": origin, "permissions": ["notifications"] }),
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Opens a new tab on `url` and waits until the document has loaded.
     pub async fn open(&self, url: &str) -> Result<Page> {
         self.open_landing_on(url, url).await

@@ -84,12 +84,31 @@ async fn experts_show_online_and_a_direct_invitation_is_accepted_or_declined() -
     let line = ada_becomes(&enrol, "offline").await?;
     assert!(line.contains("Ada"), "{line}");
     let desk = dashboard(&browser, &base).await?;
+    assert_eq!(
+        desk.eval("!document.getElementById('notify').hidden")
+            .await?,
+        true,
+        "the dashboard offers desktop notifications while the browser has not been asked"
+    );
     ada_becomes(&enrol, "online").await?;
     desk.eval("location.href = 'about:blank'").await?;
     ada_becomes(&enrol, "offline").await?;
 
-    // Invited directly while her dashboard is open: a notification with Accept and Decline.
+    // Invited directly while her dashboard is open: a notification with Accept and Decline,
+    // on the page and, notifications allowed, on her desktop (recorded as the page makes them).
+    browser.allow_notifications(&base).await?;
     let desk = dashboard(&browser, &base).await?;
+    assert_eq!(
+        desk.eval("document.getElementById('notify').hidden")
+            .await?,
+        true
+    );
+    desk.eval(
+        "window.shownNotifications = []; \
+         window.Notification = class extends Notification { \
+           constructor(title, options) { super(title, options); shownNotifications.push(title); } }",
+    )
+    .await?;
     ada_becomes(&enrol, "online").await?;
     let share = ["--display", xvfb.display(), "--local-ip", "127.0.0.1"];
     let mut invite = enrol.start_beside(&[&["invite", "--to", "ada"][..], &share[..]].concat())?;
@@ -100,6 +119,12 @@ async fn experts_show_online_and_a_direct_invitation_is_accepted_or_declined() -
     );
     notification_shown(&desk).await?;
     assert!(text(&desk, "document.title").await?.starts_with("(1) "));
+    desk.wait_for(
+        "shownNotifications.includes(\"Nora's laptop asks you for help\")",
+        WAIT,
+        "a desktop notification",
+    )
+    .await?;
 
     // Accept: her tab becomes the console; the novice is asked and says yes; video arrives.
     tests::desk::submit_and_wait(&desk, "#direct-list form:has(button.accept)").await?;

@@ -84,15 +84,33 @@ function renderDirect(direct) {
     }),
   );
   $("direct").hidden = direct.length === 0;
-  const fresh = direct.filter((d) => !known.has(d.id));
-  if (fresh.length > 0) {
-    document.title = `(${direct.length}) ${document.title.replace(/^\(\d+\) /, "")}`;
-    if ("Notification" in window && Notification.permission === "granted") {
-      for (const d of fresh) new Notification(`${d.machine} asks you for help`);
+  const title = document.title.replace(/^\(\d+\) /, "");
+  document.title = direct.length > 0 ? `(${direct.length}) ${title}` : title;
+  if (notificationsAllowed()) {
+    for (const d of direct.filter((d) => !known.has(d.id))) {
+      // One per invitation, however many dashboards are open; a click brings this tab forward.
+      const shown = new Notification(`${d.machine} asks you for help`, {
+        body: "Open the support desk to accept or decline.",
+        tag: d.id,
+        requireInteraction: true,
+      });
+      shown.onclick = () => window.focus();
     }
-  } else if (direct.length === 0) {
-    document.title = document.title.replace(/^\(\d+\) /, "");
   }
+}
+
+function notificationsAllowed() {
+  return "Notification" in window && Notification.permission === "granted";
+}
+
+/** Offers to turn on desktop notifications while the browser has not been asked yet. */
+function setUpNotifications() {
+  const button = $("notify");
+  const update = () => {
+    button.hidden = !("Notification" in window) || Notification.permission !== "default";
+  };
+  button.addEventListener("click", () => Notification.requestPermission().then(update, update));
+  update();
 }
 
 function renderMachines(machines) {
@@ -256,4 +274,5 @@ function connect() {
 
 $("audit-filter").addEventListener("input", () => applyAuditFilter(socket));
 $("audit-filter").addEventListener("submit", (e) => e.preventDefault());
+setUpNotifications();
 connect();
