@@ -12,6 +12,17 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+/// How often the agent pings the server.
+const KEEPALIVE: Duration = Duration::from_secs(4);
+/// Longest silence from the server before the connection counts as dead: a few pings
+/// unanswered.
+const SILENCE_LIMIT: Duration = Duration::from_secs(10);
+/// Longest wait for the server to accept a new connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// First and longest pause between reconnection attempts.
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+const MAX_RETRY: Duration = Duration::from_secs(10);
+
 /// What the driver hears from the connection.
 #[derive(Debug)]
 pub enum SignalEvent {
@@ -38,8 +49,9 @@ enum Ended {
     Lost(String),
 }
 
-/// Starts the connection task. Frames sent while disconnected are dropped (the server ends
-/// live sessions of a vanished agent anyway).
+/// Starts the connection task. Frames sent while disconnected are dropped: the server keeps a
+/// live session for a while when its agent's connection drops, and an ICE restart lost this
+/// way is repeated by the peer.
 pub fn spawn(
     base: &str,
     token: &str,
@@ -53,8 +65,9 @@ pub fn spawn(
     let (out_tx, mut out_rx) = mpsc::channel::<AgentToServer>(256);
     let (in_tx, in_rx) = mpsc::channel::<SignalEvent>(256);
     tokio::spawn(async move {
-        let mut backoff = Duration::from_millis(500);
+        let mut backoff = FIRST_RETRY;
         loop {
+            let attempt = tokio::time::Instant::now();
             match connect_once(&url, &auth, &mut out_rx, &in_tx).await {
                 Ok(()) => return, // the driver went away
                 Err(Ended::Unauthorized) => {
@@ -76,8 +89,13 @@ pub fn spawn(
                     tracing::warn!(%reason, "signaling connection lost; retrying");
                 }
             }
+            // A connection that lasted starts the pauses afresh: the novice's network changed,
+            // and the server is most likely there at once.
+            if attempt.elapsed() > MAX_RETRY {
+                backoff = FIRST_RETRY;
+            }
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(10));
+            backoff = (backoff * 2).min(MAX_RETRY);
         }
     });
     (out_tx, in_rx)
@@ -103,7 +121,14 @@ async fn open(url: &str, auth: &str) -> Result<Socket, Ended> {
         "authorization",
         auth.parse().map_err(|_| Ended::Unauthorized)?,
     );
-    match tokio_tungstenite::connect_async(req).await {
+    let connecting = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(req));
+    let Ok(connected) = connecting.await else {
+        return Err(Ended::Lost(format!(
+            "the server did not answer within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        )));
+    };
+    match connected {
         Ok((ws, _)) => Ok(ws),
         Err(tokio_tungstenite::tungstenite::Error::Http(response))
             if response.status()
@@ -116,7 +141,9 @@ async fn open(url: &str, auth: &str) -> Result<Socket, Ended> {
 }
 
 /// Forwards frames both ways on an open connection until it fails (Err) or the driver hangs
-/// up (Ok).
+/// up (Ok). The server answers every ping, so a connection that stays silent for
+/// [`SILENCE_LIMIT`] is dead (the network changed or dropped) and is given up at once rather
+/// than after the operating system's own timeouts, many minutes later.
 async fn run_connection(
     ws: Socket,
     out_rx: &mut mpsc::Receiver<AgentToServer>,
@@ -124,7 +151,8 @@ async fn run_connection(
 ) -> Result<(), Ended> {
     let lost = |e: &dyn std::fmt::Display| Ended::Lost(e.to_string());
     let (mut sink, mut stream) = ws.split();
-    let mut keepalive = tokio::time::interval(Duration::from_secs(20));
+    let mut keepalive = tokio::time::interval(KEEPALIVE);
+    let mut last_heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
             out = out_rx.recv() => {
@@ -132,29 +160,78 @@ async fn run_connection(
                 let text = serde_json::to_string(&msg).map_err(|e| lost(&e))?;
                 sink.send(Message::Text(text.into())).await.map_err(|e| lost(&e))?;
             }
-            frame = stream.next() => match frame {
-                Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerToAgent>(text.as_str()) {
-                    Ok(ServerToAgent::Error { code, message }) if code == ERROR_REPLACED => {
-                        return Err(Ended::Replaced(message));
-                    }
-                    Ok(ServerToAgent::Error { code, message }) => {
-                        tracing::warn!(%code, %message, "server refused a frame");
-                    }
-                    Ok(msg) => {
-                        if in_tx.send(SignalEvent::Message(msg)).await.is_err() {
-                            return Ok(());
+            frame = stream.next() => {
+                last_heard = tokio::time::Instant::now();
+                match frame {
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerToAgent>(text.as_str()) {
+                        Ok(ServerToAgent::Error { code, message }) if code == ERROR_REPLACED => {
+                            return Err(Ended::Replaced(message));
                         }
-                    }
-                    Err(e) => tracing::warn!(error = %e, "ignoring a frame the agent does not understand"),
-                },
-                Some(Ok(Message::Close(_))) | None => return Err(lost(&"the server closed the connection")),
-                Some(Err(e)) => return Err(lost(&e)),
-                Some(Ok(_)) => {}
-            },
+                        Ok(ServerToAgent::Error { code, message }) => {
+                            tracing::warn!(%code, %message, "server refused a frame");
+                        }
+                        Ok(msg) => {
+                            if in_tx.send(SignalEvent::Message(msg)).await.is_err() {
+                                return Ok(());
+                            }
+                        }
+                        Err(e) => tracing::warn!(error = %e, "ignoring a frame the agent does not understand"),
+                    },
+                    Some(Ok(Message::Close(_))) | None => return Err(lost(&"the server closed the connection")),
+                    Some(Err(e)) => return Err(lost(&e)),
+                    Some(Ok(_)) => {}
+                }
+            }
             _ = keepalive.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    return Err(lost(&format!("no answer from the server for {} s", SILENCE_LIMIT.as_secs())));
+                }
                 let text = serde_json::to_string(&AgentToServer::Ping).map_err(|e| lost(&e))?;
                 sink.send(Message::Text(text.into())).await.map_err(|e| lost(&e))?;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// A server that accepts the agent and then falls silent, as one behind a network that
+    /// just went away: the agent gives the connection up and connects again by itself.
+    #[tokio::test]
+    async fn a_server_fallen_silent_is_left_and_connected_again() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (_out, mut events) = spawn(&base, "token");
+        let (tcp, _) = listener.accept().await.expect("first connection");
+        let mut silent = tokio_tungstenite::accept_async(tcp)
+            .await
+            .expect("handshake");
+        let pings = tokio::spawn(async move {
+            let mut pings = 0;
+            while let Some(Ok(frame)) = silent.next().await {
+                if frame.to_text().is_ok_and(|t| t.contains("ping")) {
+                    pings += 1;
+                }
+            }
+            pings
+        });
+
+        let reason = tokio::time::timeout(SILENCE_LIMIT * 3, events.recv())
+            .await
+            .expect("the silence is noticed");
+        match reason {
+            Some(SignalEvent::Disconnected(reason)) => {
+                assert!(reason.contains("no answer from the server"), "{reason}")
+            }
+            other => panic!("expected a disconnection, got {other:?}"),
+        }
+        tokio::time::timeout(SILENCE_LIMIT, listener.accept())
+            .await
+            .expect("the agent connects again")
+            .expect("second connection");
+        assert!(pings.await.expect("reader") >= 2, "the agent kept pinging");
     }
 }

@@ -9,6 +9,7 @@ use common::{
 };
 use protocol::api::{CreateInvitationRequest, RedeemResponse};
 use serde_json::json;
+use signaling_server::signal::hub::AGENT_GRACE_SECS;
 use std::time::Duration;
 
 struct Pair {
@@ -412,3 +413,45 @@ async fn shutdown_tells_connected_peers() {
     );
     store.close().await;
 }
+
+/// A novice whose network changes loses the agent's WebSocket: the session waits for the agent
+/// to come back, and negotiation goes on over the new connection; an agent that does not come
+/// back ends the session after the grace period.
+async fn an_agent_that_reconnects_keeps_its_session(backend: Backend) {
+    let mut p = pending_pair(backend).await;
+    accept(&mut p).await;
+
+    drop(p.agent);
+    assert_eq!(
+        recv_within(&mut p.expert, Duration::from_millis(700)).await,
+        Err(()),
+        "the expert hears nothing while the agent is away"
+    );
+    p.server.clock.advance(AGENT_GRACE_SECS - 5);
+    p.agent = agent_ws(&p.server, &p.alice).await;
+    expect_type(&mut p.agent, "welcome").await;
+    p.server.clock.advance(10);
+    let offer = json!({"kind": "offer", "sdp": "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\n"});
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": offer}),
+    )
+    .await;
+    assert_eq!(expect_type(&mut p.expert, "signal").await["signal"], offer);
+    wait_for_status(&p, "in_use").await;
+
+    // Gone for good this time.
+    p.agent.close(None).await.expect("close");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    p.server.clock.advance(AGENT_GRACE_SECS);
+    let ended = expect_type(&mut p.expert, "session_ended").await;
+    assert_eq!(ended["reason"], "peer_gone");
+    wait_for_status(&p, "open").await;
+
+    p.server.stop().await;
+    p.db.cleanup().await;
+}
+both_backends!(
+    an_agent_that_reconnects_keeps_its_session,
+    an_agent_that_reconnects_keeps_its_session
+);

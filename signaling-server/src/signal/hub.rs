@@ -12,6 +12,9 @@
 //!
 //! Session lifecycle: `Pending` (novice being asked, until `answer_by`) → `Active` (novice said
 //! yes; negotiation frames flow) → ended (tombstone kept for a while so a late expert learns why).
+//! An active session outlives its agent's connection by [`AGENT_GRACE_SECS`]: a novice whose
+//! network changed reconnects and restarts ICE while the media keeps its own path or finds a
+//! new one, and neither person has to do anything.
 
 use protocol::api::IceServer;
 use protocol::ids::{AgentId, InvitationId, SessionId};
@@ -28,6 +31,10 @@ pub type ConnId = u64;
 const EXPERT_BACKLOG: usize = 256;
 /// How long an ended session is remembered, in seconds, so a late expert learns why.
 const TOMBSTONE_SECS: i64 = 600;
+/// How long an active session waits for its agent to come back after the agent's connection
+/// dropped, in seconds. The agent notices a dead connection within its own keep-alive limit
+/// and reconnects at once, so this covers a change of network with room to spare.
+pub const AGENT_GRACE_SECS: i64 = 20;
 
 /// A side effect for the driver to carry out, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +126,9 @@ struct Session {
     since: Option<i64>,
     control: bool,
     stats: Option<SessionStats>,
+    /// When the agent's connection dropped while the session was active; it ends at this plus
+    /// [`AGENT_GRACE_SECS`] unless the agent comes back.
+    agent_gone_at: Option<i64>,
 }
 
 /// The routing state of one server node.
@@ -149,12 +159,12 @@ impl Hub {
 
     /// Earliest time at which [`Hub::handle_timeout`] has something to do.
     pub fn poll_timeout(&self) -> Option<i64> {
-        let pending = self.sessions.values().filter_map(|s| match s.phase {
+        let deadlines = self.sessions.values().filter_map(|s| match s.phase {
             Phase::Pending { answer_by } => Some(answer_by),
-            Phase::Active => None,
+            Phase::Active => s.agent_gone_at.map(|at| at + AGENT_GRACE_SECS),
         });
         let purge = self.ended.values().map(|(_, at)| at + TOMBSTONE_SECS);
-        pending.chain(purge).min()
+        deadlines.chain(purge).min()
     }
 
     /// Number of live sessions (pending or active).
@@ -208,6 +218,13 @@ impl Hub {
         }
         self.online_since.entry(agent).or_insert(now);
         self.agent_conns.insert(conn, agent);
+        if let Some(ids) = self.agent_sessions.get(&agent) {
+            for id in ids {
+                if let Some(s) = self.sessions.get_mut(id) {
+                    s.agent_gone_at = None;
+                }
+            }
+        }
         let mut waiting: Vec<&Session> = self
             .sessions_of(agent)
             .filter(|s| matches!(s.phase, Phase::Pending { answer_by } if answer_by > now))
@@ -223,8 +240,9 @@ impl Hub {
         self.commands.extend(requests);
     }
 
-    /// The agent's connection closed. Its active sessions end (the novice is gone); consent
-    /// requests keep waiting until they lapse, in case the agent comes back.
+    /// The agent's connection closed. Its active sessions wait [`AGENT_GRACE_SECS`] for it to
+    /// come back before they end (the novice is gone); consent requests keep waiting until they
+    /// lapse.
     pub fn handle_agent_disconnected(&mut self, conn: ConnId, now: i64) {
         let Some(agent) = self.agent_conns.remove(&conn) else {
             return;
@@ -233,13 +251,14 @@ impl Hub {
             self.agents.remove(&agent);
             self.online_since.remove(&agent);
         }
-        let active: Vec<SessionId> = self
-            .sessions_of(agent)
-            .filter(|s| s.phase == Phase::Active)
-            .map(|s| s.info.id)
-            .collect();
-        for id in active {
-            self.end(id, EndReason::PeerGone, Some(Side::Agent), now);
+        if let Some(ids) = self.agent_sessions.get(&agent) {
+            for id in ids {
+                if let Some(s) = self.sessions.get_mut(id) {
+                    if s.phase == Phase::Active {
+                        s.agent_gone_at.get_or_insert(now);
+                    }
+                }
+            }
         }
     }
 
@@ -268,6 +287,7 @@ impl Hub {
                 since: None,
                 control: false,
                 stats: None,
+                agent_gone_at: None,
             },
         );
     }
@@ -524,7 +544,8 @@ impl Hub {
         }
     }
 
-    /// Lapses unanswered consent requests and forgets old tombstones.
+    /// Lapses unanswered consent requests, ends the sessions whose agent did not come back in
+    /// time, and forgets old tombstones.
     pub fn handle_timeout(&mut self, now: i64) {
         let lapsed: Vec<SessionId> = self
             .sessions
@@ -534,6 +555,18 @@ impl Hub {
             .collect();
         for id in lapsed {
             self.end(id, EndReason::ConsentTimeout, None, now);
+        }
+        let abandoned: Vec<SessionId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.agent_gone_at
+                    .is_some_and(|at| at + AGENT_GRACE_SECS <= now)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in abandoned {
+            self.end(id, EndReason::PeerGone, Some(Side::Agent), now);
         }
         self.ended.retain(|_, (_, at)| *at + TOMBSTONE_SECS > now);
     }
@@ -1125,6 +1158,15 @@ mod tests {
 
         let mut f = active();
         f.hub.handle_agent_disconnected(AGENT_CONN, T0);
+        assert!(!f.hub.is_agent_online(f.agent));
+        assert!(
+            drain(&mut f.hub).is_empty(),
+            "the session waits for the agent"
+        );
+        assert_eq!(f.hub.poll_timeout(), Some(T0 + AGENT_GRACE_SECS));
+        f.hub.handle_timeout(T0 + AGENT_GRACE_SECS - 1);
+        assert!(drain(&mut f.hub).is_empty());
+        f.hub.handle_timeout(T0 + AGENT_GRACE_SECS);
         let cmds = drain(&mut f.hub);
         assert!(cmds.iter().any(|c| matches!(
             c,
@@ -1136,7 +1178,37 @@ mod tests {
                 ..
             }
         )));
-        assert!(!f.hub.is_agent_online(f.agent));
+        assert_eq!(f.hub.session_count(), 0);
+    }
+
+    #[test]
+    fn an_active_session_survives_its_agent_reconnecting() {
+        let mut f = active();
+        f.hub.handle_agent_disconnected(AGENT_CONN, T0);
+        f.hub
+            .handle_agent_connected(5, f.agent, T0 + AGENT_GRACE_SECS - 1);
+        drain(&mut f.hub);
+        f.hub.handle_timeout(T0 + 10 * AGENT_GRACE_SECS);
+        assert!(drain(&mut f.hub).is_empty(), "nothing ends");
+        // The ICE restart goes through the new connection.
+        f.hub.handle_agent_message(
+            5,
+            AgentToServer::Signal {
+                session_id: f.session,
+                signal: offer(),
+            },
+            T0 + AGENT_GRACE_SECS,
+        );
+        assert_eq!(
+            drain(&mut f.hub),
+            vec![Command::ToExpert {
+                conn: EXPERT_CONN,
+                msg: ServerToExpert::Signal { signal: offer() },
+            }]
+        );
+        // A later drop starts a new grace period.
+        f.hub.handle_agent_disconnected(5, T0 + 100);
+        assert_eq!(f.hub.poll_timeout(), Some(T0 + 100 + AGENT_GRACE_SECS));
     }
 
     #[test]
@@ -1362,6 +1434,7 @@ mod tests {
 
         f.hub.handle_agent_disconnected(AGENT_CONN, T0 + 7);
         assert_eq!(f.hub.online_since(f.agent), None);
+        f.hub.handle_timeout(T0 + 7 + AGENT_GRACE_SECS);
         assert!(f.hub.live_sessions(f.agent).is_empty());
     }
 
