@@ -232,8 +232,13 @@ pub async fn serve_sessions(
                 Some(SignalEvent::Message(msg)) => {
                     if matches!(msg, ServerToAgent::Welcome { .. }) && offline {
                         offline = false;
+                        if let Some(s) = &sharing {
+                            s.peer.signaling_reconnected();
+                        }
                         if presence == Presence::Desk {
                             say("Connected to the server again; your support desk can reach you.");
+                        } else if session.is_live() {
+                            say("Connected to the server again.");
                         }
                     }
                     let answer_time = answer_time(&msg);

@@ -44,6 +44,11 @@ impl Events {
         }
     }
 
+    /// The signaling connection is back after a drop.
+    pub(crate) fn signaling_back(&self) {
+        let _ = self.path.send(PathState::SignalingBack);
+    }
+
     pub(crate) fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Acquire)
     }

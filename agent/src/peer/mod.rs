@@ -245,6 +245,12 @@ impl Peer {
         Ok((peer, rx))
     }
 
+    /// The agent's signaling connection came back after a drop: a lost path is restarted at
+    /// once, since the restart offered while it was away went nowhere.
+    pub fn signaling_reconnected(&self) {
+        self.events.signaling_back();
+    }
+
     /// Applies the browser's answer or one of its candidates. Candidates that arrive before the
     /// answer are kept until it arrives.
     pub async fn handle_signal(&self, signal: Signal) -> Result<(), PeerError> {

@@ -40,11 +40,14 @@ pub(crate) struct Checks {
     pub(crate) answered: u64,
 }
 
-/// What the connection reports about its path.
+/// What the connection reports about its path, and the signaling connection coming back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum PathState {
     Up,
     Lost,
+    /// The agent reconnected to the signaling server: an offer made while it was away (the
+    /// novice's network changed under both) never reached the browser.
+    SignalingBack,
 }
 
 /// What to do about the path.
@@ -84,6 +87,11 @@ impl Recovery {
             }
             // Disconnected then failed: the restart under way goes on.
             PathState::Lost => None,
+            PathState::SignalingBack if self.lost_since.is_some() => {
+                self.next_restart = Some(now + RETRY_AFTER);
+                Some(Action::Restart)
+            }
+            PathState::SignalingBack => None,
         }
     }
 
@@ -225,6 +233,28 @@ mod tests {
         assert_eq!(r.handle_state(PathState::Up, back), None);
         assert_eq!(r.poll_timeout(), None);
         assert_eq!(r.handle_timeout(back + GIVE_UP_AFTER), None);
+    }
+
+    #[test]
+    fn a_lost_path_is_restarted_again_as_soon_as_signaling_is_back() {
+        let t0 = Instant::now();
+        let mut r = Recovery::default();
+        assert_eq!(r.handle_state(PathState::SignalingBack, t0), None);
+        r.handle_state(PathState::Up, t0);
+        assert_eq!(
+            r.handle_state(PathState::SignalingBack, t0),
+            None,
+            "path up: nothing to do"
+        );
+        assert_eq!(r.handle_state(PathState::Lost, t0), Some(Action::Restart));
+        let back = t0 + Duration::from_secs(3);
+        assert_eq!(
+            r.handle_state(PathState::SignalingBack, back),
+            Some(Action::Restart)
+        );
+        assert_eq!(r.poll_timeout(), Some(back + RETRY_AFTER));
+        // Still ends at the same time if nothing helps.
+        assert_eq!(r.handle_timeout(t0 + GIVE_UP_AFTER), Some(Action::GiveUp));
     }
 
     #[test]
