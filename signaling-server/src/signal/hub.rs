@@ -396,19 +396,13 @@ impl Hub {
                 }
             }
             AgentToServer::Signal { session_id, signal } => {
-                let Some(s) = own_session(&mut self.sessions, agent, session_id) else {
-                    self.commands
-                        .push_back(reject("unknown_session", UNKNOWN_SESSION));
-                    return;
-                };
-                if s.phase != Phase::Active {
-                    self.commands.push_back(reject(
-                        "not_accepted",
-                        "Negotiation starts only after the novice accepts.",
-                    ));
-                    return;
+                let refusal = "Negotiation starts only after the novice accepts.";
+                if self
+                    .accepted_session(conn, agent, session_id, refusal)
+                    .is_some()
+                {
+                    self.relay_to_expert(session_id, ServerToExpert::Signal { signal }, conn);
                 }
-                self.relay_to_expert(session_id, ServerToExpert::Signal { signal }, conn);
             }
             AgentToServer::HangUp { session_id } => {
                 if own_session(&mut self.sessions, agent, session_id).is_none() {
@@ -419,30 +413,16 @@ impl Hub {
                 self.end(session_id, EndReason::NoviceHungUp, Some(Side::Agent), now);
             }
             AgentToServer::Stats { session_id, stats } => {
-                match own_session(&mut self.sessions, agent, session_id) {
-                    Some(s) if s.phase == Phase::Active => s.stats = Some(stats),
-                    Some(_) => self.commands.push_back(reject(
-                        "not_accepted",
-                        "A session has statistics only after the novice accepts.",
-                    )),
-                    None => self
-                        .commands
-                        .push_back(reject("unknown_session", UNKNOWN_SESSION)),
+                let refusal = "A session has statistics only after the novice accepts.";
+                if let Some(s) = self.accepted_session(conn, agent, session_id, refusal) {
+                    s.stats = Some(stats);
                 }
             }
             AgentToServer::Control { session_id, event } => {
-                let Some(s) = own_session(&mut self.sessions, agent, session_id) else {
-                    self.commands
-                        .push_back(reject("unknown_session", UNKNOWN_SESSION));
+                let refusal = "Control exists only after the novice accepts.";
+                let Some(s) = self.accepted_session(conn, agent, session_id, refusal) else {
                     return;
                 };
-                if s.phase != Phase::Active {
-                    self.commands.push_back(reject(
-                        "not_accepted",
-                        "Control exists only after the novice accepts.",
-                    ));
-                    return;
-                }
                 s.control = event == ControlEvent::Granted
                     || (s.control && event == ControlEvent::Requested);
                 let invitation = s.info.invitation;
@@ -454,6 +434,25 @@ impl Hub {
                 });
             }
         }
+    }
+
+    /// `agent`'s own session `id` once the novice has accepted it. Otherwise the agent on
+    /// `conn` is told why (`refusal` when it is not accepted yet) and there is none.
+    fn accepted_session(
+        &mut self,
+        conn: ConnId,
+        agent: AgentId,
+        id: SessionId,
+        refusal: &str,
+    ) -> Option<&mut Session> {
+        let refused = match own_session(&mut self.sessions, agent, id) {
+            None => agent_error("unknown_session", UNKNOWN_SESSION),
+            Some(s) if s.phase != Phase::Active => agent_error("not_accepted", refusal),
+            Some(_) => return self.sessions.get_mut(&id),
+        };
+        self.commands
+            .push_back(Command::ToAgent { conn, msg: refused });
+        None
     }
 
     /// A frame from an authenticated expert.
