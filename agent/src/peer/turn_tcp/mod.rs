@@ -6,7 +6,7 @@
 //! socket on loopback that the stack is told is a `turn:127.0.0.1:PORT?transport=udp` server
 //! (with the real server's credentials), and one TCP or TLS connection to the real server. Each
 //! datagram from the stack goes on the stream as one STUN or ChannelData message (padded as a
-//! stream needs, see [`framing`]) and each message from the server comes back as one datagram.
+//! stream needs) and each message from the server comes back as one datagram.
 //! The server sees an ordinary TURN client on a TCP connection (RFC 8656 §3.1); the allocation
 //! is a UDP relay as always, so the browser's side is unchanged.
 //!
@@ -17,15 +17,14 @@
 //! * [`StreamServer`]: which ICE server URLs need a shim (pure).
 //! * [`TurnTrust`]: the certificates a `turns:` server may present.
 //! * [`start_shims`]: the ICE servers as the stack should see them, and the shims behind them.
-//! * `framing`: STUN and ChannelData messages on a byte stream (pure).
+//!
+//! The framing itself (pure) is [`protocol::turn_stream`], shared with the server's TLS listener.
 
-mod framing;
-
-pub use framing::FrameError;
+pub use protocol::turn_stream::FrameError;
 
 use super::PeerError;
-use framing::{frame_for_stream, StreamDecoder, MAX_FRAME_LEN};
 use protocol::api::IceServer;
+use protocol::turn_stream::{frame_for_stream, StreamDecoder, MAX_FRAME_LEN};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};

@@ -1,5 +1,6 @@
 //! STUN and TURN messages over a byte stream, as TURN over TCP and TLS carries them
-//! (RFC 8656 §3.1 and §12.5, RFC 6062): pure, no IO.
+//! (RFC 8656 §3.1 and §12.5, RFC 6062): pure, no IO. The agent's TURN-over-TCP client and the
+//! server's TLS listener both split streams with it.
 //!
 //! A stream has no datagram boundaries, so each message is found from its own header. The first
 //! two bits tell the kinds apart (RFC 8656 §12.5, RFC 7983): `00` starts a STUN message (20-byte
@@ -8,9 +9,9 @@
 //! of four bytes over a stream, RFC 8656 §12.5). Anything else cannot be on a TURN stream, and a
 //! stream that lost its framing cannot be resynchronised: the connection must end.
 //!
-//! * [`StreamDecoder`] splits what the server sends into datagrams for the local UDP side
-//!   (ChannelData without its padding, as over UDP).
-//! * [`frame_for_stream`] turns one datagram of the local WebRTC stack into its stream form.
+//! * [`StreamDecoder`] splits a stream into messages, each as a datagram would carry it
+//!   (ChannelData without its stream padding).
+//! * [`frame_for_stream`] turns one datagram into its stream form.
 
 use bytes::{Buf, BytesMut};
 
@@ -27,7 +28,7 @@ const CHANNEL_NUMBERS: std::ops::RangeInclusive<u16> = 0x4000..=0x4FFF;
 /// datagram is at most one path MTU (1500 bytes on common links); STUN control messages are
 /// smaller still. The bound keeps a misbehaving server from making the agent buffer 64 KiB per
 /// message.
-pub(crate) const MAX_FRAME_LEN: usize = 8 * 1024;
+pub const MAX_FRAME_LEN: usize = 8 * 1024;
 
 /// Why bytes cannot be a message on a TURN stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -103,25 +104,25 @@ fn header(bytes: &[u8]) -> Result<Option<Header>, FrameError> {
     Ok(Some(header))
 }
 
-/// Splits the bytes a TURN server sends over a stream into messages.
+/// Splits the bytes sent over a TURN stream into messages.
 ///
 /// Feed it whatever each read returned with [`StreamDecoder::handle_bytes`], then take messages
 /// with [`StreamDecoder::poll_frame`] until it returns `Ok(None)`. After an error the stream is
 /// unusable.
 #[derive(Debug, Default)]
-pub(crate) struct StreamDecoder {
+pub struct StreamDecoder {
     buffer: BytesMut,
 }
 
 impl StreamDecoder {
     /// Appends bytes read from the stream.
-    pub(crate) fn handle_bytes(&mut self, bytes: &[u8]) {
+    pub fn handle_bytes(&mut self, bytes: &[u8]) {
         self.buffer.extend_from_slice(bytes);
     }
 
     /// The next complete message as a datagram (ChannelData without its stream padding), or
     /// `None` until more bytes arrive.
-    pub(crate) fn poll_frame(&mut self) -> Result<Option<BytesMut>, FrameError> {
+    pub fn poll_frame(&mut self) -> Result<Option<BytesMut>, FrameError> {
         let Some(header) = header(&self.buffer)? else {
             return Ok(None);
         };
@@ -139,7 +140,7 @@ impl StreamDecoder {
 /// One datagram from the local WebRTC stack as it goes on the stream: checked to be one whole
 /// STUN or ChannelData message, ChannelData padded to four bytes (any padding the datagram
 /// already carried is replaced).
-pub(crate) fn frame_for_stream(datagram: &[u8]) -> Result<Vec<u8>, FrameError> {
+pub fn frame_for_stream(datagram: &[u8]) -> Result<Vec<u8>, FrameError> {
     if datagram.len() > MAX_FRAME_LEN {
         return Err(FrameError::TooLong(datagram.len()));
     }
