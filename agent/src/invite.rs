@@ -14,7 +14,7 @@ use crate::invitation::clipboard::Clipboard;
 use crate::invitation::file::{self as invitation_file, InvitationFile};
 use crate::invitation::mail;
 use crate::media::{MediaConfig, Pipeline};
-use crate::peer::{Peer, PeerConfig, PeerEvent};
+use crate::peer::{Peer, PeerConfig, PeerEvent, TurnTrust};
 use crate::quality::{self, SendCounters, Snapshot, REPORT_INTERVAL};
 use crate::server_api::ServerApi;
 use crate::session::{Command, PeerNews, Session, DEFAULT_ANSWER_TIME};
@@ -38,6 +38,8 @@ use tokio::task::JoinHandle;
 pub struct ShareOptions {
     pub media: MediaConfig,
     pub local_ips: Vec<IpAddr>,
+    /// Whom TURN servers over TLS must have their certificates from.
+    pub turn_trust: TurnTrust,
     /// Where to write the timing trace, if anywhere.
     pub trace_timings: Option<PathBuf>,
 }
@@ -448,6 +450,7 @@ async fn start_sharing(
     let (peer, events) = match Peer::start(PeerConfig {
         ice_servers,
         local_ips: opts.local_ips.clone(),
+        turn_trust: opts.turn_trust.clone(),
     })
     .await
     {

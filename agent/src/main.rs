@@ -6,6 +6,7 @@
 use agent::invitation::file as invitation_file;
 use agent::invite::{self, InviteOptions, ShareOptions};
 use agent::media::MediaConfig;
+use agent::peer::TurnTrust;
 use agent::server_api::ServerApi;
 use agent::status_page::StatusPage;
 use anyhow::Context;
@@ -67,6 +68,10 @@ struct ShareArgs {
     /// Local address for WebRTC traffic (repeatable; default: every non-loopback interface).
     #[arg(long = "local-ip")]
     local_ips: Vec<IpAddr>,
+    /// Also trust the certificate authorities in FILE (PEM) for TURN servers over TLS
+    /// (`turns:` URLs), besides the public ones: for a server with a private CA.
+    #[arg(long, env = "ASSIST_TURN_CA", value_name = "FILE")]
+    turn_ca: Option<PathBuf>,
     /// Write the timestamps of every frame sent and input received to FILE (CSV), to see
     /// where latency goes.
     #[arg(long, env = "ASSIST_TRACE_TIMINGS", value_name = "FILE")]
@@ -84,16 +89,26 @@ impl ShareArgs {
         Defaults::parse_from(["agent"]).share
     }
 
-    fn into_options(self) -> ShareOptions {
-        ShareOptions {
+    fn into_options(self) -> anyhow::Result<ShareOptions> {
+        let turn_trust = match &self.turn_ca {
+            Some(path) => {
+                let pem = std::fs::read(path)
+                    .with_context(|| format!("cannot read --turn-ca {}", path.display()))?;
+                TurnTrust::with_pem(&pem)
+                    .with_context(|| format!("cannot use --turn-ca {}", path.display()))?
+            }
+            None => TurnTrust::default(),
+        };
+        Ok(ShareOptions {
             media: MediaConfig {
                 display: self.display,
                 max_fps: self.max_fps,
                 bitrate_bps: self.bitrate,
             },
             local_ips: self.local_ips,
+            turn_trust,
             trace_timings: self.trace_timings,
-        }
+        })
     }
 }
 
@@ -276,11 +291,11 @@ async fn main() -> anyhow::Result<()> {
     let state_dir = cli.state_dir.clone().unwrap_or_else(default_state_dir);
     let command = match cli.command {
         None => {
-            let share = ShareArgs::defaults().into_options();
+            let share = ShareArgs::defaults().into_options()?;
             return agent::online::run(cli.server.as_deref(), &state_dir, &share).await;
         }
         Some(Commands::Online { share }) => {
-            return agent::online::run(cli.server.as_deref(), &state_dir, &share.into_options())
+            return agent::online::run(cli.server.as_deref(), &state_dir, &share.into_options()?)
                 .await;
         }
         Some(Commands::Enroll { token }) => {
@@ -329,7 +344,7 @@ async fn main() -> anyhow::Result<()> {
                 InviteOptions {
                     expires_in: Some(expires),
                     password,
-                    share: share.into_options(),
+                    share: share.into_options()?,
                     save,
                     email,
                     send_to,

@@ -26,6 +26,7 @@ async fn candidates_before_the_answer_are_kept_until_it_arrives() -> Result<()> 
     let (peer, mut events) = Peer::start(PeerConfig {
         ice_servers: vec![],
         local_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        ..Default::default()
     })
     .await?;
     let offer = match next_event(&mut events).await? {

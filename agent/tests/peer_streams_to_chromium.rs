@@ -87,6 +87,7 @@ async fn peer_streams_to_chromium() -> Result<()> {
         ice_servers: vec![],
         // Only loopback candidates: no packet of this test leaves the machine.
         local_ips: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        ..Default::default()
     })
     .await?;
     let (colour_tx, colour_rx) = watch::channel(RED);

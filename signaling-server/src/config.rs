@@ -173,6 +173,26 @@ pub struct ServerConfig {
     #[arg(long, env = "ASSIST_TURN_TCP_PORT", default_value_t = 3478)]
     pub turn_tcp_port: u16,
 
+    /// TCP port on which the embedded STUN/TURN service also speaks TLS (`turns:`), for
+    /// networks that let only TLS out (use 443 there); 0 picks a free one. Off unless set.
+    /// Needs --turn-tls-cert and --turn-tls-key.
+    #[arg(long, env = "ASSIST_TURN_TLS_PORT", requires_all = ["turn_tls_cert", "turn_tls_key"])]
+    pub turn_tls_port: Option<u16>,
+
+    /// Certificate chain (PEM, the server's certificate first) of the TLS listener. It must
+    /// name --turn-tls-host, or the public address when that is not set.
+    #[arg(long, env = "ASSIST_TURN_TLS_CERT", value_name = "FILE")]
+    pub turn_tls_cert: Option<PathBuf>,
+
+    /// Private key (PEM: PKCS#8, PKCS#1 or SEC1) of the TLS listener's certificate.
+    #[arg(long, env = "ASSIST_TURN_TLS_KEY", value_name = "FILE")]
+    pub turn_tls_key: Option<PathBuf>,
+
+    /// Host name in the `turns:` URL handed to peers, which they check the certificate against.
+    /// Default: --turn-public-ip.
+    #[arg(long, env = "ASSIST_TURN_TLS_HOST")]
+    pub turn_tls_host: Option<String>,
+
     /// Local address of the embedded service's listeners and relay sockets.
     /// Default: the address of --listen.
     #[arg(long, env = "ASSIST_TURN_LISTEN_IP")]

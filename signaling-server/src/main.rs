@@ -96,7 +96,7 @@ async fn serve(mut config: ServerConfig) -> anyhow::Result<()> {
             let secret = turn::shared_secret(&config, &store).await?;
             let embedded = EmbeddedTurn::start(&service, secret, clock.clone())
                 .await
-                .context("cannot start the embedded STUN/TURN service (see --turn-udp-port, --turn-tcp-port, --no-embedded-turn)")?;
+                .context("cannot start the embedded STUN/TURN service (see --turn-udp-port, --turn-tcp-port, --turn-tls-port, --no-embedded-turn)")?;
             config.turn_urls = embedded.urls();
             config.stun_urls.push(embedded.stun_url());
             Some(embedded)

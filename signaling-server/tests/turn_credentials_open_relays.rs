@@ -1,6 +1,6 @@
 //! The TURN credential each session hands out opens a relay on the embedded STUN/TURN service
-//! and on a real coturn started with `use-auth-secret`, over UDP and TCP; an old credential is
-//! refused by both.
+//! (over UDP, TCP and TLS) and on a real coturn started with `use-auth-secret` (over UDP and
+//! TCP); an old credential is refused by both.
 //!
 //! The TURN client is coturn's own `turnutils_uclient`: two allocations that send messages to
 //! each other through their relays. coturn comes from the Debian package `coturn`
@@ -14,10 +14,11 @@ use secrecy::SecretString;
 use signaling_server::clock::Clock;
 use signaling_server::config::ServerConfig;
 use signaling_server::turn::credentials::TurnSecret;
-use signaling_server::turn::service::{EmbeddedTurn, TurnServiceConfig};
+use signaling_server::turn::service::{EmbeddedTurn, TurnServiceConfig, TurnTlsConfig};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 
@@ -37,10 +38,12 @@ fn coturn_installed() -> bool {
     present
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Transport {
     Udp,
     Tcp,
+    /// TLS over TCP, checking the server's certificate against this CA file.
+    Tls(PathBuf),
 }
 
 /// Relays messages between two allocations made with `username`/`password`; `Ok` when every
@@ -52,8 +55,14 @@ async fn relay_through(
     password: &str,
 ) -> Result<(), String> {
     let mut command = Command::new(UCLIENT);
-    if transport == Transport::Tcp {
-        command.arg("-t");
+    match &transport {
+        Transport::Udp => {}
+        Transport::Tcp => {
+            command.arg("-t");
+        }
+        Transport::Tls(ca) => {
+            command.args(["-t", "-S", "-E"]).arg(ca);
+        }
     }
     // -y: client to client; -c: no RTCP pair; -s: Send indications; -n: messages each way.
     let run = command
@@ -91,17 +100,18 @@ async fn session_turn_server(server: &TestServer) -> IceServer {
 }
 
 /// `host:port` of the URL for `transport` in a TURN entry.
-fn address_of(server: &IceServer, transport: Transport) -> SocketAddr {
-    let suffix = match transport {
-        Transport::Udp => "?transport=udp",
-        Transport::Tcp => "?transport=tcp",
+fn address_of(server: &IceServer, transport: &Transport) -> SocketAddr {
+    let (prefix, suffix) = match transport {
+        Transport::Udp => ("turn:", "?transport=udp"),
+        Transport::Tcp => ("turn:", "?transport=tcp"),
+        Transport::Tls(_) => ("turns:", "?transport=tcp"),
     };
     let url = server
         .urls
         .iter()
-        .find(|u| u.ends_with(suffix))
-        .unwrap_or_else(|| panic!("no {suffix} URL in {:?}", server.urls));
-    url.trim_start_matches("turn:")
+        .find(|u| u.starts_with(prefix) && u.ends_with(suffix))
+        .unwrap_or_else(|| panic!("no {prefix}…{suffix} URL in {:?}", server.urls));
+    url.trim_start_matches(prefix)
         .trim_end_matches(suffix)
         .parse()
         .expect("TURN URL with an IP address")
@@ -117,14 +127,46 @@ async fn server_handing_out(turn_urls: Vec<String>) -> (TestServer, TestDb) {
     (TestServer::start_with(&db, config).await, db)
 }
 
-/// Panics unless the entry's credential relays over both of its URLs.
-async fn relays_over_udp_and_tcp(turn: &IceServer) {
+/// Panics unless the entry's credential relays over each of `transports`.
+async fn relays_over(turn: &IceServer, transports: &[Transport]) {
     let (username, password) = credentials(turn);
-    for transport in [Transport::Udp, Transport::Tcp] {
-        relay_through(address_of(turn, transport), transport, &username, &password)
-            .await
-            .unwrap_or_else(|e| panic!("no relay over {transport:?} for {:?}: {e}", turn.urls));
+    for transport in transports {
+        relay_through(
+            address_of(turn, transport),
+            transport.clone(),
+            &username,
+            &password,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("no relay over {transport:?} for {:?}: {e}", turn.urls));
     }
+}
+
+/// A CA (written to `dir` as `ca.pem`) and a TLS server configuration with a certificate it
+/// issued for 127.0.0.1.
+fn tls_for_loopback(dir: &Path) -> (PathBuf, Arc<rustls::ServerConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("CA key"))
+        .expect("CA certificate");
+    let key = KeyPair::generate().expect("server key");
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("server params")
+        .signed_by(&key, &ca)
+        .expect("server certificate");
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).expect("write the CA");
+    let key = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).expect("key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("TLS versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.der().clone()], key)
+    .expect("TLS server config");
+    (ca_file, Arc::new(config))
 }
 
 fn credentials(server: &IceServer) -> (String, String) {
@@ -140,8 +182,17 @@ async fn embedded_service_relays_with_the_session_credential_until_it_expires() 
         return;
     }
     let turn_clock = Clock::default();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (ca_file, tls) = tls_for_loopback(dir.path());
     let embedded = EmbeddedTurn::start(
-        &TurnServiceConfig::loopback(),
+        &TurnServiceConfig {
+            tls: Some(TurnTlsConfig {
+                port: 0,
+                host: "127.0.0.1".into(),
+                server: tls,
+            }),
+            ..TurnServiceConfig::loopback()
+        },
         TurnSecret::new(SecretString::from(SECRET), CREDENTIAL_TTL as i64),
         turn_clock.clone(),
     )
@@ -151,9 +202,13 @@ async fn embedded_service_relays_with_the_session_credential_until_it_expires() 
     let (server, _db) = server_handing_out(embedded.urls()).await;
     let turn = session_turn_server(&server).await;
     let (username, password) = credentials(&turn);
-    relays_over_udp_and_tcp(&turn).await;
+    relays_over(
+        &turn,
+        &[Transport::Udp, Transport::Tcp, Transport::Tls(ca_file)],
+    )
+    .await;
     let wrong = relay_through(
-        address_of(&turn, Transport::Udp),
+        address_of(&turn, &Transport::Udp),
         Transport::Udp,
         &username,
         "not the password",
@@ -163,7 +218,7 @@ async fn embedded_service_relays_with_the_session_credential_until_it_expires() 
 
     turn_clock.advance(CREDENTIAL_TTL as i64 + 1);
     let expired = relay_through(
-        address_of(&turn, Transport::Udp),
+        address_of(&turn, &Transport::Udp),
         Transport::Udp,
         &username,
         &password,
@@ -241,13 +296,13 @@ async fn coturn_with_the_same_secret_accepts_the_session_credential() {
     ])
     .await;
     let turn = session_turn_server(&server).await;
-    relays_over_udp_and_tcp(&turn).await;
+    relays_over(&turn, &[Transport::Udp, Transport::Tcp]).await;
 
     // Issued an hour ago for ten minutes: what a client keeps from an old session.
     let old =
         TurnSecret::new(SecretString::from(SECRET), 600).issue("old", server.clock.now() - 3600);
     let refused = relay_through(
-        address_of(&turn, Transport::Udp),
+        address_of(&turn, &Transport::Udp),
         Transport::Udp,
         &old.username,
         &old.password,

@@ -171,6 +171,40 @@ impl Network {
         )
     }
 
+    /// The novice's network passes no UDP at all, to or from the novice's host, as on networks
+    /// that allow only web traffic: WebRTC there has only TURN over TCP or TLS. The router drops
+    /// it, as such a network's firewall would, so the novice's host sends without an error and
+    /// its packets vanish.
+    pub fn block_udp_from_novice(&self) -> Result<()> {
+        for rule in [
+            ["INPUT", "-i", "tonovice"],
+            ["FORWARD", "-i", "tonovice"],
+            ["OUTPUT", "-o", "tonovice"],
+            ["FORWARD", "-o", "tonovice"],
+        ] {
+            let mut args = vec!["-w", "-I"];
+            args.extend(rule);
+            args.extend(["-p", "udp", "-j", "DROP"]);
+            self.router.run("iptables", &args)?;
+        }
+        Ok(())
+    }
+
+    /// The novice's network lets no TCP connection out to `port` (the router drops it).
+    pub fn block_tcp_port_from_novice(&self, port: u16) -> Result<()> {
+        let port = port.to_string();
+        for chain in ["INPUT", "FORWARD"] {
+            self.router.run(
+                "iptables",
+                &[
+                    "-w", "-I", chain, "-i", "tonovice", "-p", "tcp", "--dport", &port, "-j",
+                    "DROP",
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
     /// The router forwards between the hosts again.
     pub fn open_direct_path(&self) -> Result<()> {
         self.router

@@ -1,7 +1,8 @@
 //! A session between two hosts that cannot reach each other goes through the server's TURN
 //! relay; between hosts that can, it goes direct; when the direct path breaks mid-session, the
 //! session moves to the relay by itself; an expert whose network sends no UDP reaches the relay
-//! over TCP. The console says which.
+//! over TCP; a novice whose network passes no UDP reaches it over TCP, or over TLS when only
+//! that gets through. The console says which.
 //!
 //! Real separate hosts: network namespaces (see `tests::netns`) with the novice's agent in one,
 //! the expert's Chromium in another and the signaling server with its embedded STUN/TURN
@@ -12,11 +13,16 @@ use anyhow::{Context, Result};
 use tests::browser::{Browser, Page};
 use tests::console::{frames_decoded, invitation_link, join_and_allow, WAIT};
 use tests::netns::{Network, ROUTER_EXPERT_SIDE, ROUTER_NOVICE_SIDE};
-use tests::stack::{AgentProcess, ServerProcess};
+use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
 use tests::xvfb::Xvfb;
 
 /// Port of the server's HTTP API in the router; the namespace is the test's own.
 const HTTP_PORT: u16 = 8080;
+/// Port of the embedded TURN service over UDP and TCP (the server's default).
+const TURN_PORT: u16 = 3478;
+/// Port of the embedded TURN service over TLS, where networks that pass only web traffic let
+/// it through.
+const TURN_TLS_PORT: u16 = 443;
 
 /// The network, or `None` after saying why the test cannot run here.
 fn network() -> Result<Option<Network>> {
@@ -41,6 +47,15 @@ struct LiveSession {
 /// Server in the router, agent on the novice's host sharing an Xvfb display, Chromium on the
 /// expert's host; the expert joins, the novice allows, and frames are decoded.
 async fn live_session(network: &Network) -> Result<LiveSession> {
+    live_session_with(network, &[], &[]).await
+}
+
+/// [`live_session`] with more server flags, and more flags for the agent's `invite`.
+async fn live_session_with(
+    network: &Network,
+    server_args: &[&str],
+    agent_args: &[&str],
+) -> Result<LiveSession> {
     let mut xvfb = Xvfb::start(640, 480)?;
     // A screen that changes ten times a second, so that frames keep coming.
     xvfb.spawn(
@@ -59,18 +74,16 @@ async fn live_session(network: &Network) -> Result<LiveSession> {
     let listen = format!("0.0.0.0:{HTTP_PORT}");
     let public_url = format!("http://{ROUTER_EXPERT_SIDE}:{HTTP_PORT}");
     let turn_ip = ROUTER_NOVICE_SIDE.to_string();
-    let server = ServerProcess::start_in(
-        Some(&network.router),
-        &[
-            "--listen",
-            &listen,
-            "--public-url",
-            &public_url,
-            "--turn-listen-ip",
-            &turn_ip,
-        ],
-    )
-    .await?;
+    let mut args = vec![
+        "--listen",
+        &listen,
+        "--public-url",
+        &public_url,
+        "--turn-listen-ip",
+        &turn_ip,
+    ];
+    args.extend_from_slice(server_args);
+    let server = ServerProcess::start_in(Some(&network.router), &args).await?;
 
     // No --local-ip: the agent offers every interface of its host, as it would at home.
     let agent_server = format!("http://{ROUTER_NOVICE_SIDE}:{HTTP_PORT}");
@@ -78,7 +91,7 @@ async fn live_session(network: &Network) -> Result<LiveSession> {
         Some(&network.novice),
         &agent_server,
         "Nora",
-        &["invite", "--display", xvfb.display()],
+        &[&["invite", "--display", xvfb.display()][..], agent_args].concat(),
     )
     .await?;
     let link = invitation_link(&mut agent).await?;
@@ -225,4 +238,87 @@ async fn an_expert_whose_network_blocks_udp_connects_over_turn_tcp() -> Result<(
         "the browser reaches the relay over TCP"
     );
     more_frames(&session.page, "frames over TURN/TCP").await
+}
+
+/// Whether the novice's relay candidate is in use: the console names the path relayed and the
+/// browser reports the novice's end of the selected pair as a relay candidate.
+async fn novice_end_is_relayed(page: &Page) -> Result<()> {
+    let pair = path_shown(page, "relayed").await?;
+    eprintln!("selected candidate pair (expert/novice): {pair}");
+    assert_eq!(
+        pair.split('/').nth(1),
+        Some("relay"),
+        "the novice can only be reached through its relay: {pair}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_novice_whose_network_blocks_udp_connects_over_turn_tcp() -> Result<()> {
+    let Some(network) = network()? else {
+        return Ok(());
+    };
+    network.block_direct_path()?;
+    network.block_udp_from_novice()?;
+    let session = live_session(&network).await?;
+
+    novice_end_is_relayed(&session.page).await?;
+    more_frames(&session.page, "frames over the novice's TURN/TCP").await
+}
+
+/// A CA, and a certificate it issued for the TURN service's address, as PEM files in `dir`:
+/// `(ca, cert, key)`.
+fn turn_certificates(dir: &ScratchDir) -> Result<(String, String, String)> {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
+    let key = KeyPair::generate()?;
+    let cert =
+        CertificateParams::new(vec![ROUTER_NOVICE_SIDE.to_string()])?.signed_by(&key, &ca)?;
+    let mut paths = Vec::new();
+    for (name, pem) in [
+        ("ca.pem", ca.pem()),
+        ("cert.pem", cert.pem()),
+        ("key.pem", key.serialize_pem()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, pem).with_context(|| format!("writing {}", path.display()))?;
+        paths.push(path.display().to_string());
+    }
+    let mut paths = paths.into_iter();
+    match (paths.next(), paths.next(), paths.next()) {
+        (Some(ca), Some(cert), Some(key)) => Ok((ca, cert, key)),
+        _ => anyhow::bail!("three certificate files"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_novice_whose_network_blocks_udp_connects_over_turn_tls() -> Result<()> {
+    let Some(network) = network()? else {
+        return Ok(());
+    };
+    let dir = ScratchDir::new("turn-tls")?;
+    let (ca, cert, key) = turn_certificates(&dir)?;
+    network.block_direct_path()?;
+    network.block_udp_from_novice()?;
+    // TURN over TCP is out of reach too: only TLS on 443 gets through.
+    network.block_tcp_port_from_novice(TURN_PORT)?;
+    let tls_port = TURN_TLS_PORT.to_string();
+    let session = live_session_with(
+        &network,
+        &[
+            "--turn-tls-port",
+            &tls_port,
+            "--turn-tls-cert",
+            &cert,
+            "--turn-tls-key",
+            &key,
+        ],
+        &["--turn-ca", &ca],
+    )
+    .await?;
+
+    novice_end_is_relayed(&session.page).await?;
+    more_frames(&session.page, "frames over the novice's TURN/TLS").await
 }

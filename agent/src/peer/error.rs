@@ -32,4 +32,47 @@ pub enum PeerError {
     /// The network stack refused to send.
     #[error("sending to the expert failed ({0}); the connection is probably gone")]
     Send(#[source] webrtc::error::Error),
+
+    /// The loopback socket of a TURN-over-TCP shim could not be opened or used.
+    #[error("could not open a loopback UDP socket for TURN over TCP ({0})")]
+    TurnShim(#[source] std::io::Error),
+
+    /// A TURN server reached over TCP or TLS could not be connected to.
+    #[error("cannot reach the TURN server {server} ({source}); a network that blocks UDP has no path to the expert without it")]
+    TurnUnreachable {
+        server: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A TURN server reached over TLS did not complete the handshake, typically because its
+    /// certificate is not trusted.
+    #[error("the TURN server {server} failed the TLS handshake ({source}); if its certificate comes from a private CA, give the CA with --turn-ca")]
+    TurnTls {
+        server: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The TCP or TLS connection to a TURN server broke or was closed by the server.
+    #[error("the connection to the TURN server {server} ended ({source})")]
+    TurnConnection {
+        server: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A TURN server sent bytes that are not STUN or ChannelData messages.
+    #[error("the TURN server {server} sent something that is not TURN ({source}); its connection was closed")]
+    TurnProtocol {
+        server: String,
+        #[source]
+        source: super::turn_tcp::FrameError,
+    },
+
+    /// The extra certificate authority for TURN servers over TLS is unusable.
+    #[error(
+        "the TURN CA certificate cannot be used ({0}); give a PEM file with the CA's certificate"
+    )]
+    TurnCa(String),
 }

@@ -10,6 +10,7 @@
 //! * `events`: the bridge from the stack's callbacks and streams to [`PeerEvent`].
 //! * `feedback`: lets the browser's keyframe requests through the stack's RTCP interceptors.
 //! * `recovery`: ICE restart when the network path breaks.
+//! * `turn_tcp`: TURN over TCP and TLS, which the stack lacks, through loopback shims.
 //! * `error`: [`PeerError`].
 //!
 //! The WebRTC stack is `webrtc` (webrtc-rs), which runs its own driver task per connection over
@@ -19,9 +20,11 @@ mod error;
 mod events;
 mod feedback;
 mod recovery;
+mod turn_tcp;
 mod wire;
 
 pub use error::PeerError;
+pub use turn_tcp::{FrameError, TurnTrust};
 
 use events::Events;
 use protocol::data::{DataMessage, CHANNEL_LABEL};
@@ -64,6 +67,8 @@ pub struct PeerConfig {
     /// interface except loopback and link-local, which is what a real session wants; tests pin
     /// it to `127.0.0.1` so that no packet leaves the machine.
     pub local_ips: Vec<IpAddr>,
+    /// Whom a TURN server reached over TLS (`turns:`) must have its certificate from.
+    pub turn_trust: TurnTrust,
 }
 
 /// What happened on the session, in the order it happened.
@@ -104,6 +109,8 @@ pub struct Peer {
     events: Events,
     /// Reader tasks ended by [`Peer::close`] and on drop.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// What carries TURN over TCP and TLS for the stack; stopped by [`Peer::close`], and on drop.
+    turn_shims: Mutex<Vec<turn_tcp::TurnShim>>,
 }
 
 impl Peer {
@@ -139,10 +146,13 @@ impl Peer {
                 feedback::KeyframeRequestForwarder::default(),
             );
 
+        // The stack reaches TURN servers over UDP only; those over TCP and TLS through shims.
+        let (ice_servers, turn_shims) =
+            turn_tcp::start_shims(&config.ice_servers, &config.turn_trust).await;
         let connection = PeerConnectionBuilder::new()
             .with_configuration(
                 RTCConfigurationBuilder::new()
-                    .with_ice_servers(wire::ice_servers(&config.ice_servers))
+                    .with_ice_servers(wire::ice_servers(&ice_servers))
                     .build(),
             )
             .with_media_engine(media)
@@ -241,6 +251,7 @@ impl Peer {
             channel,
             events,
             tasks: Mutex::new(vec![reader, recovery]),
+            turn_shims: Mutex::new(turn_shims),
         };
         Ok((peer, rx))
     }
@@ -385,6 +396,12 @@ impl Peer {
         self.stop_tasks();
         if let Err(e) = self.connection.close().await {
             tracing::warn!("closing the peer connection: {e}");
+        }
+        // After the connection, so that its last TURN requests could still go out.
+        let shims = std::mem::take(&mut *lock(&self.turn_shims));
+        for shim in shims {
+            // A shim that failed earlier said why then.
+            let _ = shim.stop().await;
         }
     }
 

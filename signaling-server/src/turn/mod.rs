@@ -14,8 +14,12 @@ use crate::error::ServerError;
 use crate::store::Store;
 use credentials::TurnSecret;
 use protocol::api::IceServer;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::SecretString;
-use service::TurnServiceConfig;
+use service::{TurnServiceConfig, TurnTlsConfig};
+use std::path::Path;
+use std::sync::Arc;
 
 /// The shared secret of the TURN credentials: the configured one, or else a random one made on
 /// first start and kept in the database, so that credentials survive a restart.
@@ -48,13 +52,58 @@ pub fn service_config(config: &ServerConfig) -> Result<Option<TurnServiceConfig>
              address peers reach it at, or --no-embedded-turn"
         )));
     }
+    let tls = match (
+        config.turn_tls_port,
+        &config.turn_tls_cert,
+        &config.turn_tls_key,
+    ) {
+        (Some(port), Some(cert), Some(key)) => Some(TurnTlsConfig {
+            port,
+            host: config
+                .turn_tls_host
+                .clone()
+                .unwrap_or_else(|| public_ip.to_string()),
+            server: tls_server_config(cert, key)?,
+        }),
+        (Some(_), _, _) => {
+            return Err(ServerError::Config(
+                "--turn-tls-port needs --turn-tls-cert and --turn-tls-key".into(),
+            ))
+        }
+        (None, _, _) => None,
+    };
     Ok(Some(TurnServiceConfig {
         listen_ip,
         public_ip,
         udp_port: config.turn_udp_port,
         tcp_port: config.turn_tcp_port,
         relay_ports: config.turn_relay_ports.clone(),
+        tls,
     }))
+}
+
+/// The TLS side of the TURN listener: the certificate chain and key from PEM files.
+fn tls_server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+    let bad = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
+        ServerError::Config(format!("cannot use {} as {what}: {e}", path.display()))
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| bad("--turn-tls-cert", cert, &e))?;
+    if chain.is_empty() {
+        return Err(bad("--turn-tls-cert", cert, &"it holds no PEM certificate"));
+    }
+    let private_key =
+        PrivateKeyDer::from_pem_file(key).map_err(|e| bad("--turn-tls-key", key, &e))?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ServerError::Config(format!("TLS for TURN: {e}")))?
+    .with_no_client_auth()
+    .with_single_cert(chain, private_key)
+    .map_err(|e| bad("--turn-tls-cert and --turn-tls-key", cert, &e))?;
+    Ok(Arc::new(config))
 }
 
 /// What every session is told about STUN and TURN.
@@ -144,6 +193,27 @@ mod tests {
             parse(&["--turn-urls", "turn:turn.example.org:3478"]),
             Ok(None)
         ));
+    }
+
+    #[test]
+    fn a_tls_listener_needs_a_certificate_and_key_that_load() {
+        assert!(ServerConfig::try_parse_from(["s", "--turn-tls-port", "5349"]).is_err());
+        let config = ServerConfig::parse_from([
+            "s",
+            "--turn-tls-port",
+            "5349",
+            "--turn-tls-cert",
+            "/nonexistent/cert.pem",
+            "--turn-tls-key",
+            "/nonexistent/key.pem",
+        ]);
+        let error = service_config(&config).err().map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("/nonexistent/cert.pem")),
+            "{error:?}"
+        );
     }
 
     #[test]

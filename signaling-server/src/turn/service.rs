@@ -1,21 +1,29 @@
 //! The embedded STUN/TURN service: `medea-turn` listening on one UDP and one TCP port, relaying
 //! over UDP ports in a configured range, accepting the credentials of [`super::credentials`].
 //!
-//! Clients reach it over UDP or TCP; allocations are UDP relays (RFC 8656 §3.1), which is what
-//! WebRTC peers need. The library runs its own tasks; [`EmbeddedTurn`] owns them and stops them
-//! when dropped.
+//! Clients reach it over UDP or TCP, and optionally over TLS (`turns:`, RFC 8656 §3.1);
+//! allocations are UDP relays, which is what WebRTC peers need. The library runs its own tasks;
+//! [`EmbeddedTurn`] owns them and stops them when dropped.
+//!
+//! The library listens on plain TCP only, so TLS ends in [`terminate_tls`]: each decrypted
+//! connection is piped into the service's own TCP listener. The library then sees such clients
+//! at the terminator's address, which only changes the XOR-MAPPED-ADDRESS it reports to them.
 
 use super::credentials::TurnSecret;
 use crate::clock::Clock;
 use medea_turn::relay::Allocator;
 use medea_turn::transport::{TcpServer, Transport};
 use medea_turn::{AuthHandler, Server, ServerConfig as TurnServerConfig, TurnConfig};
+use protocol::turn_stream::{frame_for_stream, StreamDecoder};
 use secrecy::SecretString;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
 
 /// Realm of the long-term credentials (RFC 8489 §9.2). Clients echo whatever the server sends;
 /// coturn's default is as good as any.
@@ -24,6 +32,10 @@ const REALM: &str = "remote-assist";
 const CHANNEL_BIND_LIFETIME: Duration = Duration::from_secs(10 * 60);
 /// Tries at finding a free relay port before an allocation fails.
 const RELAY_PORT_TRIES: u16 = 50;
+/// How long a client may take over its TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// TLS connections served at once; more wait in the listen queue.
+const MAX_TLS_CONNECTIONS: usize = 4096;
 
 /// Where the service listens and what it tells clients.
 #[derive(Clone, Debug)]
@@ -38,6 +50,19 @@ pub struct TurnServiceConfig {
     /// 0 picks a free port.
     pub tcp_port: u16,
     pub relay_ports: RangeInclusive<u16>,
+    /// The TLS listener, if there is one.
+    pub tls: Option<TurnTlsConfig>,
+}
+
+/// TURN over TLS (`turns:`).
+#[derive(Clone, Debug)]
+pub struct TurnTlsConfig {
+    /// TCP port; 0 picks a free one.
+    pub port: u16,
+    /// Host in the `turns:` URL, which the certificate names: a DNS name or an IP address.
+    pub host: String,
+    /// Certificate and key.
+    pub server: Arc<rustls::ServerConfig>,
 }
 
 impl TurnServiceConfig {
@@ -51,6 +76,7 @@ impl TurnServiceConfig {
             udp_port: 0,
             tcp_port: 0,
             relay_ports: 49152..=65535,
+            tls: None,
         }
     }
 }
@@ -63,6 +89,18 @@ pub struct EmbeddedTurn {
     public_ip: IpAddr,
     udp: SocketAddr,
     tcp: SocketAddr,
+    /// The TLS listener's address and the host named in its URL.
+    tls: Option<(SocketAddr, String)>,
+    /// The TLS terminator, with its connections; aborted on drop.
+    tls_task: Option<JoinHandle<()>>,
+}
+
+impl Drop for EmbeddedTurn {
+    fn drop(&mut self) {
+        if let Some(task) = self.tls_task.take() {
+            task.abort();
+        }
+    }
 }
 
 impl EmbeddedTurn {
@@ -75,6 +113,10 @@ impl EmbeddedTurn {
         let udp = UdpSocket::bind((config.listen_ip, config.udp_port)).await?;
         let tcp = TcpListener::bind((config.listen_ip, config.tcp_port)).await?;
         let (udp_addr, tcp_addr) = (udp.local_addr()?, tcp.local_addr()?);
+        let tls = match &config.tls {
+            Some(tls) => Some((TcpListener::bind((config.listen_ip, tls.port)).await?, tls)),
+            None => None,
+        };
         let tcp = TcpServer::new(tcp).map_err(std::io::Error::other)?;
         let connections: Vec<Arc<dyn Transport + Send + Sync>> = vec![Arc::new(udp), Arc::new(tcp)];
         let server = Server::new(TurnServerConfig {
@@ -93,27 +135,138 @@ impl EmbeddedTurn {
                 alloc_close_notify: None,
             }),
         });
-        tracing::info!(udp = %udp_addr, tcp = %tcp_addr, public_ip = %config.public_ip, "STUN/TURN service listening");
+        let (tls, tls_task) = match tls {
+            Some((listener, tls)) => {
+                let addr = listener.local_addr()?;
+                // Decrypted streams go to the TCP listener, on loopback when it listens on all.
+                let inner = match tcp_addr.ip() {
+                    ip if ip.is_unspecified() && ip.is_ipv4() => {
+                        SocketAddr::from(([127, 0, 0, 1], tcp_addr.port()))
+                    }
+                    ip if ip.is_unspecified() => {
+                        SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, tcp_addr.port()))
+                    }
+                    _ => tcp_addr,
+                };
+                let acceptor = TlsAcceptor::from(Arc::clone(&tls.server));
+                let task = tokio::spawn(terminate_tls(listener, acceptor, inner));
+                (Some((addr, tls.host.clone())), Some(task))
+            }
+            None => (None, None),
+        };
+        tracing::info!(udp = %udp_addr, tcp = %tcp_addr, tls = ?tls.as_ref().map(|t| t.0), public_ip = %config.public_ip, "STUN/TURN service listening");
         Ok(Self {
             _server: server,
             public_ip: config.public_ip,
             udp: udp_addr,
             tcp: tcp_addr,
+            tls,
+            tls_task,
         })
     }
 
-    /// The URLs peers use: TURN over UDP and over TCP, and STUN.
+    /// The URLs peers use: TURN over UDP, over TCP and, when it listens, over TLS.
     pub fn urls(&self) -> Vec<String> {
         let host = |port: u16| SocketAddr::new(self.public_ip, port);
-        vec![
+        let mut urls = vec![
             format!("turn:{}?transport=udp", host(self.udp.port())),
             format!("turn:{}?transport=tcp", host(self.tcp.port())),
-        ]
+        ];
+        if let Some((addr, name)) = &self.tls {
+            let authority = match name.parse::<IpAddr>() {
+                Ok(ip) => SocketAddr::new(ip, addr.port()).to_string(),
+                Err(_) => format!("{name}:{}", addr.port()),
+            };
+            urls.push(format!("turns:{authority}?transport=tcp"));
+        }
+        urls
+    }
+
+    /// Where the TLS listener listens, if it does.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls.as_ref().map(|(addr, _)| *addr)
     }
 
     /// The STUN URL of the same service.
     pub fn stun_url(&self) -> String {
         format!("stun:{}", SocketAddr::new(self.public_ip, self.udp.port()))
+    }
+}
+
+/// Accepts TLS connections and pipes each one, decrypted, into the TURN service's TCP listener
+/// at `inner`. Runs until aborted; its connections end with it.
+async fn terminate_tls(listener: TcpListener, acceptor: TlsAcceptor, inner: SocketAddr) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept(), if connections.len() < MAX_TLS_CONNECTIONS => {
+                match accepted {
+                    Ok((stream, from)) => {
+                        connections.spawn(pipe_tls(stream, from, acceptor.clone(), inner));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors, typically: wait instead of spinning.
+                        tracing::warn!("accepting a TURN/TLS connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// One TLS client: handshake, then its plaintext to and from the TURN service over TCP.
+async fn pipe_tls(stream: TcpStream, from: SocketAddr, acceptor: TlsAcceptor, inner: SocketAddr) {
+    // Relayed media is many small messages, each wanted at once.
+    let _ = stream.set_nodelay(true);
+    let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::debug!(%from, "TURN/TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%from, "TURN/TLS handshake timed out");
+            return;
+        }
+    };
+    let mut plain = match TcpStream::connect(inner).await {
+        Ok(plain) => plain,
+        Err(e) => {
+            tracing::warn!(%from, "TURN/TLS: cannot reach the TURN service at {inner}: {e}");
+            return;
+        }
+    };
+    let _ = plain.set_nodelay(true);
+    let (mut tls_read, mut tls_write) = tokio::io::split(tls);
+    let (mut plain_read, mut plain_write) = plain.split();
+    // The service splits the client's stream itself. Its answers go back one message per TLS
+    // record, as a TLS TURN server writes them: some clients read one message per record.
+    let upstream = tokio::io::copy(&mut tls_read, &mut plain_write);
+    let downstream = async {
+        let mut decoder = StreamDecoder::default();
+        let mut chunk = vec![0; 16 * 1024];
+        loop {
+            let len = plain_read.read(&mut chunk).await?;
+            if len == 0 {
+                return tls_write.shutdown().await;
+            }
+            decoder.handle_bytes(&chunk[..len]);
+            while let Some(message) = decoder.poll_frame().map_err(std::io::Error::other)? {
+                let frame = frame_for_stream(&message).map_err(std::io::Error::other)?;
+                tls_write.write_all(&frame).await?;
+                tls_write.flush().await?;
+            }
+        }
+    };
+    // Either side's end is the connection's end.
+    let ended = tokio::select! {
+        ended = upstream => ended.map(drop),
+        ended = downstream => ended,
+    };
+    if let Err(e) = ended {
+        tracing::debug!(%from, "TURN/TLS connection ended: {e}");
     }
 }
 
