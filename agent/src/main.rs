@@ -317,7 +317,7 @@ async fn main() -> anyhow::Result<()> {
             ..
         }) => {
             let api = enrolled_api(cli.server.as_deref(), &state_dir)?;
-            return invite::run_direct(api, &to, Some(expires), &share.into_options()).await;
+            return invite::run_direct(api, &to, Some(expires), &share.into_options()?).await;
         }
         Some(command) => command,
     };
