@@ -13,10 +13,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 /// How often the agent pings the server.
-const KEEPALIVE: Duration = Duration::from_secs(4);
+const KEEPALIVE: Duration = Duration::from_secs(3);
 /// Longest silence from the server before the connection counts as dead: a few pings
 /// unanswered.
-const SILENCE_LIMIT: Duration = Duration::from_secs(10);
+const SILENCE_LIMIT: Duration = Duration::from_secs(7);
 /// Longest wait for the server to accept a new connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// First and longest pause between reconnection attempts.

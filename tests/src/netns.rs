@@ -23,6 +23,8 @@ use std::time::Duration;
 
 /// The novice's host.
 pub const NOVICE_IP: Ipv4Addr = Ipv4Addr::new(10, 71, 1, 2);
+/// The novice's host after [`Network::move_novice`], as after joining another network.
+pub const NOVICE_MOVED_IP: Ipv4Addr = Ipv4Addr::new(10, 71, 1, 3);
 /// The router's address on the novice's side.
 pub const ROUTER_NOVICE_SIDE: Ipv4Addr = Ipv4Addr::new(10, 71, 1, 1);
 /// The expert's host.
@@ -203,6 +205,32 @@ impl Network {
             )?;
         }
         Ok(())
+    }
+
+    /// The novice's host changes its address from [`NOVICE_IP`] to [`NOVICE_MOVED_IP`], as a
+    /// laptop does when it moves to another network: every connection it had from the old
+    /// address goes dead without a word.
+    pub fn move_novice(&self) -> Result<()> {
+        let (old, new) = (format!("{NOVICE_IP}/24"), format!("{NOVICE_MOVED_IP}/24"));
+        // The new address must take over as primary when the old one goes, routes included.
+        self.novice.run(
+            "sysctl",
+            &["-q", "-w", "net.ipv4.conf.eth0.promote_secondaries=1"],
+        )?;
+        self.novice
+            .run("ip", &["addr", "add", &new, "dev", "eth0"])?;
+        self.novice
+            .run("ip", &["addr", "del", &old, "dev", "eth0"])?;
+        self.novice.run(
+            "ip",
+            &[
+                "route",
+                "replace",
+                "default",
+                "via",
+                &ROUTER_NOVICE_SIDE.to_string(),
+            ],
+        )
     }
 
     /// The router forwards between the hosts again.

@@ -1,6 +1,7 @@
 //! A session between two hosts that cannot reach each other goes through the server's TURN
 //! relay; between hosts that can, it goes direct; when the direct path breaks mid-session, the
-//! session moves to the relay by itself; an expert whose network sends no UDP reaches the relay
+//! session moves to the relay by itself, and it carries on when the novice's host changes its
+//! address; an expert whose network sends no UDP reaches the relay
 //! over TCP; a novice whose network passes no UDP reaches it over TCP, or over TLS when only
 //! that gets through. The console says which.
 //!
@@ -200,21 +201,45 @@ async fn a_session_whose_direct_path_breaks_recovers_through_the_relay() -> Resu
     eprintln!("after the break, selected candidate pair (expert/novice): {pair}");
     assert!(pair.split('/').any(|t| t == "relay"), "{pair}");
     more_frames(&session.page, "frames after the recovery").await?;
+    still_in_the_session(&mut session, "still there?").await
+}
+
+/// The console is still in the session, and a chat line from the novice reaches it.
+async fn still_in_the_session(session: &mut LiveSession, line: &str) -> Result<()> {
     assert_eq!(
         tests::console::state(&session.page).await?,
         "live",
         "the console stayed in the session"
     );
-    session.agent.type_line("still there?").await?;
+    session.agent.type_line(line).await?;
     session
         .page
         .wait_for(
-            "document.getElementById('chat-log').textContent.includes('still there?')",
+            &format!("document.getElementById('chat-log').textContent.includes({line:?})"),
             WAIT,
-            "the novice's chat line after the recovery",
+            "the novice's chat line",
         )
         .await?;
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_survives_the_novice_changing_network() -> Result<()> {
+    let Some(network) = network()? else {
+        return Ok(());
+    };
+    let mut session = live_session(&network).await?;
+    path_shown(&session.page, "direct").await?;
+
+    // The novice's laptop moves to another network: a new address, every connection it had
+    // (to the server and to the expert) dead. Nobody touches anything.
+    network.move_novice()?;
+    session
+        .agent
+        .expect_line("Connected to the server again", WAIT)
+        .await?;
+    more_frames(&session.page, "frames after the move").await?;
+    still_in_the_session(&mut session, "moved, still here").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,16 +279,26 @@ async fn novice_end_is_relayed(page: &Page) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_novice_whose_network_blocks_udp_connects_over_turn_tcp() -> Result<()> {
+async fn a_novice_whose_network_blocks_udp_connects_over_turn_tcp_also_after_moving() -> Result<()>
+{
     let Some(network) = network()? else {
         return Ok(());
     };
     network.block_direct_path()?;
     network.block_udp_from_novice()?;
-    let session = live_session(&network).await?;
+    let mut session = live_session(&network).await?;
 
     novice_end_is_relayed(&session.page).await?;
-    more_frames(&session.page, "frames over the novice's TURN/TCP").await
+    more_frames(&session.page, "frames over the novice's TURN/TCP").await?;
+
+    // A new address kills the TURN connection too; the restart makes new ones from it.
+    network.move_novice()?;
+    session
+        .agent
+        .expect_line("Connected to the server again", WAIT)
+        .await?;
+    more_frames(&session.page, "frames over TURN/TCP after the move").await?;
+    novice_end_is_relayed(&session.page).await
 }
 
 /// A CA, and a certificate it issued for the TURN service's address, as PEM files in `dir`:

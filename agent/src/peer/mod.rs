@@ -50,7 +50,7 @@ use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
     RTCConfigurationBuilder, RTCIceCandidateInit, RTCSessionDescription, RTCStatsReport,
-    RTCStatsReportEntry, Registry, StatsSelector,
+    RTCStatsReportEntry, Registry, SettingEngineBuilder, StatsSelector,
 };
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -156,6 +156,13 @@ impl Peer {
                     .build(),
             )
             .with_media_engine(media)
+            // An ICE restart binds new sockets on the interfaces the machine has by then: after
+            // a change of network the old ones are bound to an address that is gone.
+            .with_setting_engine(
+                SettingEngineBuilder::new()
+                    .with_discard_local_candidates_during_ice_restart(true)
+                    .build(),
+            )
             .with_interceptor_registry(interceptors)
             .with_handler(Arc::new(events.clone()))
             .with_udp_addrs(bind_addrs(&config.local_ips))
@@ -400,8 +407,7 @@ impl Peer {
         // After the connection, so that its last TURN requests could still go out.
         let shims = std::mem::take(&mut *lock(&self.turn_shims));
         for shim in shims {
-            // A shim that failed earlier said why then.
-            let _ = shim.stop().await;
+            shim.stop().await;
         }
     }
 

@@ -10,9 +10,11 @@
 //! The server sees an ordinary TURN client on a TCP connection (RFC 8656 §3.1); the allocation
 //! is a UDP relay as always, so the browser's side is unchanged.
 //!
-//! The shim serves the first local socket that talks to it: the stack runs one TURN client per
-//! local socket, but one allocation gives the relay candidate every path needs. The others get
-//! no answer and give up on this server.
+//! The shim gives each local socket that talks to it a connection of its own, made when its
+//! first datagram arrives, as a TURN client over TCP would have: the stack runs one TURN client
+//! per local socket, and after an ICE restart that follows a change of network its new sockets
+//! need new connections, from the new address. A connection that fails is made anew on the
+//! next datagram of its socket.
 //!
 //! * [`StreamServer`]: which ICE server URLs need a shim (pure).
 //! * [`TurnTrust`]: the certificates a `turns:` server may present.
@@ -28,14 +30,15 @@ use protocol::turn_stream::{frame_for_stream, StreamDecoder, MAX_FRAME_LEN};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsConnector;
 
 /// Default port of `turn:` URLs (RFC 8656 §18).
@@ -225,18 +228,22 @@ pub(crate) async fn start_shims(
     (out, shims)
 }
 
-/// A loopback UDP endpoint that relays TURN messages to and from one server over TCP or TLS.
+/// A loopback UDP endpoint that relays TURN messages to and from one server over TCP or TLS,
+/// one connection per local client.
 ///
-/// It runs until [`TurnShim::stop`], its drop, or the end of its connection.
+/// It runs until [`TurnShim::stop`] or its drop; the failures of its connections are logged.
 pub(crate) struct TurnShim {
     local: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), PeerError>>>,
+    task: Option<JoinHandle<()>>,
+    /// Why connections failed, for tests; the agent reads them in its log.
+    #[cfg_attr(not(test), allow(dead_code))]
+    failures: mpsc::UnboundedReceiver<PeerError>,
 }
 
 impl TurnShim {
-    /// Binds the loopback socket and starts connecting to `server` (over TLS with `tls`).
-    /// Datagrams that arrive before the connection is up wait in the socket.
+    /// Binds the loopback socket and starts serving: a connection to `server` (over TLS with
+    /// `tls`) is made for each local client when its first datagram arrives.
     pub(crate) async fn start(
         server: StreamServer,
         tls: Option<Arc<ClientConfig>>,
@@ -246,11 +253,13 @@ impl TurnShim {
             .map_err(PeerError::TurnShim)?;
         let local = udp.local_addr().map_err(PeerError::TurnShim)?;
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(run(udp, server, tls, stopped));
+        let (failed, failures) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(Arc::new(udp), server, tls, stopped, failed));
         Ok(TurnShim {
             local,
             stop: Some(stop),
             task: Some(task),
+            failures,
         })
     }
 
@@ -259,19 +268,18 @@ impl TurnShim {
         format!("turn:{}?transport=udp", self.local)
     }
 
-    /// Closes the connection and waits for the shim to end; reports why it ended, if it ended
-    /// on its own by a failure.
-    pub(crate) async fn stop(mut self) -> Result<(), PeerError> {
+    /// Closes every connection and waits for the shim to end.
+    pub(crate) async fn stop(mut self) {
         self.stop.take();
-        self.finished().await
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
     }
 
-    /// Waits until the shim ends by itself (its server closed or failed), and says why.
-    pub(crate) async fn finished(&mut self) -> Result<(), PeerError> {
-        match self.task.take() {
-            Some(task) => task.await.unwrap_or(Ok(())),
-            None => Ok(()),
-        }
+    /// Waits until one of the shim's connections fails, and says why.
+    #[cfg(test)]
+    pub(crate) async fn next_failure(&mut self) -> Option<PeerError> {
+        self.failures.recv().await
     }
 }
 
@@ -287,32 +295,86 @@ impl Drop for TurnShim {
 trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
 
-/// The shim's task: connect, then relay until told to stop or the connection ends.
+/// Datagrams of one client waiting for its connection; more are dropped, as UDP would.
+const CLIENT_QUEUE: usize = 64;
+
+/// The shim's task: hands each client's datagrams to that client's connection until told to
+/// stop. Dropping the connections' senders and tasks closes them.
 async fn run(
-    udp: UdpSocket,
+    udp: Arc<UdpSocket>,
     server: StreamServer,
     tls: Option<Arc<ClientConfig>>,
     mut stop: oneshot::Receiver<()>,
-) -> Result<(), PeerError> {
-    let connected = tokio::select! {
-        _ = &mut stop => return Ok(()),
-        connected = tokio::time::timeout(CONNECT_TIMEOUT, connect(&server, tls)) => connected,
-    };
-    let result = match connected {
-        Ok(Ok(stream)) => {
-            tracing::debug!(%server, "connected to the TURN server");
-            relay(&udp, stream, &server, stop).await
+    failed: mpsc::UnboundedSender<PeerError>,
+) {
+    let mut clients: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
+    let mut connections: JoinSet<(SocketAddr, Result<(), PeerError>)> = JoinSet::new();
+    // One byte more than any accepted datagram, to notice a longer one.
+    let mut datagram = vec![0; MAX_FRAME_LEN + 1];
+    loop {
+        tokio::select! {
+            _ = &mut stop => return,
+            received = udp.recv_from(&mut datagram) => {
+                let (len, from) = match received {
+                    Ok(received) => received,
+                    Err(e) => {
+                        tracing::warn!(%server, "the local TURN socket failed: {e}");
+                        let _ = failed.send(PeerError::TurnShim(e));
+                        return;
+                    }
+                };
+                let frame = match frame_for_stream(&datagram[..len]) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        tracing::debug!(%server, "dropping a datagram for the server: {e}");
+                        continue;
+                    }
+                };
+                let queue = clients.entry(from).or_insert_with(|| {
+                    tracing::debug!(%server, client = %from, "connecting a local TURN client");
+                    let (tx, rx) = mpsc::channel(CLIENT_QUEUE);
+                    let (udp, server, tls) = (Arc::clone(&udp), server.clone(), tls.clone());
+                    connections.spawn(async move {
+                        (from, serve_client(udp, from, rx, server, tls).await)
+                    });
+                    tx
+                });
+                if queue.try_send(frame).is_err() {
+                    tracing::debug!(%server, client = %from, "dropping a datagram: its connection is behind");
+                }
+            }
+            Some(ended) = connections.join_next() => {
+                let Ok((client, result)) = ended else { continue };
+                clients.remove(&client);
+                if let Err(e) = result {
+                    tracing::warn!("{e}");
+                    let _ = failed.send(e);
+                }
+            }
         }
-        Ok(Err(e)) => Err(e),
-        Err(_elapsed) => Err(PeerError::TurnUnreachable {
-            server: server.to_string(),
-            source: std::io::ErrorKind::TimedOut.into(),
-        }),
-    };
-    if let Err(e) = &result {
-        tracing::warn!("{e}");
     }
-    result
+}
+
+/// One client's connection: made now, then relayed until the client's queue closes (the shim
+/// stops) or the connection ends.
+async fn serve_client(
+    udp: Arc<UdpSocket>,
+    client: SocketAddr,
+    mut queue: mpsc::Receiver<Vec<u8>>,
+    server: StreamServer,
+    tls: Option<Arc<ClientConfig>>,
+) -> Result<(), PeerError> {
+    let stream = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&server, tls)).await {
+        Ok(connected) => connected?,
+        Err(_elapsed) => {
+            return Err(PeerError::TurnUnreachable {
+                server: server.to_string(),
+                source: std::io::ErrorKind::TimedOut.into(),
+            })
+        }
+    };
+    tracing::debug!(%server, %client, "connected to the TURN server");
+    relay(&udp, client, &mut queue, stream, &server).await
 }
 
 async fn connect(
@@ -348,12 +410,13 @@ async fn connect(
     Ok(Box::new(stream))
 }
 
-/// Relays between the stack's TURN client on `udp` and the server on `stream`.
+/// Relays between the stack's TURN client at `client` and the server on `stream`.
 async fn relay(
     udp: &UdpSocket,
+    client: SocketAddr,
+    queue: &mut mpsc::Receiver<Vec<u8>>,
     stream: Box<dyn Stream>,
     server: &StreamServer,
-    mut stop: oneshot::Receiver<()>,
 ) -> Result<(), PeerError> {
     let broken = |source| PeerError::TurnConnection {
         server: server.to_string(),
@@ -361,28 +424,17 @@ async fn relay(
     };
     let (mut reader, mut writer) = tokio::io::split(stream);
     let mut decoder = StreamDecoder::default();
-    // One byte more than any accepted datagram, to notice a longer one.
-    let mut datagram = vec![0; MAX_FRAME_LEN + 1];
     let mut chunk = vec![0; READ_CHUNK];
-    let mut client: Option<SocketAddr> = None;
     loop {
         tokio::select! {
-            _ = &mut stop => {
-                // Best effort: the server frees the allocation either way.
-                let _ = writer.shutdown().await;
-                return Ok(());
-            }
-            received = udp.recv_from(&mut datagram) => {
-                let (len, from) = received.map_err(PeerError::TurnShim)?;
-                if *client.get_or_insert(from) != from {
-                    tracing::debug!(%server, %from, "ignoring a second local TURN client");
-                    continue;
+            frame = queue.recv() => match frame {
+                Some(frame) => writer.write_all(&frame).await.map_err(broken)?,
+                None => {
+                    // The shim stops. Best effort: the server frees the allocation either way.
+                    let _ = writer.shutdown().await;
+                    return Ok(());
                 }
-                match frame_for_stream(&datagram[..len]) {
-                    Ok(frame) => writer.write_all(&frame).await.map_err(broken)?,
-                    Err(e) => tracing::debug!(%server, "dropping a datagram for the server: {e}"),
-                }
-            }
+            },
             read = reader.read(&mut chunk) => {
                 let len = read.map_err(broken)?;
                 if len == 0 {
@@ -392,12 +444,8 @@ async fn relay(
                 while let Some(message) = decoder.poll_frame().map_err(|source| {
                     PeerError::TurnProtocol { server: server.to_string(), source }
                 })? {
-                    let Some(client) = client else {
-                        tracing::debug!(%server, "dropping a message that came before any request");
-                        continue;
-                    };
-                    // Loopback drops nothing a listening socket can take; a client gone is the
-                    // connection's end, noticed there.
+                    // Loopback drops nothing a listening socket can take; a client gone (its
+                    // socket replaced by a restart) only stops answering.
                     if let Err(e) = udp.send_to(&message, client).await {
                         tracing::debug!(%server, "passing a message to the local TURN client: {e}");
                     }

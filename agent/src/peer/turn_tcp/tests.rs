@@ -44,6 +44,18 @@ async fn within<T>(what: &str, future: impl std::future::Future<Output = T>) -> 
     }
 }
 
+/// A plain TCP server on loopback, and a shim for it.
+async fn plain_server_and_shim() -> (TcpListener, TurnShim) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let shim = TurnShim::start(server(port, false), None)
+        .await
+        .expect("shim");
+    (listener, shim)
+}
+
 /// A local TURN client: a UDP socket that talks to the shim.
 async fn client(shim: &TurnShim) -> UdpSocket {
     let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
@@ -100,13 +112,7 @@ async fn exchange(stream: &mut (impl AsyncRead + AsyncWrite + Unpin), client: &U
 
 #[tokio::test]
 async fn a_shim_relays_datagrams_over_tcp_both_ways_and_stops_cleanly() {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("listen");
-    let port = listener.local_addr().expect("addr").port();
-    let shim = TurnShim::start(server(port, false), None)
-        .await
-        .expect("shim");
+    let (listener, shim) = plain_server_and_shim().await;
     assert!(shim.url().starts_with("turn:127.0.0.1:"));
     assert!(shim.url().ends_with("?transport=udp"));
     let client = client(&shim).await;
@@ -118,9 +124,7 @@ async fn a_shim_relays_datagrams_over_tcp_both_ways_and_stops_cleanly() {
     assert_eq!(read_exact(&mut stream, 20).await, stun(0, 9));
     exchange(&mut stream, &client).await;
 
-    within("the shim to stop", shim.stop())
-        .await
-        .expect("a clean stop");
+    within("the shim to stop", shim.stop()).await;
     let mut rest = Vec::new();
     let read = within("the end of the stream", stream.read_to_end(&mut rest)).await;
     assert_eq!(read.ok(), Some(0), "the server sees the connection close");
@@ -172,16 +176,16 @@ async fn a_shim_relays_over_tls_to_a_server_whose_ca_it_was_given() {
     .await
     .expect("shim");
     let client = client(&shim).await;
+    client.send(&stun(0, 9)).await.expect("send");
     let (tcp, _) = within("the shim's connection", listener.accept())
         .await
         .expect("accept");
     let mut stream = within("the TLS handshake", acceptor.accept(tcp))
         .await
         .expect("a TLS handshake");
+    assert_eq!(read_exact(&mut stream, 20).await, stun(0, 9));
     exchange(&mut stream, &client).await;
-    within("the shim to stop", shim.stop())
-        .await
-        .expect("a clean stop");
+    within("the shim to stop", shim.stop()).await;
 }
 
 #[tokio::test]
@@ -195,21 +199,23 @@ async fn a_tls_server_with_an_unknown_ca_is_refused() {
     )
     .await
     .expect("shim");
+    let client = client(&shim).await;
+    client.send(&stun(0, 1)).await.expect("send");
     let (tcp, _) = within("the shim's connection", listener.accept())
         .await
         .expect("accept");
     let _ = acceptor.accept(tcp).await;
-    let error = within("the shim to give up", shim.finished()).await;
+    let error = within("the connection to fail", shim.next_failure()).await;
     assert!(
-        matches!(&error, Err(PeerError::TurnTls { server, .. }) if server.starts_with("turns:127.0.0.1:")),
+        matches!(&error, Some(PeerError::TurnTls { server, .. }) if server.starts_with("turns:127.0.0.1:")),
         "{error:?}"
     );
-    let message = error.err().map(|e| e.to_string()).unwrap_or_default();
+    let message = error.map(|e| e.to_string()).unwrap_or_default();
     assert!(message.contains("--turn-ca"), "{message}");
 }
 
 #[tokio::test]
-async fn an_unreachable_server_ends_the_shim_with_an_error_naming_it() {
+async fn an_unreachable_server_is_an_error_naming_it() {
     // A port nobody listens on: bound, then freed.
     let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
@@ -220,51 +226,49 @@ async fn an_unreachable_server_ends_the_shim_with_an_error_naming_it() {
     let mut shim = TurnShim::start(server(port, false), None)
         .await
         .expect("shim");
-    let error = within("the shim to give up", shim.finished()).await;
+    let client = client(&shim).await;
+    client.send(&stun(0, 1)).await.expect("send");
+    let error = within("the connection to fail", shim.next_failure()).await;
     assert!(
-        matches!(&error, Err(PeerError::TurnUnreachable { server, .. }) if *server == format!("turn:127.0.0.1:{port}?transport=tcp")),
+        matches!(&error, Some(PeerError::TurnUnreachable { server, .. }) if *server == format!("turn:127.0.0.1:{port}?transport=tcp")),
         "{error:?}"
     );
 }
 
+/// A server that sends something other than TURN, or hangs up, ends that connection; the
+/// client's next datagram makes a new one.
 #[tokio::test]
-async fn a_server_that_sends_no_turn_or_hangs_up_ends_the_shim() {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("listen");
-    let port = listener.local_addr().expect("addr").port();
+async fn a_server_that_sends_no_turn_or_hangs_up_is_connected_to_again() {
+    let (listener, mut shim) = plain_server_and_shim().await;
+    let client = client(&shim).await;
 
     // Something that is not TURN: an HTTP response.
-    let mut shim = TurnShim::start(server(port, false), None)
-        .await
-        .expect("shim");
-    let client = client(&shim).await;
     client.send(&stun(0, 1)).await.expect("send");
     let (mut stream, _) = listener.accept().await.expect("accept");
     stream
         .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
         .await
         .expect("write");
-    let error = within("the shim to give up", shim.finished()).await;
+    let error = within("the connection to fail", shim.next_failure()).await;
     assert!(
-        matches!(error, Err(PeerError::TurnProtocol { .. })),
+        matches!(error, Some(PeerError::TurnProtocol { .. })),
         "{error:?}"
     );
 
     // A length beyond the limit, announced before any of it is sent.
-    let mut shim = TurnShim::start(server(port, false), None)
+    client.send(&stun(0, 2)).await.expect("send");
+    let (mut stream, _) = within("a new connection", listener.accept())
         .await
-        .expect("shim");
-    let (mut stream, _) = listener.accept().await.expect("accept");
+        .expect("accept");
     stream
         .write_all(&[0x40, 0x01, 0xff, 0xff])
         .await
         .expect("write");
-    let error = within("the shim to give up", shim.finished()).await;
+    let error = within("the connection to fail", shim.next_failure()).await;
     assert!(
         matches!(
             error,
-            Err(PeerError::TurnProtocol {
+            Some(PeerError::TurnProtocol {
                 source: FrameError::TooLong(_),
                 ..
             })
@@ -273,28 +277,60 @@ async fn a_server_that_sends_no_turn_or_hangs_up_ends_the_shim() {
     );
 
     // The server closes the connection.
-    let mut shim = TurnShim::start(server(port, false), None)
+    client.send(&stun(0, 3)).await.expect("send");
+    let (stream, _) = within("a new connection", listener.accept())
         .await
-        .expect("shim");
-    let (stream, _) = listener.accept().await.expect("accept");
+        .expect("accept");
     drop(stream);
-    let error = within("the shim to end", shim.finished()).await;
+    let error = within("the connection to end", shim.next_failure()).await;
     assert!(
-        matches!(error, Err(PeerError::TurnConnection { .. })),
+        matches!(error, Some(PeerError::TurnConnection { .. })),
         "{error:?}"
     );
+
+    // And the next works.
+    client.send(&stun(0, 4)).await.expect("send");
+    let (mut stream, _) = within("a new connection", listener.accept())
+        .await
+        .expect("accept");
+    assert_eq!(read_exact(&mut stream, 20).await, stun(0, 4));
+    exchange(&mut stream, &client).await;
+}
+
+/// Each local socket gets its own connection, and the server's answers on it go back to that
+/// socket alone: after an ICE restart the stack's new sockets talk to the same shim.
+#[tokio::test]
+async fn each_local_client_has_a_connection_of_its_own() {
+    let (listener, shim) = plain_server_and_shim().await;
+    let (first, second) = (client(&shim).await, client(&shim).await);
+    first.send(&stun(0, 1)).await.expect("send");
+    let (mut first_stream, _) = within("the first connection", listener.accept())
+        .await
+        .expect("accept");
+    assert_eq!(read_exact(&mut first_stream, 20).await, stun(0, 1));
+    second.send(&stun(0, 2)).await.expect("send");
+    let (mut second_stream, _) = within("the second connection", listener.accept())
+        .await
+        .expect("accept");
+    assert_eq!(read_exact(&mut second_stream, 20).await, stun(0, 2));
+
+    exchange(&mut second_stream, &second).await;
+    exchange(&mut first_stream, &first).await;
+    within("the shim to stop", shim.stop()).await;
+    for mut stream in [first_stream, second_stream] {
+        let mut rest = Vec::new();
+        let read = within("the end of a stream", stream.read_to_end(&mut rest)).await;
+        assert_eq!(read.ok(), Some(0), "every connection closes");
+    }
 }
 
 #[tokio::test]
 async fn a_dropped_shim_closes_its_connection() {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .await
-        .expect("listen");
-    let port = listener.local_addr().expect("addr").port();
-    let shim = TurnShim::start(server(port, false), None)
-        .await
-        .expect("shim");
+    let (listener, shim) = plain_server_and_shim().await;
+    let client = client(&shim).await;
+    client.send(&stun(0, 1)).await.expect("send");
     let (mut stream, _) = listener.accept().await.expect("accept");
+    assert_eq!(read_exact(&mut stream, 20).await, stun(0, 1));
     drop(shim);
     let mut rest = Vec::new();
     let read = within("the end of the stream", stream.read_to_end(&mut rest)).await;
