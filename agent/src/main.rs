@@ -117,8 +117,13 @@ enum Commands {
     /// Enrol this machine into an organisation's support desk with the enrolment token its
     /// administrator gave you.
     Enroll {
-        /// The enrolment token.
-        #[arg(long, env = "ASSIST_ENROL_TOKEN", hide_env_values = true)]
+        /// The enrolment token. It may start with a hyphen: it is random text.
+        #[arg(
+            long,
+            env = "ASSIST_ENROL_TOKEN",
+            hide_env_values = true,
+            allow_hyphen_values = true
+        )]
         token: String,
     },
     /// Stay connected so that your support desk can offer help (what `agent` alone does).
@@ -419,8 +424,18 @@ async fn main() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_duration;
+    use super::{parse_duration, Cli, Commands};
+    use clap::Parser;
     use std::time::Duration;
+
+    #[test]
+    fn an_enrolment_token_starting_with_a_hyphen_is_taken_as_the_token() {
+        let cli = Cli::try_parse_from(["agent", "enroll", "--token", "-iX_4"]).expect("parses");
+        match cli.command {
+            Some(Commands::Enroll { token }) => assert_eq!(token, "-iX_4"),
+            other => panic!("expected enroll, got {other:?}"),
+        }
+    }
 
     #[test]
     fn durations() {

@@ -19,22 +19,49 @@ use crate::netns::Namespace;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Builds the agent and the server for the profile this program was built with, so that a
-/// benchmark never measures stale binaries.
+/// benchmark never measures stale binaries. Tests build them as `cargo test --workspace` does,
+/// with the features the whole workspace's tests switch on: after that command the build is a
+/// no-op, where building the two packages alone would compile most dependencies a second time.
 pub fn build_product() -> Result<()> {
     let release = profile_dir()?.ends_with("release");
-    let status = std::process::Command::new(env!("CARGO"))
-        .args([
+    let mut cargo = std::process::Command::new(env!("CARGO"));
+    if release {
+        cargo.args([
             "build",
             "--locked",
+            "--release",
             "-p",
             "agent",
             "-p",
             "signaling-server",
             "--bins",
-        ])
-        .args(if release { &["--release"][..] } else { &[][..] })
-        .status()
-        .context("running cargo build")?;
+        ]);
+    } else {
+        cargo.args(["test", "--locked", "--workspace", "--no-run", "--quiet"]);
+    }
+    // What cargo set for this test program describes this package, not the build; build
+    // scripts that watch such variables (ring watches CARGO_MANIFEST_DIR) would see a change
+    // and rebuild half the dependencies.
+    for (name, _) in std::env::vars_os() {
+        let set_for_this_program = name.to_str().is_some_and(|n| {
+            n.starts_with("CARGO_PKG_")
+                || matches!(
+                    n,
+                    "CARGO_MANIFEST_DIR"
+                        | "CARGO_MANIFEST_PATH"
+                        | "CARGO_CRATE_NAME"
+                        | "CARGO_BIN_NAME"
+                        | "CARGO_PRIMARY_PACKAGE"
+                        | "CARGO_TARGET_TMPDIR"
+                        | "CARGO_RUSTC_CURRENT_DIR"
+                        | "OUT_DIR"
+                )
+        });
+        if set_for_this_program {
+            cargo.env_remove(name);
+        }
+    }
+    let status = cargo.status().context("running cargo build")?;
     if !status.success() {
         bail!("building the agent and the server failed ({status})");
     }
