@@ -246,9 +246,14 @@ pub async fn serve_sessions(
                     let answer_time = answer_time(&msg);
                     session.handle_server(msg, Instant::now(), answer_time);
                 }
-                Some(SignalEvent::Disconnected(reason)) => {
+                Some(SignalEvent::Disconnected(dropped)) => {
                     if (session.is_live() || presence == Presence::Desk) && !offline {
-                        say(&format!("Lost the connection to the server ({reason}); reconnecting..."));
+                        say(&format!("Lost the connection to the server ({}); reconnecting...", dropped.reason));
+                    }
+                    if dropped.network_changed {
+                        if let Some(s) = &sharing {
+                            s.peer.network_changed();
+                        }
                     }
                     offline = true;
                 }

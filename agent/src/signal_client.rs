@@ -4,9 +4,14 @@
 //! refuses the credential itself is not retried: that needs the novice. Neither is a
 //! connection that another agent with the same identity replaced: reconnecting would take the
 //! identity back from it, and the two would keep pushing each other off.
+//!
+//! A connection whose local address leaves the machine (the laptop joined another network) is
+//! given up within a second, without waiting for the server's silence: the sooner the agent
+//! is back on the server, the sooner the media path is restarted.
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::signal::{AgentToServer, ServerToAgent, ERROR_REPLACED};
+use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -17,6 +22,8 @@ const KEEPALIVE: Duration = Duration::from_secs(3);
 /// Longest silence from the server before the connection counts as dead: a few pings
 /// unanswered.
 const SILENCE_LIMIT: Duration = Duration::from_secs(7);
+/// How often the agent checks that its connection's local address is still its own.
+const ADDRESS_CHECK: Duration = Duration::from_secs(1);
 /// Longest wait for the server to accept a new connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// First and longest pause between reconnection attempts.
@@ -28,7 +35,7 @@ const MAX_RETRY: Duration = Duration::from_secs(10);
 pub enum SignalEvent {
     Message(ServerToAgent),
     /// The connection dropped; it is being re-established.
-    Disconnected(String),
+    Disconnected(Dropped),
     /// The server refused the agent's credential (401); the task has stopped.
     Unauthorized,
     /// Another agent with the same identity connected and took this one's place (the server's
@@ -39,12 +46,22 @@ pub enum SignalEvent {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Why a connection dropped.
+#[derive(Debug)]
+pub struct Dropped {
+    pub reason: String,
+    /// Its local address left the machine: every other connection from there is dead too.
+    pub network_changed: bool,
+}
+
 /// Why one connection ended.
 enum Ended {
     /// The server refused the credential.
     Unauthorized,
     /// A newer connection of the same agent took this one's place.
     Replaced(String),
+    /// Its local address left the machine: try again from the address it has now.
+    AddressGone(String),
     /// Anything else: try again.
     Lost(String),
 }
@@ -68,7 +85,7 @@ pub fn spawn(
         let mut backoff = FIRST_RETRY;
         loop {
             let attempt = tokio::time::Instant::now();
-            match connect_once(&url, &auth, &mut out_rx, &in_tx).await {
+            let dropped = match connect_once(&url, &auth, &mut out_rx, &in_tx).await {
                 Ok(()) => return, // the driver went away
                 Err(Ended::Unauthorized) => {
                     let _ = in_tx.send(SignalEvent::Unauthorized).await;
@@ -78,16 +95,22 @@ pub fn spawn(
                     let _ = in_tx.send(SignalEvent::Replaced(message)).await;
                     return;
                 }
-                Err(Ended::Lost(reason)) => {
-                    if in_tx
-                        .send(SignalEvent::Disconnected(reason.clone()))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                    tracing::warn!(%reason, "signaling connection lost; retrying");
-                }
+                Err(Ended::Lost(reason)) => Dropped {
+                    reason,
+                    network_changed: false,
+                },
+                Err(Ended::AddressGone(reason)) => Dropped {
+                    reason,
+                    network_changed: true,
+                },
+            };
+            tracing::warn!(reason = %dropped.reason, "signaling connection lost; retrying");
+            if in_tx
+                .send(SignalEvent::Disconnected(dropped))
+                .await
+                .is_err()
+            {
+                return;
             }
             // A connection that lasted starts the pauses afresh: the novice's network changed,
             // and the server is most likely there at once.
@@ -150,8 +173,10 @@ async fn run_connection(
     in_tx: &mpsc::Sender<SignalEvent>,
 ) -> Result<(), Ended> {
     let lost = |e: &dyn std::fmt::Display| Ended::Lost(e.to_string());
+    let local = local_ip(&ws);
     let (mut sink, mut stream) = ws.split();
     let mut keepalive = tokio::time::interval(KEEPALIVE);
+    let mut address_check = tokio::time::interval(ADDRESS_CHECK);
     let mut last_heard = tokio::time::Instant::now();
     loop {
         tokio::select! {
@@ -189,8 +214,42 @@ async fn run_connection(
                 let text = serde_json::to_string(&AgentToServer::Ping).map_err(|e| lost(&e))?;
                 sink.send(Message::Text(text.into())).await.map_err(|e| lost(&e))?;
             }
+            _ = address_check.tick() => {
+                if let Some(ip) = local.filter(|ip| !address_held(*ip)) {
+                    return Err(Ended::AddressGone(format!("the network changed: this machine no longer has the address {ip}")));
+                }
+            }
         }
     }
+}
+
+/// The machine's end of the connection, where the operating system tells it.
+fn local_ip(ws: &Socket) -> Option<IpAddr> {
+    match ws.get_ref() {
+        tokio_tungstenite::MaybeTlsStream::Plain(tcp) => tcp.local_addr().ok().map(|a| a.ip()),
+        _ => None,
+    }
+}
+
+/// Whether one of the machine's interfaces still has `ip`. Loopback addresses always stay;
+/// when the interfaces cannot be read the answer is yes too: the silence limit still catches a
+/// dead connection.
+fn address_held(ip: IpAddr) -> bool {
+    let ip = ip.to_canonical();
+    if ip.is_loopback() {
+        return true;
+    }
+    let Ok(mut interfaces) = nix::ifaddrs::getifaddrs() else {
+        return true;
+    };
+    interfaces.any(|i| {
+        i.address.is_some_and(|a| {
+            a.as_sockaddr_in()
+                .map(|v4| IpAddr::V4(v4.ip()))
+                .or_else(|| a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip())))
+                == Some(ip)
+        })
+    })
 }
 
 #[cfg(test)]
@@ -223,8 +282,12 @@ mod tests {
             .await
             .expect("the silence is noticed");
         match reason {
-            Some(SignalEvent::Disconnected(reason)) => {
-                assert!(reason.contains("no answer from the server"), "{reason}")
+            Some(SignalEvent::Disconnected(dropped)) => {
+                assert!(
+                    dropped.reason.contains("no answer from the server"),
+                    "{dropped:?}"
+                );
+                assert!(!dropped.network_changed, "{dropped:?}");
             }
             other => panic!("expected a disconnection, got {other:?}"),
         }
@@ -233,5 +296,14 @@ mod tests {
             .expect("the agent connects again")
             .expect("second connection");
         assert!(pings.await.expect("reader") >= 2, "the agent kept pinging");
+    }
+
+    #[test]
+    fn the_machines_own_addresses_are_held_and_others_are_not() {
+        assert!(address_held("127.0.0.1".parse().expect("ip")));
+        assert!(address_held("::ffff:127.0.0.1".parse().expect("ip")));
+        // TEST-NET-3: documentation only, never on an interface.
+        assert!(!address_held("203.0.113.77".parse().expect("ip")));
+        assert!(!address_held("2001:db8::77".parse().expect("ip")));
     }
 }

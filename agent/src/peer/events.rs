@@ -49,6 +49,10 @@ impl Events {
         let _ = self.path.send(PathState::SignalingBack);
     }
 
+    pub(crate) fn network_changed(&self) {
+        let _ = self.path.send(PathState::NetworkChanged);
+    }
+
     pub(crate) fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Acquire)
     }

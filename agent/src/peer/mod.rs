@@ -269,6 +269,12 @@ impl Peer {
         self.events.signaling_back();
     }
 
+    /// An address of this machine's connections went away (it joined another network): the
+    /// path to the browser is lost with it and is restarted as soon as signaling is back.
+    pub fn network_changed(&self) {
+        self.events.network_changed();
+    }
+
     /// Applies the browser's answer or one of its candidates. Candidates that arrive before the
     /// answer are kept until it arrives.
     pub async fn handle_signal(&self, signal: Signal) -> Result<(), PeerError> {

@@ -48,6 +48,10 @@ pub(crate) enum PathState {
     /// The agent reconnected to the signaling server: an offer made while it was away (the
     /// novice's network changed under both) never reached the browser.
     SignalingBack,
+    /// An address the machine's connections used has left it (the laptop joined another
+    /// network): the path is gone too, long before its checks go unanswered for long enough to
+    /// tell. The restart waits for signaling to be back, as an offer now would go nowhere.
+    NetworkChanged,
 }
 
 /// What to do about the path.
@@ -92,6 +96,12 @@ impl Recovery {
                 Some(Action::Restart)
             }
             PathState::SignalingBack => None,
+            PathState::NetworkChanged if self.was_up && self.lost_since.is_none() => {
+                self.lost_since = Some(now);
+                self.next_restart = Some(now + RETRY_AFTER);
+                None
+            }
+            PathState::NetworkChanged => None,
         }
     }
 
@@ -254,6 +264,49 @@ mod tests {
         );
         assert_eq!(r.poll_timeout(), Some(back + RETRY_AFTER));
         // Still ends at the same time if nothing helps.
+        assert_eq!(r.handle_timeout(t0 + GIVE_UP_AFTER), Some(Action::GiveUp));
+    }
+
+    #[test]
+    fn after_a_network_change_the_path_is_restarted_once_signaling_is_back() {
+        let t0 = Instant::now();
+        let mut r = Recovery::default();
+        assert_eq!(r.handle_state(PathState::NetworkChanged, t0), None);
+        assert_eq!(
+            r.poll_timeout(),
+            None,
+            "before the first connection: nothing to recover"
+        );
+        r.handle_state(PathState::Up, t0);
+        assert_eq!(r.handle_state(PathState::NetworkChanged, t0), None);
+        // The checks that still count the old pair alive do not undo it.
+        let checks = Checks {
+            sent: 9,
+            answered: 9,
+        };
+        assert_eq!(r.handle_checks(checks, t0), None);
+        let back = t0 + Duration::from_millis(700);
+        assert_eq!(
+            r.handle_state(PathState::SignalingBack, back),
+            Some(Action::Restart)
+        );
+        // The stack noticing the loss later starts no second restart.
+        assert_eq!(r.handle_state(PathState::Lost, back), None);
+        assert_eq!(r.poll_timeout(), Some(back + RETRY_AFTER));
+        assert_eq!(
+            r.handle_state(PathState::Up, back + Duration::from_secs(1)),
+            None
+        );
+        assert_eq!(r.poll_timeout(), None);
+    }
+
+    #[test]
+    fn a_network_change_while_signaling_stays_away_is_retried_and_given_up() {
+        let t0 = Instant::now();
+        let mut r = Recovery::default();
+        r.handle_state(PathState::Up, t0);
+        r.handle_state(PathState::NetworkChanged, t0);
+        assert_eq!(r.handle_timeout(t0 + RETRY_AFTER), Some(Action::Restart));
         assert_eq!(r.handle_timeout(t0 + GIVE_UP_AFTER), Some(Action::GiveUp));
     }
 
