@@ -48,7 +48,7 @@ pub struct ShareOptions {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Presence {
     /// Waiting for the helper of one invitation: the connection only matters during a session.
-    Invitation,
+    Invitation(InvitationId),
     /// An enrolled machine waiting for its support desk: being reachable is the point, so the
     /// novice hears when the connection drops and when it is back.
     Desk,
@@ -167,7 +167,7 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
             )),
         }
     }
-    serve_sessions(&api, &opts.share, Presence::Invitation).await
+    serve_sessions(&api, &opts.share, Presence::Invitation(inv.id)).await
 }
 
 /// `agent invite --to LOGIN`: sends an invitation straight to one expert of this machine's
@@ -215,7 +215,12 @@ pub async fn serve_sessions(
         .transpose()
         .context("cannot create the timing trace file")?;
 
-    let (to_server, mut from_server) = signal_client::spawn(api.base(), api.token());
+    // Each program hears of its own invitation's sessions; the desk's hears of the rest.
+    let serves = match presence {
+        Presence::Invitation(id) | Presence::Direct(id) => Some(id),
+        Presence::Desk => None,
+    };
+    let (to_server, mut from_server) = signal_client::spawn(api.base(), api.token(), serves);
     let mut lines = spawn_stdin_reader();
     let mut session = Session::new(api.name());
     if let Presence::Direct(id) = presence {
@@ -265,13 +270,6 @@ pub async fn serve_sessions(
                         return Err(api.enrolment_refused().into());
                     }
                     anyhow::bail!("the server refused this agent's credential; run the agent again to register anew");
-                }
-                Some(SignalEvent::Replaced(message)) => {
-                    if let Some(s) = sharing.take() {
-                        s.stop().await;
-                    }
-                    say(&format!("{message} Only one agent of this machine can be connected at a time; this one stops."));
-                    anyhow::bail!("another agent with this machine's identity took over the connection to the server");
                 }
                 None => anyhow::bail!("the signaling connection task stopped"),
             },

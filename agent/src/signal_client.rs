@@ -1,16 +1,17 @@
 //! The agent's signaling WebSocket: authenticates with the agent token, forwards frames both
 //! ways through channels, answers keep-alives, and reconnects with back-off when the server
 //! goes away (the server resends consent requests that are still waiting). A server that
-//! refuses the credential itself is not retried: that needs the novice. Neither is a
-//! connection that another agent with the same identity replaced: reconnecting would take the
-//! identity back from it, and the two would keep pushing each other off.
+//! refuses the credential itself is not retried: that needs the novice. A program started for
+//! one invitation says so when it connects, so that several programs of the same machine can
+//! be connected at once, each hearing of its own sessions.
 //!
 //! A connection whose local address leaves the machine (the laptop joined another network) is
 //! given up within a second, without waiting for the server's silence: the sooner the agent
 //! is back on the server, the sooner the media path is restarted.
 
 use futures_util::{SinkExt, StreamExt};
-use protocol::signal::{AgentToServer, ServerToAgent, ERROR_REPLACED};
+use protocol::ids::InvitationId;
+use protocol::signal::{AgentToServer, ServerToAgent};
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -38,9 +39,6 @@ pub enum SignalEvent {
     Disconnected(Dropped),
     /// The server refused the agent's credential (401); the task has stopped.
     Unauthorized,
-    /// Another agent with the same identity connected and took this one's place (the server's
-    /// words); the task has stopped.
-    Replaced(String),
 }
 
 type Socket =
@@ -58,8 +56,6 @@ pub struct Dropped {
 enum Ended {
     /// The server refused the credential.
     Unauthorized,
-    /// A newer connection of the same agent took this one's place.
-    Replaced(String),
     /// Its local address left the machine: try again from the address it has now.
     AddressGone(String),
     /// Anything else: try again.
@@ -72,12 +68,16 @@ enum Ended {
 pub fn spawn(
     base: &str,
     token: &str,
+    serves: Option<InvitationId>,
 ) -> (mpsc::Sender<AgentToServer>, mpsc::Receiver<SignalEvent>) {
-    let url = format!(
+    let mut url = format!(
         "{}/ws/agent",
         base.replacen("https://", "wss://", 1)
             .replacen("http://", "ws://", 1)
     );
+    if let Some(id) = serves {
+        url.push_str(&format!("?invitation={id}"));
+    }
     let auth = format!("Bearer {token}");
     let (out_tx, mut out_rx) = mpsc::channel::<AgentToServer>(256);
     let (in_tx, in_rx) = mpsc::channel::<SignalEvent>(256);
@@ -89,10 +89,6 @@ pub fn spawn(
                 Ok(()) => return, // the driver went away
                 Err(Ended::Unauthorized) => {
                     let _ = in_tx.send(SignalEvent::Unauthorized).await;
-                    return;
-                }
-                Err(Ended::Replaced(message)) => {
-                    let _ = in_tx.send(SignalEvent::Replaced(message)).await;
                     return;
                 }
                 Err(Ended::Lost(reason)) => Dropped {
@@ -189,9 +185,6 @@ async fn run_connection(
                 last_heard = tokio::time::Instant::now();
                 match frame {
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerToAgent>(text.as_str()) {
-                        Ok(ServerToAgent::Error { code, message }) if code == ERROR_REPLACED => {
-                            return Err(Ended::Replaced(message));
-                        }
                         Ok(ServerToAgent::Error { code, message }) => {
                             tracing::warn!(%code, %message, "server refused a frame");
                         }
@@ -263,7 +256,7 @@ mod tests {
     async fn a_server_fallen_silent_is_left_and_connected_again() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let (_out, mut events) = spawn(&base, "token");
+        let (_out, mut events) = spawn(&base, "token", None);
         let (tcp, _) = listener.accept().await.expect("first connection");
         let mut silent = tokio_tungstenite::accept_async(tcp)
             .await

@@ -177,8 +177,8 @@ pub enum ServerToAgent {
     },
 }
 
-/// `Error` code sent just before the server closes a connection because a newer one took its
-/// place: the same agent connected again, or the same session was opened in another window.
+/// `Error` code sent just before the server closes an expert's connection because a newer one
+/// took its place: the same session was opened in another window.
 pub const ERROR_REPLACED: &str = "replaced";
 
 /// From the expert's browser to the server.

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    agent_ws, expect_type, expert_ws, recv, recv_within, send, Backend, TestDb, TestServer,
+    agent_ws, agent_ws_with, expect_type, expert_ws, recv, recv_within, send, Backend, TestDb,
+    TestServer,
 };
 use protocol::api::{CreateInvitationRequest, RedeemResponse};
 use serde_json::json;
@@ -344,6 +345,46 @@ async fn agent_without_credentials_cannot_connect() {
     match err {
         tokio_tungstenite::tungstenite::Error::Http(res) => assert_eq!(res.status(), 401),
         other => panic!("expected HTTP 401, got {other}"),
+    }
+    server.stop().await;
+}
+
+/// Two programs of one machine, one waiting for the desk and one started for an invitation:
+/// the invitation's session goes to its own program only, and nobody is pushed off.
+#[tokio::test]
+async fn each_program_of_a_machine_hears_of_its_own_invitation() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start(&db).await;
+    let alice = server.agent("Alice").await;
+    let inv = alice.invite(&CreateInvitationRequest::default()).await;
+    let mut program = agent_ws_with(&server, &alice, &format!("?invitation={}", inv.id))
+        .await
+        .expect("a program for the invitation connects");
+    expect_type(&mut program, "welcome").await;
+    // The desk's program connects later: newer, yet not the one the invitation is for.
+    let mut machine = agent_ws(&server, &alice).await;
+    expect_type(&mut machine, "welcome").await;
+
+    let (_, body) = server.client().redeem(&inv.code, None).await;
+    let r: RedeemResponse = serde_json::from_value(body).expect("redeem");
+    let _expert = expert_ws(&server, &r.ticket).await;
+    let request = expect_type(&mut program, "session_request").await;
+    assert_eq!(request["session_id"], r.session_id.to_string());
+    assert!(
+        recv_within(&mut machine, Duration::from_millis(500))
+            .await
+            .is_err(),
+        "the other program hears nothing, and stays connected"
+    );
+
+    // An address that names no invitation is a clear refusal before the upgrade.
+    match agent_ws_with(&server, &alice, "?invitation=tomorrow").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status(), 400);
+            let body = String::from_utf8_lossy(res.body().as_deref().unwrap_or_default());
+            assert!(body.contains("invitation"), "{body}");
+        }
+        other => panic!("expected HTTP 400, got {:?}", other.map(|_| "a connection")),
     }
     server.stop().await;
 }

@@ -416,6 +416,11 @@ impl AgentProcess {
         Ok(())
     }
 
+    /// How the agent exited, or `None` while it runs.
+    pub fn try_exit_status(&mut self) -> Result<Option<std::process::ExitStatus>> {
+        self.child.try_wait().context("looking at the agent")
+    }
+
     /// Waits for the agent to exit by itself.
     pub async fn wait(mut self, limit: Duration) -> Result<std::process::ExitStatus> {
         tokio::time::timeout(limit, self.child.wait())

@@ -77,9 +77,9 @@ impl SignalHub {
         push(&mut inner.conns, conn, serde_json::to_string(msg));
     }
 
-    pub fn agent_connected(&self, conn: ConnId, agent: AgentId) {
+    pub fn agent_connected(&self, conn: ConnId, agent: AgentId, serves: Option<InvitationId>) {
         let now = self.clock.now();
-        self.with_hub(|hub| hub.handle_agent_connected(conn, agent, now));
+        self.with_hub(|hub| hub.handle_agent_connected(conn, agent, serves, now));
     }
 
     pub fn agent_disconnected(&self, conn: ConnId) {

@@ -129,15 +129,29 @@ struct Session {
     /// When the agent's connection dropped while the session was active; it ends at this plus
     /// [`AGENT_GRACE_SECS`] unless the agent comes back.
     agent_gone_at: Option<i64>,
+    /// What the connection that accepted is there for ([`AgentConn::serves`]): the session's
+    /// frames go to that agent program, also after it reconnects.
+    served_by: Option<InvitationId>,
+}
+
+/// One connection of an agent. A machine may run several agent programs at once (one per
+/// invitation it sent, and one waiting for its support desk), all with its identity.
+#[derive(Debug)]
+struct AgentConn {
+    agent: AgentId,
+    /// The invitation this program was started for; `None` for the machine's program that
+    /// waits for its support desk, which also hears of invitations no program is there for.
+    serves: Option<InvitationId>,
 }
 
 /// The routing state of one server node.
 #[derive(Debug, Default)]
 pub struct Hub {
-    agents: HashMap<AgentId, ConnId>,
+    /// Each connected agent's connections, oldest first.
+    agents: HashMap<AgentId, Vec<ConnId>>,
     /// When each connected agent came online.
     online_since: HashMap<AgentId, i64>,
-    agent_conns: HashMap<ConnId, AgentId>,
+    agent_conns: HashMap<ConnId, AgentConn>,
     /// The live sessions of each agent, so that an agent's arrival or departure touches only
     /// its own sessions, however many the node holds.
     agent_sessions: HashMap<AgentId, Vec<SessionId>>,
@@ -201,70 +215,71 @@ impl Hub {
         live
     }
 
-    /// An agent authenticated on `conn`. A second connection of the same agent replaces the
-    /// first, which is told why (so that it stops rather than reconnects and takes the
-    /// identity back). Consent requests still waiting for this agent are (re)sent.
-    pub fn handle_agent_connected(&mut self, conn: ConnId, agent: AgentId, now: i64) {
-        if let Some(old) = self.agents.insert(agent, conn) {
-            self.agent_conns.remove(&old);
-            self.commands.push_back(Command::ToAgent {
-                conn: old,
-                msg: agent_error(
-                    ERROR_REPLACED,
-                    "Another agent with this machine's identity connected to the server.",
-                ),
-            });
-            self.commands.push_back(Command::Close { conn: old });
-        }
+    /// An agent authenticated on `conn`, there for the invitation `serves` (see
+    /// [`AgentConn`]). Other connections of the same agent stay: each program of the machine
+    /// hears of its own sessions. The sessions this connection now carries stop waiting for
+    /// it, and consent requests still waiting for it are (re)sent.
+    pub fn handle_agent_connected(
+        &mut self,
+        conn: ConnId,
+        agent: AgentId,
+        serves: Option<InvitationId>,
+        now: i64,
+    ) {
+        self.agents.entry(agent).or_default().push(conn);
+        self.agent_conns.insert(conn, AgentConn { agent, serves });
         self.online_since.entry(agent).or_insert(now);
-        self.agent_conns.insert(conn, agent);
-        if let Some(ids) = self.agent_sessions.get(&agent) {
-            for id in ids {
-                if let Some(s) = self.sessions.get_mut(id) {
-                    s.agent_gone_at = None;
+        let mine: Vec<SessionId> = self
+            .sessions_of(agent)
+            .filter(|s| self.session_conn(s) == Some(conn))
+            .map(|s| s.info.id)
+            .collect();
+        let mut waiting = Vec::new();
+        for id in mine {
+            if let Some(s) = self.sessions.get_mut(&id) {
+                s.agent_gone_at = None;
+                if matches!(s.phase, Phase::Pending { answer_by } if answer_by > now) {
+                    waiting.push((s.info.answer_by, session_request(&s.info)));
                 }
             }
         }
-        let mut waiting: Vec<&Session> = self
-            .sessions_of(agent)
-            .filter(|s| matches!(s.phase, Phase::Pending { answer_by } if answer_by > now))
-            .collect();
-        waiting.sort_by_key(|s| s.info.answer_by);
-        let requests: Vec<Command> = waiting
-            .into_iter()
-            .map(|s| Command::ToAgent {
-                conn,
-                msg: session_request(&s.info),
-            })
-            .collect();
-        self.commands.extend(requests);
+        waiting.sort_by_key(|(answer_by, _)| *answer_by);
+        self.commands.extend(
+            waiting
+                .into_iter()
+                .map(|(_, msg)| Command::ToAgent { conn, msg }),
+        );
     }
 
-    /// The agent's connection closed. Its active sessions wait [`AGENT_GRACE_SECS`] for it to
-    /// come back before they end (the novice is gone); consent requests keep waiting until they
-    /// lapse.
+    /// An agent's connection closed. The active sessions it carried wait [`AGENT_GRACE_SECS`]
+    /// for the program to come back before they end (the novice is gone); consent requests
+    /// keep waiting until they lapse.
     pub fn handle_agent_disconnected(&mut self, conn: ConnId, now: i64) {
-        let Some(agent) = self.agent_conns.remove(&conn) else {
+        let Some(AgentConn { agent, .. }) = self.agent_conns.remove(&conn) else {
             return;
         };
-        if self.agents.get(&agent) == Some(&conn) {
-            self.agents.remove(&agent);
-            self.online_since.remove(&agent);
+        if let Some(conns) = self.agents.get_mut(&agent) {
+            conns.retain(|c| *c != conn);
+            if conns.is_empty() {
+                self.agents.remove(&agent);
+                self.online_since.remove(&agent);
+            }
         }
-        if let Some(ids) = self.agent_sessions.get(&agent) {
-            for id in ids {
-                if let Some(s) = self.sessions.get_mut(id) {
-                    if s.phase == Phase::Active {
-                        s.agent_gone_at.get_or_insert(now);
-                    }
-                }
+        let orphaned: Vec<SessionId> = self
+            .sessions_of(agent)
+            .filter(|s| s.phase == Phase::Active && self.session_conn(s).is_none())
+            .map(|s| s.info.id)
+            .collect();
+        for id in orphaned {
+            if let Some(s) = self.sessions.get_mut(&id) {
+                s.agent_gone_at.get_or_insert(now);
             }
         }
     }
 
     /// An invitation was redeemed: ask the novice (now, or when the agent connects).
     pub fn handle_session_created(&mut self, info: NewSession) {
-        if let Some(&conn) = self.agents.get(&info.agent) {
+        if let Some(conn) = self.request_conn(info.agent, info.invitation) {
             self.commands.push_back(Command::ToAgent {
                 conn,
                 msg: session_request(&info),
@@ -288,6 +303,7 @@ impl Hub {
                 control: false,
                 stats: None,
                 agent_gone_at: None,
+                served_by: None,
             },
         );
     }
@@ -347,7 +363,7 @@ impl Hub {
 
     /// A frame from an authenticated agent.
     pub fn handle_agent_message(&mut self, conn: ConnId, msg: AgentToServer, now: i64) {
-        let Some(&agent) = self.agent_conns.get(&conn) else {
+        let Some(agent) = self.agent_conns.get(&conn).map(|c| c.agent) else {
             return;
         };
         let reject = |code: &str, message: &str| Command::ToAgent {
@@ -382,6 +398,7 @@ impl Hub {
                 if accept {
                     s.phase = Phase::Active;
                     s.since = Some(now);
+                    s.served_by = self.agent_conns.get(&conn).and_then(|c| c.serves);
                     // An expert who connects later is told the state on arrival.
                     if let Some(expert) = s.expert {
                         let msg = ServerToExpert::Consent {
@@ -485,8 +502,8 @@ impl Hub {
                         .push_back(reject("not_accepted", "The novice has not accepted yet."));
                     return;
                 }
-                match self.agents.get(&s.info.agent) {
-                    Some(&agent_conn) => self.commands.push_back(Command::ToAgent {
+                match self.session_conn(s) {
+                    Some(agent_conn) => self.commands.push_back(Command::ToAgent {
                         conn: agent_conn,
                         msg: ServerToAgent::Signal {
                             session_id: session,
@@ -515,7 +532,7 @@ impl Hub {
         invitation: InvitationId,
         expert_name: String,
     ) {
-        if let Some(&conn) = self.agents.get(&agent) {
+        if let Some(conn) = self.request_conn(agent, invitation) {
             self.commands.push_back(Command::ToAgent {
                 conn,
                 msg: ServerToAgent::InvitationDeclined {
@@ -570,6 +587,30 @@ impl Hub {
         self.ended.retain(|_, (_, at)| *at + TOMBSTONE_SECS > now);
     }
 
+    /// The newest connection of `agent` that is there for `serves`.
+    fn newest_conn(&self, agent: AgentId, serves: Option<InvitationId>) -> Option<ConnId> {
+        self.agents.get(&agent)?.iter().rev().copied().find(|c| {
+            self.agent_conns
+                .get(c)
+                .is_some_and(|conn| conn.serves == serves)
+        })
+    }
+
+    /// Where news of `invitation` goes: the program started for it, else the machine's
+    /// program waiting for its support desk.
+    fn request_conn(&self, agent: AgentId, invitation: InvitationId) -> Option<ConnId> {
+        self.newest_conn(agent, Some(invitation))
+            .or_else(|| self.newest_conn(agent, None))
+    }
+
+    /// Where a session's frames go: once accepted, to the program that accepted it.
+    fn session_conn(&self, s: &Session) -> Option<ConnId> {
+        match s.phase {
+            Phase::Active => self.newest_conn(s.info.agent, s.served_by),
+            Phase::Pending { .. } => self.request_conn(s.info.agent, s.info.invitation),
+        }
+    }
+
     /// The live sessions of `agent`.
     fn sessions_of(&self, agent: AgentId) -> impl Iterator<Item = &Session> {
         self.agent_sessions
@@ -599,6 +640,7 @@ impl Hub {
 
     /// Ends a session, telling each side that did not end it.
     fn end(&mut self, id: SessionId, reason: EndReason, origin: Option<Side>, now: i64) {
+        let agent_conn = self.sessions.get(&id).and_then(|s| self.session_conn(s));
         let Some(s) = self.sessions.remove(&id) else {
             return;
         };
@@ -621,7 +663,7 @@ impl Hub {
             self.expert_conns.remove(&conn);
         }
         if origin != Some(Side::Agent) {
-            if let Some(&conn) = self.agents.get(&s.info.agent) {
+            if let Some(conn) = agent_conn {
                 self.commands.push_back(Command::ToAgent {
                     conn,
                     msg: ServerToAgent::SessionEnded {
@@ -721,7 +763,7 @@ mod tests {
     fn pending() -> Fixture {
         let mut hub = Hub::new();
         let agent = AgentId::new_random();
-        hub.handle_agent_connected(AGENT_CONN, agent, T0);
+        hub.handle_agent_connected(AGENT_CONN, agent, None, T0);
         let info = new_session(agent);
         let (session, invitation) = (info.id, info.invitation);
         hub.handle_session_created(info);
@@ -771,7 +813,7 @@ mod tests {
     fn online_agent_is_asked_at_once() {
         let mut hub = Hub::new();
         let agent = AgentId::new_random();
-        hub.handle_agent_connected(AGENT_CONN, agent, T0);
+        hub.handle_agent_connected(AGENT_CONN, agent, None, T0);
         let info = new_session(agent);
         let id = info.id;
         hub.handle_session_created(info);
@@ -788,8 +830,8 @@ mod tests {
         let mut hub = Hub::new();
         let agent = AgentId::new_random();
         let other = AgentId::new_random();
-        hub.handle_agent_connected(AGENT_CONN, agent, T0);
-        hub.handle_agent_connected(EXPERT_CONN, other, T0);
+        hub.handle_agent_connected(AGENT_CONN, agent, None, T0);
+        hub.handle_agent_connected(EXPERT_CONN, other, None, T0);
         drain(&mut hub);
         let invitation = InvitationId::new_random();
         hub.handle_invitation_declined(agent, invitation, "Bob".into());
@@ -816,7 +858,7 @@ mod tests {
         let id = info.id;
         hub.handle_session_created(info);
         assert!(drain(&mut hub).is_empty());
-        hub.handle_agent_connected(AGENT_CONN, agent, T0 + 1);
+        hub.handle_agent_connected(AGENT_CONN, agent, None, T0 + 1);
         let cmds = drain(&mut hub);
         assert!(matches!(
             &cmds[..],
@@ -1007,7 +1049,7 @@ mod tests {
     fn frames_before_the_expert_connects_are_buffered_in_order() {
         let mut hub = Hub::new();
         let agent = AgentId::new_random();
-        hub.handle_agent_connected(AGENT_CONN, agent, T0);
+        hub.handle_agent_connected(AGENT_CONN, agent, None, T0);
         let info = new_session(agent);
         let id = info.id;
         hub.handle_session_created(info);
@@ -1054,7 +1096,7 @@ mod tests {
     fn another_agent_cannot_touch_the_session() {
         let mut f = active();
         let intruder = AgentId::new_random();
-        f.hub.handle_agent_connected(7, intruder, T0);
+        f.hub.handle_agent_connected(7, intruder, None, T0);
         drain(&mut f.hub);
         for msg in [
             AgentToServer::Signal {
@@ -1185,7 +1227,7 @@ mod tests {
         let mut f = active();
         f.hub.handle_agent_disconnected(AGENT_CONN, T0);
         f.hub
-            .handle_agent_connected(5, f.agent, T0 + AGENT_GRACE_SECS - 1);
+            .handle_agent_connected(5, f.agent, None, T0 + AGENT_GRACE_SECS - 1);
         drain(&mut f.hub);
         f.hub.handle_timeout(T0 + 10 * AGENT_GRACE_SECS);
         assert!(drain(&mut f.hub).is_empty(), "nothing ends");
@@ -1215,7 +1257,7 @@ mod tests {
         let mut f = pending();
         f.hub.handle_agent_disconnected(AGENT_CONN, T0);
         assert!(drain(&mut f.hub).is_empty());
-        f.hub.handle_agent_connected(5, f.agent, T0 + 10);
+        f.hub.handle_agent_connected(5, f.agent, None, T0 + 10);
         let cmds = drain(&mut f.hub);
         assert!(matches!(
             &cmds[..],
@@ -1237,7 +1279,7 @@ mod tests {
         }
         hub.handle_session_created(new_session(other));
         // One of the agent's requests is declined while it is connected, then it leaves.
-        hub.handle_agent_connected(AGENT_CONN, agent, T0);
+        hub.handle_agent_connected(AGENT_CONN, agent, None, T0);
         hub.handle_agent_message(
             AGENT_CONN,
             AgentToServer::Consent {
@@ -1248,7 +1290,7 @@ mod tests {
         );
         hub.handle_agent_disconnected(AGENT_CONN, T0);
         drain(&mut hub);
-        hub.handle_agent_connected(5, agent, T0 + 1);
+        hub.handle_agent_connected(5, agent, None, T0 + 1);
         let asked: Vec<SessionId> = drain(&mut hub)
             .into_iter()
             .filter_map(|c| match c {
@@ -1273,25 +1315,102 @@ mod tests {
             );
         }
         drain(&mut hub);
-        hub.handle_agent_connected(6, agent, T0 + 2);
-        let cmds = drain(&mut hub);
-        assert_eq!(cmds.len(), 2, "{cmds:?}");
-        assert!(is_error_to(&cmds[0], 5, "replaced"));
-        assert_eq!(cmds[1], Command::Close { conn: 5 });
+        hub.handle_agent_connected(6, agent, None, T0 + 2);
+        assert_eq!(drain(&mut hub), vec![]);
         assert!(!hub.agent_sessions.contains_key(&agent));
         assert_eq!(hub.session_count(), 1);
     }
 
+    /// Whom a session request reached, if anyone.
+    fn asked(cmds: &[Command], session: SessionId) -> Option<ConnId> {
+        cmds.iter().find_map(|c| match c {
+            Command::ToAgent {
+                conn,
+                msg: ServerToAgent::SessionRequest { session_id, .. },
+            } if *session_id == session => Some(*conn),
+            _ => None,
+        })
+    }
+
     #[test]
-    fn second_agent_connection_replaces_the_first() {
-        let mut f = pending();
-        f.hub.handle_agent_connected(5, f.agent, T0);
-        let cmds = drain(&mut f.hub);
-        assert!(is_error_to(&cmds[0], AGENT_CONN, "replaced"));
-        assert_eq!(cmds[1], Command::Close { conn: AGENT_CONN });
-        // The old connection closing later does not take the agent offline.
-        f.hub.handle_agent_disconnected(AGENT_CONN, T0);
-        assert!(f.hub.is_agent_online(f.agent));
+    fn each_program_of_a_machine_hears_of_its_own_invitation() {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        let (a, b, desk_offer) = (new_session(agent), new_session(agent), new_session(agent));
+        let (session_a, invitation_a) = (a.id, a.invitation);
+        // The machine's program for its support desk, and one program per invitation.
+        hub.handle_agent_connected(1, agent, None, T0);
+        hub.handle_agent_connected(3, agent, Some(a.invitation), T0);
+        hub.handle_agent_connected(4, agent, Some(b.invitation), T0);
+        assert_eq!(drain(&mut hub), vec![], "nobody is pushed off");
+        for (info, program) in [(a, 3), (b, 4), (desk_offer, 1)] {
+            let id = info.id;
+            hub.handle_session_created(info);
+            assert_eq!(asked(&drain(&mut hub), id), Some(program));
+        }
+
+        // Accepted by its program, the session's frames go there and nowhere else.
+        hub.handle_expert_connected(EXPERT_CONN, session_a);
+        hub.handle_agent_message(
+            3,
+            AgentToServer::Consent {
+                session_id: session_a,
+                accept: true,
+            },
+            T0,
+        );
+        drain(&mut hub);
+        let signal = ExpertToServer::Signal { signal: offer() };
+        hub.handle_expert_message(EXPERT_CONN, signal.clone(), T0);
+        assert!(matches!(
+            &drain(&mut hub)[..],
+            [Command::ToAgent { conn: 3, .. }]
+        ));
+
+        // That program drops: the desk's does not take its session over; the session waits,
+        // and the program coming back carries on with it.
+        hub.handle_agent_disconnected(3, T0 + 1);
+        assert!(hub.is_agent_online(agent));
+        hub.handle_expert_message(EXPERT_CONN, signal.clone(), T0 + 1);
+        assert!(is_error_to(
+            &drain(&mut hub)[0],
+            EXPERT_CONN,
+            "novice_offline"
+        ));
+        assert_eq!(hub.poll_timeout(), Some(T0 + 1 + AGENT_GRACE_SECS));
+        hub.handle_agent_connected(5, agent, Some(invitation_a), T0 + 2);
+        hub.handle_expert_message(EXPERT_CONN, signal, T0 + 2);
+        assert!(matches!(
+            &drain(&mut hub)[..],
+            [Command::ToAgent { conn: 5, .. }]
+        ));
+        hub.handle_timeout(T0 + 2 + AGENT_GRACE_SECS);
+        assert_eq!(hub.session_count(), 3, "nothing ended");
+    }
+
+    #[test]
+    fn without_its_program_an_invitation_is_told_to_the_machines_program() {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        let info = new_session(agent);
+        let (session, invitation) = (info.id, info.invitation);
+        hub.handle_agent_connected(4, agent, Some(InvitationId::new_random()), T0);
+        hub.handle_session_created(info);
+        assert_eq!(
+            asked(&drain(&mut hub), session),
+            None,
+            "not another program's"
+        );
+        hub.handle_agent_connected(1, agent, None, T0);
+        assert_eq!(asked(&drain(&mut hub), session), Some(1));
+        // Its own program, once there, is asked instead.
+        hub.handle_agent_connected(6, agent, Some(invitation), T0);
+        assert_eq!(asked(&drain(&mut hub), session), Some(6));
+        hub.handle_invitation_declined(agent, invitation, "Bob".into());
+        assert!(matches!(
+            &drain(&mut hub)[..],
+            [Command::ToAgent { conn: 6, .. }]
+        ));
     }
 
     #[test]

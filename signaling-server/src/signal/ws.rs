@@ -11,14 +11,17 @@ use crate::api::agents::{authenticate, AuthedAgent};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::ticket::TicketError;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
+use protocol::ids::InvitationId;
 use protocol::signal::{AgentToServer, ExpertToServer, ServerToAgent, ServerToExpert};
 use protocol::MAX_SIGNAL_FRAME;
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use std::time::Duration;
 
 /// Transport-level cap: frames between this and [`MAX_SIGNAL_FRAME`] get an error frame,
@@ -31,9 +34,18 @@ const READ_BUFFER: usize = 4 * 1024;
 /// How long an expert has to present its ticket.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// `/ws/agent?invitation=ID`: the agent program started for that invitation hears of its
+/// sessions; without it, the machine's program hears of its support desk's offers and of
+/// invitations no program is connected for.
+#[derive(Debug, Deserialize)]
+pub struct AgentQuery {
+    invitation: Option<InvitationId>,
+}
+
 pub async fn agent_ws(
     State(state): State<AppState>,
     headers: HeaderMap,
+    query: Result<Query<AgentQuery>, QueryRejection>,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     let auth = headers
@@ -41,10 +53,16 @@ pub async fn agent_ws(
         .and_then(|v| v.to_str().ok())
         .ok_or_else(ApiError::unauthorized)?;
     let agent = authenticate(&state, auth).await?;
+    let Query(AgentQuery { invitation }) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "`invitation` must be an invitation's id: {}",
+            e.body_text()
+        ))
+    })?;
     Ok(ws
         .max_message_size(TRANSPORT_MAX)
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| run_agent(socket, agent, state)))
+        .on_upgrade(move |socket| run_agent(socket, agent, invitation, state)))
 }
 
 pub async fn expert_ws(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
@@ -83,7 +101,12 @@ fn classify<T: DeserializeOwned>(frame: Option<Result<Message, axum::Error>>) ->
     }
 }
 
-async fn run_agent(socket: WebSocket, agent: AuthedAgent, state: AppState) {
+async fn run_agent(
+    socket: WebSocket,
+    agent: AuthedAgent,
+    serves: Option<InvitationId>,
+    state: AppState,
+) {
     let (conn, mut outbound) = state.signal.register();
     tracing::info!(agent = %agent.id, conn, "agent connected");
     state.signal.send_agent(
@@ -92,7 +115,7 @@ async fn run_agent(socket: WebSocket, agent: AuthedAgent, state: AppState) {
             agent_name: agent.name.clone(),
         },
     );
-    state.signal.agent_connected(conn, agent.id);
+    state.signal.agent_connected(conn, agent.id, serves);
     let (mut sink, mut stream) = socket.split();
     loop {
         tokio::select! {

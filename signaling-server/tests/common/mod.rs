@@ -274,7 +274,16 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens the agent's WebSocket with its bearer token.
 pub async fn agent_ws(server: &TestServer, client: &Client) -> Ws {
-    let mut req = format!("{}/ws/agent", server.ws_base)
+    agent_ws_with(server, client, "").await.expect("agent ws")
+}
+
+/// Opens an agent WebSocket with `query` (such as `?invitation=ID`) on its address.
+pub async fn agent_ws_with(
+    server: &TestServer,
+    client: &Client,
+    query: &str,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("{}/ws/agent{query}", server.ws_base)
         .into_client_request()
         .expect("request");
     let token = client.token.as_deref().expect("agent token");
@@ -282,10 +291,9 @@ pub async fn agent_ws(server: &TestServer, client: &Client) -> Ws {
         "authorization",
         format!("Bearer {token}").parse().expect("header"),
     );
-    let (ws, _) = tokio_tungstenite::connect_async(req)
+    tokio_tungstenite::connect_async(req)
         .await
-        .expect("agent ws");
-    ws
+        .map(|(ws, _)| ws)
 }
 
 /// Opens an expert WebSocket and presents `ticket`.
