@@ -597,10 +597,12 @@ impl Hub {
     }
 
     /// Where news of `invitation` goes: the program started for it, else the machine's
-    /// program waiting for its support desk.
+    /// program waiting for its support desk, else whichever program of the machine connected
+    /// last (a machine that shows online can be offered help).
     fn request_conn(&self, agent: AgentId, invitation: InvitationId) -> Option<ConnId> {
         self.newest_conn(agent, Some(invitation))
             .or_else(|| self.newest_conn(agent, None))
+            .or_else(|| self.agents.get(&agent)?.last().copied())
     }
 
     /// Where a session's frames go: once accepted, to the program that accepted it.
@@ -1394,15 +1396,14 @@ mod tests {
         let agent = AgentId::new_random();
         let info = new_session(agent);
         let (session, invitation) = (info.id, info.invitation);
+        hub.handle_agent_connected(1, agent, None, T0);
         hub.handle_agent_connected(4, agent, Some(InvitationId::new_random()), T0);
         hub.handle_session_created(info);
         assert_eq!(
             asked(&drain(&mut hub), session),
-            None,
-            "not another program's"
+            Some(1),
+            "not the newer program of another invitation"
         );
-        hub.handle_agent_connected(1, agent, None, T0);
-        assert_eq!(asked(&drain(&mut hub), session), Some(1));
         // Its own program, once there, is asked instead.
         hub.handle_agent_connected(6, agent, Some(invitation), T0);
         assert_eq!(asked(&drain(&mut hub), session), Some(6));
@@ -1411,6 +1412,18 @@ mod tests {
             &drain(&mut hub)[..],
             [Command::ToAgent { conn: 6, .. }]
         ));
+    }
+
+    #[test]
+    fn a_machine_with_only_other_programs_connected_still_hears_an_offer() {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        hub.handle_agent_connected(3, agent, Some(InvitationId::new_random()), T0);
+        hub.handle_agent_connected(4, agent, Some(InvitationId::new_random()), T0);
+        let offer = new_session(agent);
+        let id = offer.id;
+        hub.handle_session_created(offer);
+        assert_eq!(asked(&drain(&mut hub), id), Some(4), "the newest program");
     }
 
     #[test]
