@@ -6,7 +6,7 @@
 use super::agents::AuthedAgent;
 use super::ApiJson;
 use crate::accounts::User;
-use crate::error::{ApiError, ServerError};
+use crate::error::ApiError;
 use crate::invitation::{codes, Invitation};
 use crate::state::AppState;
 use crate::store::AuditEvent;
@@ -89,13 +89,11 @@ pub async fn send(
     )
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
     // The codes are never shown to anybody: only the addressed expert can answer.
-    let unused = codes::generate(&mut rand::rngs::OsRng);
-    let short_hash = codes::short_digest(&unused.short_code)
-        .ok_or_else(|| ServerError::Corrupt("generated short code does not parse".into()))?;
+    let (code_hash, short_hash) = codes::generate(&mut rand::rngs::OsRng).digests();
     let detail = format!("to {}", expert.login);
     let mut writes = state.store.begin().await?;
     writes
-        .insert_invitation(&inv, &codes::digest(&unused.code), &short_hash, None)
+        .insert_invitation(&inv, &code_hash, &short_hash, None)
         .await?;
     writes
         .append_audit(

@@ -79,16 +79,10 @@ pub async fn create(
         None => None,
     };
     let new_codes = codes::generate(&mut rand::rngs::OsRng);
-    let short_hash = codes::short_digest(&new_codes.short_code)
-        .ok_or_else(|| ServerError::Corrupt("generated short code does not parse".into()))?;
+    let (code_hash, short_hash) = new_codes.digests();
     let mut writes = state.store.begin().await?;
     writes
-        .insert_invitation(
-            &inv,
-            &codes::digest(&new_codes.code),
-            &short_hash,
-            password_hash.as_deref(),
-        )
+        .insert_invitation(&inv, &code_hash, &short_hash, password_hash.as_deref())
         .await?;
     writes
         .append_audit(

@@ -88,14 +88,12 @@ pub async fn offer_help(
     )
     .map_err(|e| ServerError::Corrupt(e.to_string()))?;
     // The invitation's codes are never shown to anybody: the operator is admitted right here.
-    let unused = codes::generate(&mut rand::rngs::OsRng);
-    let short_hash = codes::short_digest(&unused.short_code)
-        .ok_or_else(|| ServerError::Corrupt("generated short code does not parse".into()))?;
+    let (code_hash, short_hash) = codes::generate(&mut rand::rngs::OsRng).digests();
     let session = SessionId::new_random();
     let expert_name = user.as_expert();
     let mut writes = state.store.begin().await?;
     writes
-        .insert_invitation(&inv, &codes::digest(&unused.code), &short_hash, None)
+        .insert_invitation(&inv, &code_hash, &short_hash, None)
         .await?;
     inv.handle_redeem(PasswordCheck::NotSupplied, session, now, state.policy)
         .map_err(|refusal| ServerError::Corrupt(format!("new invitation refused: {refusal:?}")))?;

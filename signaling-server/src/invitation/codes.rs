@@ -21,6 +21,17 @@ pub struct NewCodes {
     pub short_code: String,
 }
 
+impl NewCodes {
+    /// The digests the database stores: of the link code, and of the short code's canonical
+    /// form (its symbols without the dashes).
+    pub fn digests(&self) -> (String, String) {
+        (
+            digest(&self.code),
+            digest(&self.short_code.replace('-', "")),
+        )
+    }
+}
+
 /// Generates both codes from a cryptographic RNG.
 pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> NewCodes {
     let mut secret = [0u8; 32];
@@ -93,6 +104,11 @@ mod tests {
         let typed = codes.short_code.to_lowercase().replace('-', " ");
         assert_eq!(normalize_short(&typed), Some(canonical.clone()));
         assert_eq!(short_digest(&codes.short_code), Some(digest(&canonical)));
+        assert_eq!(
+            codes.digests(),
+            (digest(&codes.code), digest(&canonical)),
+            "stored as it is looked up"
+        );
     }
 
     #[test]

@@ -74,26 +74,31 @@ impl Store {
         org: OrgId,
         now: i64,
     ) -> Result<Vec<OrgInvitation>, ServerError> {
+        self.org_invitations(
+            "a.org_id = $1 AND i.revoked_at IS NULL \
+             AND (i.expires_at > $2 OR i.active_session IS NOT NULL) \
+             ORDER BY i.created_at DESC, i.id LIMIT 200",
+            org.to_string(),
+            now,
+        )
+        .await
+    }
+
+    /// Invitations with their machine's name and who offered them, those that meet `filter`
+    /// (a WHERE condition with its ORDER BY and LIMIT) with `key` as $1 and `now` as $2.
+    async fn org_invitations(
+        &self,
+        filter: &str,
+        key: String,
+        now: i64,
+    ) -> Result<Vec<OrgInvitation>, ServerError> {
         let sql = format!(
             "SELECT {INVITATION_COLUMNS}, a.name AS machine, u.display_name AS offered_by \
              FROM invitations i JOIN agents a ON a.id = i.agent_id \
              LEFT JOIN users u ON u.id = i.offered_by \
-             WHERE a.org_id = $1 AND i.revoked_at IS NULL \
-             AND (i.expires_at > $2 OR i.active_session IS NOT NULL) \
-             ORDER BY i.created_at DESC, i.id LIMIT 200"
+             WHERE {filter}"
         );
-        self.org_invitations(&sql, org.to_string(), now).await
-    }
-
-    /// Runs `sql`, which selects invitations with their `machine` and `offered_by`, bound to
-    /// `key` ($1) and `now` ($2).
-    async fn org_invitations(
-        &self,
-        sql: &str,
-        key: String,
-        now: i64,
-    ) -> Result<Vec<OrgInvitation>, ServerError> {
-        let rows = sqlx::query(sql)
+        let rows = sqlx::query(&sql)
             .bind(key)
             .bind(now)
             .fetch_all(&self.pool)
@@ -115,15 +120,14 @@ impl Store {
         expert: UserId,
         now: i64,
     ) -> Result<Vec<OrgInvitation>, ServerError> {
-        let sql = format!(
-            "SELECT {INVITATION_COLUMNS}, a.name AS machine, u.display_name AS offered_by \
-             FROM invitations i JOIN agents a ON a.id = i.agent_id \
-             LEFT JOIN users u ON u.id = i.offered_by \
-             WHERE i.direct_to = $1 AND i.revoked_at IS NULL AND i.accepted_at IS NULL \
+        self.org_invitations(
+            "i.direct_to = $1 AND i.revoked_at IS NULL AND i.accepted_at IS NULL \
              AND i.declined_at IS NULL AND i.expires_at > $2 \
-             ORDER BY i.created_at, i.id LIMIT 50"
-        );
-        self.org_invitations(&sql, expert.to_string(), now).await
+             ORDER BY i.created_at, i.id LIMIT 50",
+            expert.to_string(),
+            now,
+        )
+        .await
     }
 }
 
