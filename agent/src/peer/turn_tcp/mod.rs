@@ -47,6 +47,8 @@ const TURN_PORT: u16 = 3478;
 const TURNS_PORT: u16 = 5349;
 /// How long reaching a server (TCP connect and TLS handshake) may take before the shim gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connection failures a shim keeps for its tests to read; later ones are only logged.
+const FAILURES_KEPT: usize = 16;
 /// Read size on the stream; messages longer than a read are put together by the decoder.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -236,9 +238,10 @@ pub(crate) struct TurnShim {
     local: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-    /// Why connections failed, for tests; the agent reads them in its log.
+    /// Why connections failed, for tests; the agent reads them in its log. Bounded, as nothing
+    /// reads it in the agent while a server that stays unreachable fails on every datagram.
     #[cfg_attr(not(test), allow(dead_code))]
-    failures: mpsc::UnboundedReceiver<PeerError>,
+    failures: mpsc::Receiver<PeerError>,
 }
 
 impl TurnShim {
@@ -253,7 +256,7 @@ impl TurnShim {
             .map_err(PeerError::TurnShim)?;
         let local = udp.local_addr().map_err(PeerError::TurnShim)?;
         let (stop, stopped) = oneshot::channel();
-        let (failed, failures) = mpsc::unbounded_channel();
+        let (failed, failures) = mpsc::channel(FAILURES_KEPT);
         let task = tokio::spawn(run(Arc::new(udp), server, tls, stopped, failed));
         Ok(TurnShim {
             local,
@@ -305,7 +308,7 @@ async fn run(
     server: StreamServer,
     tls: Option<Arc<ClientConfig>>,
     mut stop: oneshot::Receiver<()>,
-    failed: mpsc::UnboundedSender<PeerError>,
+    failed: mpsc::Sender<PeerError>,
 ) {
     let mut clients: HashMap<SocketAddr, mpsc::Sender<Vec<u8>>> = HashMap::new();
     let mut connections: JoinSet<(SocketAddr, Result<(), PeerError>)> = JoinSet::new();
@@ -319,7 +322,7 @@ async fn run(
                     Ok(received) => received,
                     Err(e) => {
                         tracing::warn!(%server, "the local TURN socket failed: {e}");
-                        let _ = failed.send(PeerError::TurnShim(e));
+                        let _ = failed.try_send(PeerError::TurnShim(e));
                         return;
                     }
                 };
@@ -348,7 +351,7 @@ async fn run(
                 clients.remove(&client);
                 if let Err(e) = result {
                     tracing::warn!("{e}");
-                    let _ = failed.send(e);
+                    let _ = failed.try_send(e);
                 }
             }
         }
