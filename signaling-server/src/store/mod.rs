@@ -23,6 +23,7 @@ mod accounts;
 mod audit;
 mod desk;
 mod enrolment;
+mod private;
 
 pub use accounts::UserRecord;
 pub use audit::{
@@ -131,12 +132,21 @@ impl Store {
     }
 
     /// The embedded default: SQLite in `dir/assist.db`, created on first start.
+    ///
+    /// The database holds the ticket-signing key and the TURN secret, so the directory is
+    /// made 0700 and the database 0600, for its owner alone; existing ones open to others are
+    /// tightened at start-up, with a warning. SQLite gives its journal files the database's
+    /// own mode.
     pub async fn open_sqlite_dir(dir: &Path) -> Result<Self, ServerError> {
-        std::fs::create_dir_all(dir).map_err(|source| ServerError::DataDir {
+        private::ensure_dir(dir).map_err(|source| ServerError::DataDir {
             path: dir.display().to_string(),
             source,
         })?;
         let file = dir.join("assist.db");
+        private::ensure_file(&file).map_err(|source| ServerError::DataDir {
+            path: file.display().to_string(),
+            source,
+        })?;
         Self::connect(&format!("sqlite://{}?mode=rwc", file.display())).await
     }
 
