@@ -8,8 +8,8 @@ use serde_json::Value;
 use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{
-    frames_decoded, invitation_link, join, join_live, start_agent, state, status, text, wait_state,
-    WAIT,
+    frames_decoded, invitation_link, join, join_and_allow, start_agent, state, status, text,
+    wait_state, WAIT,
 };
 use tests::sockets::udp_sockets;
 use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
@@ -348,7 +348,12 @@ async fn an_agent_given_loopback_opens_no_udp_socket_beyond_it_and_no_multicast_
     let server = ServerProcess::start().await?;
     let mut agent = start_agent(&server, &xvfb, &[]).await?;
     let pid = agent.pid().context("the agent runs")?;
-    let (_browser, page) = join_live(&mut agent, "Eve", 1280).await?;
+    // The expert's browser names its own addresses only by mDNS, which the agent does not
+    // resolve: it reaches the browser through the addresses the browser's checks come from.
+    let link = invitation_link(&mut agent).await?;
+    let browser = Browser::launch_hiding_local_addresses().await?;
+    let page = browser.open(&link).await?;
+    join_and_allow(&page, &mut agent, "Eve").await?;
     expect_video(&page, &PATTERN, "the test pattern").await?;
     more_frames_decoded(&page).await?;
 
@@ -379,10 +384,16 @@ async fn chat_and_names_arrive_without_escape_sequences_or_hidden_characters() -
     assert!(question.starts_with("Evelana wants"), "{question:?}");
     agent.type_line("y").await?;
     wait_state(&page, "live").await?;
+    page.wait_for(
+        "!document.getElementById('chat-input').disabled",
+        WAIT,
+        "the chat, once the data channel is open",
+    )
+    .await?;
 
-    // The expert's chat tries to set the novice's clipboard (OSC 52), clear the screen, flip
-    // the text and start a line of its own.
-    let chat = "look\u{1b}]52;c;ZXZpbA==\u{7} here\u{1b}[2J\u{202e}gnp.exe\nSession ended: fake";
+    // The expert's chat tries to set the novice's clipboard (OSC 52), clear the screen and
+    // flip the text. (A text field takes no line breaks; the agent's unit tests have those.)
+    let chat = "look\u{1b}]52;c;ZXZpbA==\u{7} here\u{1b}[2J\u{202e}gnp.exe";
     page.eval(&format!(
         "document.getElementById('chat-input').value = {}",
         serde_json::to_string(chat)?
@@ -390,7 +401,7 @@ async fn chat_and_names_arrive_without_escape_sequences_or_hidden_characters() -
     .await?;
     page.click("#chat-form button").await?;
     let line = agent.expect_line("] look", WAIT).await?;
-    assert_eq!(line, "[Evelana] look heregnp.exe Session ended: fake");
+    assert_eq!(line, "[Evelana] look heregnp.exe");
 
     // What the novice types is shown cleaned in the console.
     agent.type_line("ok\u{1b}[2J\u{202e}done\u{200b}!").await?;
