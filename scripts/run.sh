@@ -4,7 +4,8 @@
 # terminal on it, so there is a desktop to share.
 #
 #   bash scripts/run.sh                      # invitation valid for 1 h, no password
-#   bash scripts/run.sh --password s3cret    # any further flags go to `agent invite`
+#   bash scripts/run.sh --password           # any further flags go to `agent invite`
+#                                            # (--password asks for one, unseen)
 #
 # Environment: ASSIST_LISTEN (default 127.0.0.1:8080), ASSIST_PUBLIC_URL (what the link starts
 # with), ASSIST_DATA_DIR (default ./data), DATABASE_URL (default: SQLite in the data dir).

@@ -7,13 +7,14 @@ use agent::invitation::file as invitation_file;
 use agent::invite::{self, InviteOptions, ShareOptions};
 use agent::media::MediaConfig;
 use agent::peer::TurnTrust;
-use agent::server_api::ServerApi;
+use agent::server_api::{NameChange, ServerApi};
 use agent::status_page::StatusPage;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use protocol::api::InvitationSummary;
 use protocol::ids::InvitationId;
 use protocol::mail::utc;
+use protocol::text::clean;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -138,14 +139,20 @@ enum Commands {
         /// Send the invitation straight to this expert of your support desk (a login from
         /// `agent experts`) instead of making a link; they accept or decline in their browser.
         #[arg(long, value_name = "LOGIN",
-              conflicts_with_all = ["password", "copy", "save", "email", "send_to"])]
+              conflicts_with_all = ["password", "password_file", "copy", "save", "email", "send_to"])]
         to: Option<String>,
         /// How long the invitation stays valid: e.g. 30m, 1h, 2d (at most 30 days).
         #[arg(long, default_value = "1h", value_parser = parse_duration)]
         expires: Duration,
-        /// Password your helper must type (tell it to them another way than the link).
-        #[arg(long, env = "ASSIST_INVITE_PASSWORD")]
-        password: Option<String>,
+        /// Ask for a password your helper must type (tell it to them another way than the
+        /// link): typed at a prompt that does not show it. Also from `--password-file` or the
+        /// environment variable ASSIST_INVITE_PASSWORD; never as a value here, where every user
+        /// of the machine could read it in the process list.
+        #[arg(long, num_args = 0..=1, value_name = "NOT-HERE", conflicts_with = "password_file")]
+        password: Option<Option<String>>,
+        /// Read the invitation's password from the first line of FILE.
+        #[arg(long, env = "ASSIST_INVITE_PASSWORD_FILE", value_name = "FILE")]
+        password_file: Option<PathBuf>,
         #[command(flatten)]
         share: ShareArgs,
         /// Put the link on the clipboard, ready to paste (for as long as the agent runs).
@@ -205,6 +212,58 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(n.saturating_mul(unit_secs)))
 }
 
+/// What the novice is told when `--name` differs from the name the machine is registered under.
+fn name_kept_note(kept: &str, asked: &str, server: &str) -> String {
+    format!(
+        "This computer is registered on {server} as \"{kept}\", so your helper still sees \
+         \"{kept}\", not \"{asked}\": the server cannot rename it. The name stays as long as \
+         this computer keeps its registration there (its invitations go with it)."
+    )
+}
+
+/// The environment variable that may hold the invitation's password.
+const PASSWORD_ENV: &str = "ASSIST_INVITE_PASSWORD";
+
+/// The invitation's password: typed at a prompt (`--password`), from `--password-file`, or
+/// from the environment (`from_env`); a value given with `--password` is refused, as the
+/// process list shows it to everybody on the machine.
+fn invite_password(
+    flag: Option<Option<String>>,
+    file: Option<&std::path::Path>,
+    from_env: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    let password = match (flag, file) {
+        (Some(Some(_)), _) => anyhow::bail!(
+            "a password given on the command line can be read by every user of this computer \
+             (in the process list); use `--password` alone to type it at a prompt, \
+             `--password-file FILE`, or the environment variable {PASSWORD_ENV}"
+        ),
+        (Some(None), _) => {
+            if !std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                anyhow::bail!(
+                    "`--password` asks for the password at the terminal, and there is none; \
+                     use `--password-file FILE` or the environment variable {PASSWORD_ENV}"
+                );
+            }
+            agent::terminal::prompt_hidden("Password for the invitation: ")
+                .context("cannot read the password")?
+        }
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read --password-file {}", file.display()))?;
+            text.lines().next().unwrap_or_default().to_owned()
+        }
+        (None, None) => match from_env {
+            Some(password) => password,
+            None => return Ok(None),
+        },
+    };
+    if password.is_empty() {
+        anyhow::bail!("the invitation's password is empty");
+    }
+    Ok(Some(password))
+}
+
 /// One line of `agent list` and `agent status`.
 fn print_summary(inv: &InvitationSummary) {
     let wrong = match inv.failed_attempts {
@@ -241,20 +300,26 @@ async fn list_experts(server: Option<&str>, state_dir: &std::path::Path) -> anyh
         .experts()
         .await
         .with_context(|| format!("cannot list the experts on {}", api.base()))?;
-    let desk = api.organisation().unwrap_or("your organisation");
+    let desk = clean(api.organisation().unwrap_or("your organisation"));
     if experts.is_empty() {
         println!("Nobody works at the {desk} support desk yet.");
         return Ok(());
     }
     experts.sort_by_key(|e| !e.online);
     println!("The {desk} support desk (invite one with `agent invite --to LOGIN`):");
-    let width = experts.iter().map(|e| e.login.len()).max().unwrap_or(0);
-    for e in &experts {
+    let shown: Vec<(String, bool, String)> = experts
+        .iter()
+        .map(|e| (clean(&e.login), e.online, clean(&e.name)))
+        .collect();
+    let width = shown
+        .iter()
+        .map(|(login, ..)| login.len())
+        .max()
+        .unwrap_or(0);
+    for (login, online, name) in &shown {
         println!(
-            "  {:<width$}  {:<7}  {}",
-            e.login,
-            if e.online { "online" } else { "offline" },
-            e.name
+            "  {login:<width$}  {:<7}  {name}",
+            if *online { "online" } else { "offline" },
         );
     }
     Ok(())
@@ -310,7 +375,9 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("cannot enrol with the server {server}"))?;
             println!(
                 "{}",
-                agent::online::enrolled_line(api.organisation().unwrap_or("your organisation"))
+                agent::online::enrolled_line(&clean(
+                    api.organisation().unwrap_or("your organisation")
+                ))
             );
             return Ok(());
         }
@@ -330,6 +397,19 @@ async fn main() -> anyhow::Result<()> {
     let api = ServerApi::connect(server, &name, &state_dir)
         .await
         .with_context(|| format!("cannot register with the server {server}"))?;
+    match api.name_kept() {
+        // Only a name given on purpose is worth a word; the default one may change by itself.
+        Some(NameChange::Kept { kept, asked }) if cli.name.is_some() => eprintln!(
+            "{}",
+            name_kept_note(&clean(kept), &clean(asked), api.base())
+        ),
+        Some(NameChange::Reregistered) => eprintln!(
+            "The server {} no longer knew this machine, so it is registered anew; invitations \
+             made before cannot be listed or revoked from here any more.",
+            api.base()
+        ),
+        _ => {}
+    }
 
     match command {
         // Answered above, before any registration.
@@ -337,6 +417,7 @@ async fn main() -> anyhow::Result<()> {
         Commands::Invite {
             expires,
             password,
+            password_file,
             share,
             save,
             email,
@@ -348,7 +429,11 @@ async fn main() -> anyhow::Result<()> {
                 api,
                 InviteOptions {
                     expires_in: Some(expires),
-                    password,
+                    password: invite_password(
+                        password,
+                        password_file.as_deref(),
+                        std::env::var(PASSWORD_ENV).ok(),
+                    )?,
                     share: share.into_options()?,
                     save,
                     email,
@@ -424,7 +509,7 @@ async fn main() -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_duration, Cli, Commands};
+    use super::{invite_password, parse_duration, Cli, Commands};
     use clap::Parser;
     use std::time::Duration;
 
@@ -435,6 +520,49 @@ mod tests {
             Some(Commands::Enroll { token }) => assert_eq!(token, "-iX_4"),
             other => panic!("expected enroll, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_password_on_the_command_line_is_refused_with_the_ways_to_give_it() {
+        let cli = Cli::try_parse_from(["agent", "invite", "--password", "tulip-42"])
+            .expect("parses, to explain");
+        let Some(Commands::Invite { password, .. }) = cli.command else {
+            panic!("expected invite");
+        };
+        let err = invite_password(password, None, None).expect_err("refused");
+        let message = err.to_string();
+        assert!(
+            message.contains("--password-file") && message.contains(super::PASSWORD_ENV),
+            "{message}"
+        );
+        assert!(!message.contains("tulip-42"), "{message}");
+    }
+
+    #[test]
+    fn a_password_comes_from_its_file_or_the_environment() {
+        let file = std::env::temp_dir().join(format!("assist-password-{}", std::process::id()));
+        std::fs::write(&file, "tulip-42\nignored\n").expect("write");
+        assert_eq!(
+            invite_password(None, Some(&file), Some("other".into())).expect("read"),
+            Some("tulip-42".into())
+        );
+        std::fs::write(&file, "\n").expect("write");
+        assert!(invite_password(None, Some(&file), None).is_err(), "empty");
+        let _ = std::fs::remove_file(&file);
+        assert_eq!(
+            invite_password(None, None, Some("from-env".into())).expect("env"),
+            Some("from-env".into())
+        );
+        assert_eq!(invite_password(None, None, None).expect("none"), None);
+        let cli = Cli::try_parse_from(["agent", "invite", "--password", "--copy"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Commands::Invite {
+                password: Some(None),
+                copy: true,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! The agent's HTTP client for the signaling server, and where it keeps its credential.
 //!
-//! The agent registers once per server and stores the returned token in a file readable only by
-//! the novice (`<state dir>/agent.json`, mode 0600). A token the server no longer knows (for
-//! example after the server's database was reset) is replaced by registering again.
+//! The agent registers once per server and keeps the returned token in a file readable only by
+//! the novice (`<state dir>/agent.json`, mode 0600), which holds one credential per server (a
+//! file of the older format, one credential alone, reads as a list of one). The credential is
+//! the machine's identity on that server: its invitations belong to it, so it is kept whatever
+//! `--name` is given later. The server has no way to rename a registration, so a different
+//! name is reported ([`ServerApi::name_kept`]) and the registered one stays. Only a token the
+//! server no longer knows (for example after the server's database was reset) is replaced, by
+//! registering again, and the agent says so.
 //!
 //! A machine enrolled into an organisation (`agent enroll`) keeps that credential apart, in
 //! `<state dir>/enrolment.json`, in the same format with the organisation's name added. On its
@@ -15,6 +20,7 @@ use protocol::api::{
     RegisterAgentRequest, RegisterAgentResponse,
 };
 use protocol::ids::InvitationId;
+use protocol::text::clean;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -36,6 +42,8 @@ pub enum ApiError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the credential file {path} is damaged, so this machine's registrations cannot be read; move it away to register anew (your invitations made with it can then no longer be listed or revoked)")]
+    DamagedCredentials { path: String },
     #[error("the server {server} no longer accepts this machine's enrolment with {organisation}; ask your administrator for a new enrolment token and run `agent enroll` again")]
     EnrolmentRefused {
         server: String,
@@ -61,8 +69,23 @@ pub struct Credentials {
     pub organisation: Option<String>,
 }
 
-/// The file of the anonymous registration.
+/// The file of the anonymous registrations, one per server.
 const REGISTRATION_FILE: &str = "agent.json";
+
+/// What `agent.json` holds: the machine's registration on each server it has used.
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Registrations {
+    registrations: Vec<Credentials>,
+}
+
+/// What became of the name asked for when connecting with a stored credential.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NameChange {
+    /// The server shows the machine as `kept`; `asked` could not replace it.
+    Kept { kept: String, asked: String },
+    /// The server had forgotten the stored credential; the machine registered anew.
+    Reregistered,
+}
 /// The file of the enrolled machine's credential.
 const ENROLMENT_FILE: &str = "enrolment.json";
 
@@ -87,12 +110,16 @@ pub struct ServerApi {
     base: String,
     http: reqwest::Client,
     creds: Credentials,
+    /// Set by [`ServerApi::connect`] when the credential's name is not the one asked for, or the
+    /// credential had to be replaced.
+    name_change: Option<NameChange>,
 }
 
 impl ServerApi {
     /// Loads the credential for `server` from `state_dir`: the machine's enrolment when it is
-    /// enrolled on that server, else its registration, registering (again) when there is none
-    /// or the server refuses it.
+    /// enrolled on that server, else its registration there, registering when there is none or
+    /// the server refuses it. A stored registration is kept whatever `name` says (see
+    /// [`ServerApi::name_kept`]); registrations on other servers are left as they are.
     pub async fn connect(server: &str, name: &str, state_dir: &Path) -> Result<Self, ApiError> {
         let base = normalise(server);
         let http = http_client(&base)?;
@@ -104,17 +131,23 @@ impl ServerApi {
             };
         }
         let file = state_dir.join(REGISTRATION_FILE);
-        if let Some(creds) = read_credentials(&file)?.filter(|c| c.server == base && c.name == name)
-        {
+        let mut stored = read_registrations(&file)?;
+        let mut name_change = None;
+        if let Some(creds) = stored.credential(&base) {
             let api = Self {
                 base: base.clone(),
                 http: http.clone(),
-                creds,
+                creds: creds.clone(),
+                name_change: (creds.name != name.trim()).then(|| NameChange::Kept {
+                    kept: creds.name.clone(),
+                    asked: name.trim().to_string(),
+                }),
             };
             match api.check().await {
                 Ok(()) => return Ok(api),
                 Err(e) if e.is_unauthorized() => {
-                    tracing::info!("stored credential refused; registering again")
+                    tracing::info!("stored credential refused; registering again");
+                    name_change = Some(NameChange::Reregistered);
                 }
                 Err(e) => return Err(e),
             }
@@ -127,12 +160,24 @@ impl ServerApi {
         .await?;
         let creds = Credentials {
             server: base.clone(),
-            name: name.into(),
+            name: name.trim().into(),
             token: reg.agent_token,
             organisation: None,
         };
-        write_credentials(&file, &creds)?;
-        Ok(Self { base, http, creds })
+        stored.put(creds.clone());
+        write_json(&file, &stored)?;
+        Ok(Self {
+            base,
+            http,
+            creds,
+            name_change,
+        })
+    }
+
+    /// When [`ServerApi::connect`] kept a stored registration under another name than the one
+    /// asked for, or had to register anew because the server no longer knew it.
+    pub fn name_kept(&self) -> Option<&NameChange> {
+        self.name_change.as_ref()
     }
 
     /// Enrols this machine as `name` into the organisation that made the enrolment `token`,
@@ -160,8 +205,13 @@ impl ServerApi {
             token: enrolled.agent_token,
             organisation: Some(enrolled.organisation),
         };
-        write_credentials(&state_dir.join(ENROLMENT_FILE), &creds)?;
-        Ok(Self { base, http, creds })
+        write_json(&state_dir.join(ENROLMENT_FILE), &creds)?;
+        Ok(Self {
+            base,
+            http,
+            creds,
+            name_change: None,
+        })
     }
 
     /// The enrolled machine's credential from `state_dir`, without asking the server: on
@@ -179,6 +229,7 @@ impl ServerApi {
             base: creds.server.clone(),
             http: http_client(&creds.server)?,
             creds,
+            name_change: None,
         }))
     }
 
@@ -289,16 +340,22 @@ async fn send<T: serde::de::DeserializeOwned>(
     })?;
     let status = res.status().as_u16();
     let body = res.text().await.unwrap_or_default();
+    // What the server says ends up on the novice's terminal and status page: cleaned of
+    // anything that would act there instead of showing.
+    let unexpected = |body: &str| ApiError::Unexpected {
+        status,
+        body: clean(body),
+    };
     if (200..300).contains(&status) {
-        return serde_json::from_str(&body).map_err(|_| ApiError::Unexpected { status, body });
+        return serde_json::from_str(&body).map_err(|_| unexpected(&body));
     }
     match serde_json::from_str::<ErrorBody>(&body) {
         Ok(e) => Err(ApiError::Refused {
             status,
-            code: e.error,
-            message: e.message,
+            code: clean(&e.error),
+            message: clean(&e.message),
         }),
-        Err(_) => Err(ApiError::Unexpected { status, body }),
+        Err(_) => Err(unexpected(&body)),
     }
 }
 
@@ -313,7 +370,48 @@ fn read_credentials(file: &Path) -> Result<Option<Credentials>, ApiError> {
     }
 }
 
-fn write_credentials(file: &Path, creds: &Credentials) -> Result<(), ApiError> {
+impl Registrations {
+    fn credential(&self, server: &str) -> Option<&Credentials> {
+        self.registrations.iter().find(|c| c.server == server)
+    }
+
+    /// Stores `creds` as the registration on its server, replacing only that server's.
+    fn put(&mut self, creds: Credentials) {
+        self.registrations.retain(|c| c.server != creds.server);
+        self.registrations.push(creds);
+    }
+}
+
+/// The registrations in `file`: none when it does not exist, one from a file of the older
+/// single-credential format. A file that is neither is refused rather than overwritten.
+fn read_registrations(file: &Path) -> Result<Registrations, ApiError> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Registrations::default()),
+        Err(source) => {
+            return Err(ApiError::Credentials {
+                path: file.display().to_string(),
+                source,
+            })
+        }
+    };
+    if let Ok(all) = serde_json::from_str::<Registrations>(&text) {
+        return Ok(all);
+    }
+    match serde_json::from_str::<Credentials>(&text) {
+        Ok(one) => Ok(Registrations {
+            registrations: vec![Credentials {
+                server: normalise(&one.server),
+                ..one
+            }],
+        }),
+        Err(_) => Err(ApiError::DamagedCredentials {
+            path: file.display().to_string(),
+        }),
+    }
+}
+
+fn write_json<T: Serialize>(file: &Path, value: &T) -> Result<(), ApiError> {
     let err = |source| ApiError::Credentials {
         path: file.display().to_string(),
         source,
@@ -321,7 +419,7 @@ fn write_credentials(file: &Path, creds: &Credentials) -> Result<(), ApiError> {
     if let Some(dir) = file.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
-    let text = serde_json::to_string_pretty(creds).unwrap_or_default();
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
     let tmp: PathBuf = file.with_extension("json.tmp");
     {
         use std::io::Write;
@@ -363,6 +461,75 @@ mod tests {
         assert!(!text.contains("organisation"));
     }
 
+    fn registration(server: &str, name: &str, token: &str) -> Credentials {
+        Credentials {
+            server: server.into(),
+            name: name.into(),
+            token: token.into(),
+            organisation: None,
+        }
+    }
+
+    #[test]
+    fn a_registration_file_of_the_older_format_reads_as_its_one_server() {
+        let dir = state_dir("old-format");
+        let file = dir.join(REGISTRATION_FILE);
+        std::fs::write(
+            &file,
+            r#"{"server":"http://s/","name":"Alice","token":"id.secret"}"#,
+        )
+        .expect("write");
+        let read = read_registrations(&file).expect("read");
+        assert_eq!(
+            read.credential("http://s"),
+            Some(&registration("http://s", "Alice", "id.secret"))
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn each_server_keeps_its_own_registration() {
+        let dir = state_dir("per-server");
+        let file = dir.join(REGISTRATION_FILE);
+        let mut all = read_registrations(&file).expect("no file yet");
+        assert_eq!(all, Registrations::default());
+        all.put(registration("http://a", "Alice", "a.1"));
+        all.put(registration("http://b", "Alice at work", "b.1"));
+        write_json(&file, &all).expect("write");
+        let mut all = read_registrations(&file).expect("read");
+        assert_eq!(
+            all.credential("http://a").map(|c| c.token.as_str()),
+            Some("a.1")
+        );
+        assert_eq!(
+            all.credential("http://b").map(|c| c.token.as_str()),
+            Some("b.1")
+        );
+        // Registering anew on one server replaces that server's alone.
+        all.put(registration("http://a", "Alice", "a.2"));
+        assert_eq!(all.registrations.len(), 2);
+        assert_eq!(
+            all.credential("http://a").map(|c| c.token.as_str()),
+            Some("a.2")
+        );
+        assert_eq!(
+            all.credential("http://b").map(|c| c.token.as_str()),
+            Some("b.1")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_damaged_registration_file_is_refused_not_overwritten() {
+        let dir = state_dir("damaged");
+        let file = dir.join(REGISTRATION_FILE);
+        std::fs::write(&file, "{not json").expect("write");
+        let err = read_registrations(&file).expect_err("damaged");
+        assert!(matches!(err, ApiError::DamagedCredentials { .. }), "{err}");
+        assert!(err.to_string().contains("agent.json"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn an_enrolment_is_found_on_its_own_server_whatever_the_name() {
         let dir = state_dir("enrolled");
@@ -373,14 +540,14 @@ mod tests {
             token: "id.secret".into(),
             organisation: Some("Acme".into()),
         };
-        write_credentials(&dir.join(ENROLMENT_FILE), &creds).expect("write");
+        write_json(&dir.join(ENROLMENT_FILE), &creds).expect("write");
         // A registration elsewhere does not touch it.
         let other = Credentials {
             server: "http://other".into(),
             organisation: None,
             ..creds.clone()
         };
-        write_credentials(&dir.join(REGISTRATION_FILE), &other).expect("write");
+        write_json(&dir.join(REGISTRATION_FILE), &other).expect("write");
 
         let found = ServerApi::enrolled(Some("https://desk.example/"), &dir)
             .expect("read")

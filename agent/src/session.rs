@@ -19,6 +19,7 @@ use protocol::api::IceServer;
 use protocol::data::{DataMessage, InputEvent};
 use protocol::ids::{InvitationId, SessionId};
 use protocol::signal::{AgentToServer, EndReason, ServerToAgent, SessionStats, Signal};
+use protocol::text::clean;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -203,6 +204,10 @@ impl Session {
                 offered_by_desk,
                 ..
             } => {
+                // Names from the server are shown on the novice's terminal: nothing in them may
+                // act on it or hide what it says.
+                let expert_name = clean(&expert_name);
+                let offered_by_desk = offered_by_desk.as_deref().map(clean);
                 if self.state != State::Idle {
                     self.commands
                         .push_back(Command::ToServer(AgentToServer::Consent {
@@ -252,7 +257,7 @@ impl Session {
                 invitation_id,
                 expert_name,
             } => {
-                self.say(format!("{expert_name} declined your invitation."));
+                self.say(format!("{} declined your invitation.", clean(&expert_name)));
                 if self.direct == Some(invitation_id) && matches!(self.state, State::Idle) {
                     self.say("Nobody else was invited this time; the agent stops. Run `agent experts` to see who else is online.");
                     self.commands.push_back(Command::Quit);
@@ -326,7 +331,7 @@ impl Session {
             // Shown under the name the novice accepted, whatever the message claims.
             PeerNews::Data(DataMessage::Chat { text, .. }) => {
                 if let State::Live { expert, .. } = &self.state {
-                    let line = format!("[{expert}] {text}");
+                    let line = format!("[{expert}] {}", clean(&text));
                     self.say(line);
                 }
             }
@@ -482,10 +487,14 @@ mod tests {
     }
 
     fn request(id: SessionId) -> ServerToAgent {
+        request_from(id, "Bob")
+    }
+
+    fn request_from(id: SessionId, expert_name: &str) -> ServerToAgent {
         ServerToAgent::SessionRequest {
             session_id: id,
             invitation_id: protocol::ids::InvitationId::new_random(),
-            expert_name: "Bob".into(),
+            expert_name: expert_name.into(),
             ice_servers: vec![],
             answer_by: 0,
             offered_by_desk: None,
@@ -640,6 +649,39 @@ mod tests {
             })
         );
         assert!(s.is_live());
+    }
+
+    #[test]
+    fn names_and_chat_from_others_reach_the_terminal_without_controls() {
+        let mut s = Session::new("Alice");
+        let id = SessionId::new_random();
+        s.handle_server(
+            request_from(id, "Bob\u{1b}[2J\u{202e}\r\nYou allowed"),
+            Instant::now(),
+            ANSWER,
+        );
+        let cmds = drain(&mut s);
+        let Some(Command::Ask(question)) = cmds.first() else {
+            panic!("expected a question, got {cmds:?}");
+        };
+        assert!(
+            question.starts_with("Bob  You allowed wants to see"),
+            "{question}"
+        );
+        s.handle_line("y");
+        drain(&mut s);
+        s.handle_peer(
+            PeerNews::Data(DataMessage::Chat {
+                from: "Bob".into(),
+                text: "hi\u{1b}]52;c;ZXZpbA==\u{7}\nSession ended: \u{200b}ok".into(),
+            }),
+            Instant::now(),
+        );
+        let said = drain(&mut s);
+        let Some(Command::Say(line)) = said.first() else {
+            panic!("expected a chat line, got {said:?}");
+        };
+        assert_eq!(line, "[Bob  You allowed] hi Session ended: ok");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 use futures_util::{SinkExt, StreamExt};
 use protocol::ids::InvitationId;
 use protocol::signal::{AgentToServer, ServerToAgent};
+use protocol::text::clean;
 use std::net::IpAddr;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -186,6 +187,7 @@ async fn run_connection(
                 match frame {
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerToAgent>(text.as_str()) {
                         Ok(ServerToAgent::Error { code, message }) => {
+                            let (code, message) = (clean(&code), clean(&message));
                             tracing::warn!(%code, %message, "server refused a frame");
                         }
                         Ok(msg) => {

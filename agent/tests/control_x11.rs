@@ -326,6 +326,35 @@ async fn release_all_leaves_no_key_or_button_down() -> Result<()> {
 }
 
 #[tokio::test]
+async fn input_queued_when_control_ends_never_lands() -> Result<()> {
+    let xvfb = Xvfb::start(1280, 720)?;
+    let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;
+    let injector = start_injector(&xvfb)?;
+
+    // A stalled X server: while another client holds the server grab, the input thread waits
+    // on its first event and everything after it stays queued.
+    let (grabber, _) = x11rb::connect(Some(xvfb.display())).context("connecting to Xvfb")?;
+    grabber.grab_server()?;
+    grabber.get_input_focus()?.reply()?;
+    injector.inject(InputEvent::Move { x: 10, y: 10 });
+    type_text(&injector, "stale", false);
+    tap(&injector, "Enter");
+    click(&injector, MouseButton::Left, 200, 200);
+    // The novice takes control back, then the server catches up.
+    injector.release_all();
+    grabber.ungrab_server()?;
+    grabber.flush()?;
+
+    // Control granted again: only what is sent from now on arrives.
+    type_text(&injector, "fresh", false);
+    tap(&injector, "Enter");
+    assert_eq!(recorder.expect("line").await?, "line fresh");
+    click(&injector, MouseButton::Left, 300, 300);
+    assert_eq!(recorder.expect("press").await?, "press 1 300 300");
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_key_coming_up_under_another_name_is_not_left_down() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
     let mut recorder = TkProgram::start(&xvfb, "input_recorder.py").await?;

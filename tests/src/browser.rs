@@ -55,9 +55,19 @@ impl Browser {
         Self::launch_in(None).await
     }
 
+    /// Starts Chromium as it comes: its host candidates carry mDNS names (`<uuid>.local`)
+    /// instead of addresses, as on an expert's own computer.
+    pub async fn launch_hiding_local_addresses() -> Result<Browser> {
+        Self::start(None, false).await
+    }
+
     /// Starts Chromium inside a network namespace (the expert's host of a test network), or
     /// on this machine's own network when `None`.
     pub async fn launch_in(netns: Option<&Namespace>) -> Result<Browser> {
+        Self::start(netns, true).await
+    }
+
+    async fn start(netns: Option<&Namespace>, show_local_addresses: bool) -> Result<Browser> {
         let profile = std::env::temp_dir().join(format!(
             "assist-chromium-{}-{}",
             std::process::id(),
@@ -87,11 +97,11 @@ impl Browser {
                 "--disable-extensions",
                 "--mute-audio",
                 "--autoplay-policy=no-user-gesture-required",
-                "--disable-features=WebRtcHideLocalIpsWithMdns",
                 "--allow-loopback-in-peer-connection",
                 "--remote-debugging-port=0",
                 "--window-size=1280,800",
             ])
+            .args(show_local_addresses.then_some("--disable-features=WebRtcHideLocalIpsWithMdns"))
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
             .stdin(Stdio::null())

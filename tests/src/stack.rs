@@ -315,10 +315,15 @@ impl AgentProcess {
     /// Starts another long-running command (such as `status-page`) as the same agent, with the
     /// same credential.
     pub fn start_beside(&self, args: &[&str]) -> Result<Self> {
+        self.start_beside_as(&self.name, args)
+    }
+
+    /// [`AgentProcess::start_beside`] with `--name name`: the same machine, under another name.
+    pub fn start_beside_as(&self, name: &str, args: &[&str]) -> Result<Self> {
         Self::spawn(
             None,
             &self.server,
-            &self.name,
+            name,
             std::sync::Arc::clone(&self.state),
             args,
         )
@@ -358,8 +363,14 @@ impl AgentProcess {
     /// Runs another agent command (such as `list` or `revoke ID`) as the same agent, that is
     /// with the same credential, and returns what it printed.
     pub async fn run(&self, args: &[&str]) -> Result<String> {
+        Ok(self.run_as(&self.name, args).await?.0)
+    }
+
+    /// [`AgentProcess::run`] with `--name name`; returns what it printed on standard output
+    /// and on standard error.
+    pub async fn run_as(&self, name: &str, args: &[&str]) -> Result<(String, String)> {
         let output = Command::new(workspace_binary("agent")?)
-            .args(["--server", &self.server, "--name", &self.name])
+            .args(["--server", &self.server, "--name", name])
             .arg("--state-dir")
             .arg(self.state.path())
             .args(args)
@@ -374,7 +385,10 @@ impl AgentProcess {
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        Ok((
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        ))
     }
 
     /// Waits until the agent prints a line containing `needle`, and returns the line.

@@ -8,9 +8,11 @@ use serde_json::Value;
 use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{
-    frames_decoded, invitation_link, start_agent, state, status, wait_state, WAIT,
+    frames_decoded, invitation_link, join, join_and_allow, start_agent, state, status, text,
+    wait_state, WAIT,
 };
-use tests::stack::ServerProcess;
+use tests::sockets::udp_sockets;
+use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
 use tests::tk::TkProgram;
 use tests::xvfb::Xvfb;
 
@@ -62,6 +64,18 @@ fn matches(sample: &Value, expected: &[[i64; 3]; 4]) -> bool {
         })
 }
 
+/// Waits until the console has decoded more frames than it has now: video flows.
+async fn more_frames_decoded(page: &Page) -> Result<()> {
+    let first = frames_decoded(page).await?;
+    page.wait_for(
+        &format!("Number(document.getElementById('quality').dataset.framesDecoded) > {first}"),
+        WAIT,
+        "more frames to be decoded",
+    )
+    .await?;
+    Ok(())
+}
+
 /// Waits until the video shows `expected`, and returns the last sample.
 async fn expect_video(page: &Page, expected: &[[i64; 3]; 4], what: &str) -> Result<Value> {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -80,13 +94,50 @@ async fn expect_video(page: &Page, expected: &[[i64; 3]; 4], what: &str) -> Resu
     }
 }
 
+/// What else a session in these tests needs while it runs: the browser and the display.
+struct Rest {
+    _browser: Browser,
+    _pattern: TkProgram,
+    _xvfb: Xvfb,
+}
+
+/// A novice sharing the test pattern with `agent invite` (and `extra` flags), and their
+/// invitation open in a browser, the console waiting for the expert to connect.
+async fn open_invitation(extra: &[&str]) -> Result<(Page, AgentProcess, ServerProcess, Rest)> {
+    let xvfb = Xvfb::start(1280, 720)?;
+    let pattern = TkProgram::start(&xvfb, "pattern.py").await?;
+    let server = ServerProcess::start().await?;
+    let mut agent = start_agent(&server, &xvfb, extra).await?;
+    let link = invitation_link(&mut agent).await?;
+    let browser = Browser::launch().await?;
+    let page = browser.open(&link).await?;
+    let rest = Rest {
+        _browser: browser,
+        _pattern: pattern,
+        _xvfb: xvfb,
+    };
+    Ok((page, agent, server, rest))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() -> Result<()> {
     let xvfb = Xvfb::start(1280, 720)?;
     let mut pattern = TkProgram::start(&xvfb, "pattern.py").await?;
     let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &["--password", "tulip-42"]).await?;
+    let secrets = ScratchDir::new("password")?;
+    let password_file = secrets.path().join("password");
+    std::fs::write(&password_file, "tulip-42\n")?;
+    let password_arg = password_file.to_string_lossy().into_owned();
+    let mut agent = start_agent(&server, &xvfb, &["--password-file", &password_arg]).await?;
     let link = invitation_link(&mut agent).await?;
+    // Nobody else on the machine reads the password in the process list.
+    let pid = agent.pid().context("the agent runs")?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline"))?;
+    let cmdline = String::from_utf8_lossy(&cmdline);
+    assert!(
+        cmdline.contains("--password-file") && !cmdline.contains("tulip-42"),
+        "{cmdline:?}"
+    );
     let short_code = agent.expect_line("Short code:", WAIT).await?;
     assert!(short_code
         .split_whitespace()
@@ -146,13 +197,7 @@ async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() ->
         (sample["width"].as_u64(), sample["height"].as_u64()),
         (Some(1280), Some(720))
     );
-    let first = frames_decoded(&page).await?;
-    page.wait_for(
-        &format!("Number(document.getElementById('quality').dataset.framesDecoded) > {first}"),
-        WAIT,
-        "more frames to be decoded",
-    )
-    .await?;
+    more_frames_decoded(&page).await?;
     let quality = page
         .eval("document.getElementById('quality').textContent")
         .await?;
@@ -201,14 +246,7 @@ async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_no_from_the_novice_leaves_the_expert_with_a_message_and_no_video() -> Result<()> {
-    let xvfb = Xvfb::start(1280, 720)?;
-    let _pattern = TkProgram::start(&xvfb, "pattern.py").await?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let link = invitation_link(&mut agent).await?;
-
-    let browser = Browser::launch().await?;
-    let page = browser.open(&link).await?;
+    let (page, mut agent, server, _rest) = open_invitation(&[]).await?;
     assert_eq!(
         page.eval("document.getElementById('password')").await?,
         Value::Null,
@@ -236,14 +274,7 @@ async fn a_no_from_the_novice_leaves_the_expert_with_a_message_and_no_video() ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_novice_ends_the_session_from_the_terminal() -> Result<()> {
-    let xvfb = Xvfb::start(1280, 720)?;
-    let _pattern = TkProgram::start(&xvfb, "pattern.py").await?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let link = invitation_link(&mut agent).await?;
-
-    let browser = Browser::launch().await?;
-    let page = browser.open(&link).await?;
+    let (page, mut agent, server, _rest) = open_invitation(&[]).await?;
     page.type_text("#expert-name", "Eve").await?;
     page.click("#connect").await?;
     agent.expect_line("wants to see your screen", WAIT).await?;
@@ -305,6 +336,102 @@ async fn a_revoked_invitation_is_refused_with_a_clear_message() -> Result<()> {
         Value::Bool(true),
         "nothing to retry"
     );
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_given_loopback_opens_no_udp_socket_beyond_it_and_no_multicast_dns() -> Result<()>
+{
+    let xvfb = Xvfb::start(1280, 720)?;
+    let _pattern = TkProgram::start(&xvfb, "pattern.py").await?;
+    let server = ServerProcess::start().await?;
+    let mut agent = start_agent(&server, &xvfb, &[]).await?;
+    let pid = agent.pid().context("the agent runs")?;
+    // The expert's browser names its own addresses only by mDNS, which the agent does not
+    // resolve: it reaches the browser through the addresses the browser's checks come from.
+    let link = invitation_link(&mut agent).await?;
+    let browser = Browser::launch_hiding_local_addresses().await?;
+    let page = browser.open(&link).await?;
+    join_and_allow(&page, &mut agent, "Eve").await?;
+    expect_video(&page, &PATTERN, "the test pattern").await?;
+    more_frames_decoded(&page).await?;
+
+    // Live, with video flowing: every UDP socket of the agent is on the address it was given.
+    let sockets = udp_sockets(pid)?;
+    assert!(!sockets.is_empty(), "the session's sockets are seen");
+    assert!(
+        sockets.iter().all(|s| s.port() != 5353),
+        "no multicast DNS socket: {sockets:?}"
+    );
+    assert!(
+        sockets
+            .iter()
+            .all(|s| s.ip() == std::net::Ipv4Addr::LOCALHOST),
+        "every UDP socket is on 127.0.0.1: {sockets:?}"
+    );
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_and_names_arrive_without_escape_sequences_or_hidden_characters() -> Result<()> {
+    let (page, mut agent, server, _rest) = open_invitation(&[]).await?;
+
+    // A name that reads backwards from its override on.
+    join(&page, "Eve\u{202e}lana", None).await?;
+    let question = agent.expect_line("wants to see your screen", WAIT).await?;
+    assert!(question.starts_with("Evelana wants"), "{question:?}");
+    agent.type_line("y").await?;
+    wait_state(&page, "live").await?;
+    page.wait_for(
+        "!document.getElementById('chat-input').disabled",
+        WAIT,
+        "the chat, once the data channel is open",
+    )
+    .await?;
+
+    // The expert's chat tries to set the novice's clipboard (OSC 52), clear the screen and
+    // flip the text. (A text field takes no line breaks; the agent's unit tests have those.)
+    let chat = "look\u{1b}]52;c;ZXZpbA==\u{7} here\u{1b}[2J\u{202e}gnp.exe";
+    page.eval(&format!(
+        "document.getElementById('chat-input').value = {}",
+        serde_json::to_string(chat)?
+    ))
+    .await?;
+    page.click("#chat-form button").await?;
+    let line = agent.expect_line("] look", WAIT).await?;
+    assert_eq!(line, "[Evelana] look heregnp.exe");
+
+    // What the novice types is shown cleaned in the console.
+    agent.type_line("ok\u{1b}[2J\u{202e}done\u{200b}!").await?;
+    page.wait_for(
+        "document.getElementById('chat-log').textContent.includes('Nora: okdone!')",
+        WAIT,
+        "the novice's chat line, cleaned",
+    )
+    .await?;
+    let log = text(&page, "document.getElementById('chat-log').textContent").await?;
+    assert!(
+        !log.contains(['\u{1b}', '\u{7}', '\u{202e}', '\u{200b}', '\n']),
+        "{log:?}"
+    );
+
+    // The console's cleaning is the agent's.
+    let samples = [
+        chat,
+        "a\u{1b}]0;title\u{1b}\\b\u{9b}2Jc\u{9d}x\u{9c}d\u{1b}7e",
+        "Zoë \u{2066}日本\u{2069}\u{200e}\u{61c}\u{feff}\u{ad}\u{e0041}\u{3164} 👩‍💻\r\n\t\u{2028}x",
+        "\u{0}\u{8}\u{7f}\u{85}\u{1b}[1;31mred\u{1b}[0m unterminated \u{1b}]52;c;x",
+    ];
+    let in_browser = page
+        .eval(&format!(
+            "import('/static/js/text.js').then(m => {}.map(m.clean))",
+            serde_json::to_string(&samples)?
+        ))
+        .await?;
+    let in_agent: Vec<String> = samples.iter().map(|s| protocol::text::clean(s)).collect();
+    assert_eq!(in_browser, serde_json::json!(in_agent));
     server.stop().await;
     Ok(())
 }

@@ -1,11 +1,23 @@
 //! Invitations sent other ways than a copied link: saved as a file (double-clicked, here opened
 //! in headless Chromium, it leads to the console of that invitation; `agent status FILE` reads
-//! it back; a changed file is refused), and by e-mail from the novice's mail program.
+//! it back; a changed file is refused, also one whose page sends the browser elsewhere), and
+//! by e-mail from the novice's mail program.
 
 use anyhow::{Context, Result};
 use tests::browser::Browser;
 use tests::console::{invitation_link, WAIT};
 use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
+
+/// Why `agent status FILE` refuses `what`, which it must.
+async fn status_refusal(agent: &AgentProcess, file: &str, what: &str) -> Result<String> {
+    let refused = agent.run(&["status", file]).await;
+    Ok(format!(
+        "{:#}",
+        refused
+            .err()
+            .with_context(|| format!("{what} must be refused"))?
+    ))
+}
 
 #[tokio::test]
 async fn a_saved_invitation_opens_its_console_and_reads_back_until_changed() -> Result<()> {
@@ -42,15 +54,24 @@ async fn a_saved_invitation_opens_its_console_and_reads_back_until_changed() -> 
         "status of a fresh invitation: {status}"
     );
 
+    // A copy that sends the expert elsewhere, its signed JSON untouched, is refused too.
+    let elsewhere = "http://203.0.113.7/i/phish";
+    let redirected = page_text
+        .replace(&format!("url={link}\""), &format!("url={elsewhere}\""))
+        .replace(
+            &format!("href=\"{link}\""),
+            &format!("href=\"{elsewhere}\""),
+        );
+    assert!(redirected.contains(elsewhere) && redirected.contains(&format!("\"link\": \"{link}")));
+    std::fs::write(&file, redirected)?;
+    let message = status_refusal(&agent, &file_arg, "a file that redirects elsewhere").await?;
+    assert!(message.contains("changed after it was saved"), "{message}");
+
     // Someone changes the expiry in the file: the agent refuses it, saying why.
     let changed = page_text.replacen("\"expires_at\": ", "\"expires_at\": 1", 1);
     assert_ne!(changed, page_text);
     std::fs::write(&file, changed)?;
-    let refused = agent.run(&["status", &file_arg]).await;
-    let message = format!(
-        "{:#}",
-        refused.err().context("a changed file must be refused")?
-    );
+    let message = status_refusal(&agent, &file_arg, "a changed file").await?;
     assert!(
         message.contains("changed after it was saved"),
         "the refusal says why: {message}"
@@ -58,14 +79,7 @@ async fn a_saved_invitation_opens_its_console_and_reads_back_until_changed() -> 
 
     // A file that is no invitation at all.
     std::fs::write(&file, "<html><body>holiday photos</body></html>")?;
-    let message = format!(
-        "{:#}",
-        agent
-            .run(&["status", &file_arg])
-            .await
-            .err()
-            .context("a foreign file must be refused")?
-    );
+    let message = status_refusal(&agent, &file_arg, "a foreign file").await?;
     assert!(message.contains("not an invitation file"), "{message}");
     server.stop().await;
     Ok(())
@@ -87,13 +101,16 @@ async fn the_mail_program_gets_a_message_whose_link_opens_the_console() -> Resul
         .arg(&opener)
         .status()?;
     let opener_arg = opener.to_string_lossy().into_owned();
+    let password_file = dir.path().join("password");
+    std::fs::write(&password_file, "tulip\n")?;
+    let password_arg = password_file.to_string_lossy().into_owned();
     let mut agent = AgentProcess::start(
         server.url(),
         "Nora",
         &[
             "invite",
-            "--password",
-            "tulip",
+            "--password-file",
+            &password_arg,
             "--email",
             "eve@example.org",
             "--open-with",

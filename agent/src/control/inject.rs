@@ -5,6 +5,11 @@
 //! remembers which keys and buttons it holds down, so that [`Injector::release_all`] leaves
 //! nothing pressed when control ends, whatever the expert's browser sent last.
 //!
+//! Each event is queued with the control generation it was sent in; [`Injector::release_all`]
+//! (control ended) starts a new generation, and the thread skips every event of an older one.
+//! So input still queued when the novice takes control back (up to 1 024 events behind a
+//! slow X server) never lands on their desktop.
+//!
 //! Keys come as the browser's `KeyboardEvent.key` and are treated in two ways:
 //! * A character (`"a"`, `"A"`, `"é"`, `"!"`, `" "`) is typed when it goes down (pressed and
 //!   released at once) and its key-up is ignored. The browser names the key-up after the
@@ -23,7 +28,7 @@
 use enigo::{Axis, Button, Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Settings};
 use protocol::data::{InputEvent, MouseButton};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use x11rb::connection::Connection;
@@ -51,7 +56,8 @@ pub enum InjectError {
 }
 
 enum Job {
-    Event(InputEvent),
+    /// An event, with the control generation it was sent in.
+    Event(InputEvent, u64),
     ReleaseAll,
 }
 
@@ -71,6 +77,30 @@ struct Shared {
     release: AtomicBool,
     /// The injector is being dropped: queued events are skipped.
     stop: AtomicBool,
+    /// The current period of control; events of an earlier one are stale.
+    generation: Generation,
+}
+
+/// Periods of control, counted: an event belongs to the period it was queued in, and is
+/// applied only while that period lasts.
+#[derive(Debug, Default)]
+pub struct Generation(AtomicU64);
+
+impl Generation {
+    /// The current period, to tag an event queued now.
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Ends the current period: every event tagged before is stale from now on.
+    pub fn end(&self) {
+        self.0.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Whether an event tagged `generation` may still be applied.
+    pub fn admits(&self, generation: u64) -> bool {
+        generation == self.current()
+    }
 }
 
 impl Injector {
@@ -118,11 +148,13 @@ impl Injector {
     /// Queues one event; never blocks. Should the queue be full, the event is dropped and
     /// everything held is released.
     pub fn inject(&self, event: InputEvent) {
-        self.send(Job::Event(event));
+        self.send(Job::Event(event, self.shared.generation.current()));
     }
 
-    /// Releases every key and button held down for the expert.
+    /// Control ended: drops every event still queued and releases every key and button held
+    /// down for the expert. Events injected afterwards belong to the next period of control.
     pub fn release_all(&self) {
+        self.shared.generation.end();
         self.send(Job::ReleaseAll);
     }
 
@@ -217,7 +249,8 @@ impl Worker {
                 break;
             }
             let done = match job {
-                Job::Event(event) => self.apply(event),
+                Job::Event(_, generation) if !shared.generation.admits(generation) => Ok(()),
+                Job::Event(event, _) => self.apply(event),
                 Job::ReleaseAll => self.release_all(),
             };
             if let Err(e) = done {
@@ -447,6 +480,23 @@ mod tests {
         ] {
             assert_eq!(browser_key(key), None, "{key:?}");
         }
+    }
+
+    #[test]
+    fn events_queued_before_control_ended_are_stale() {
+        let generation = Generation::default();
+        let queued = generation.current();
+        assert!(generation.admits(queued));
+        generation.end();
+        assert!(
+            !generation.admits(queued),
+            "control ended after it was queued"
+        );
+        let next = generation.current();
+        assert!(generation.admits(next), "the next period's events land");
+        generation.end();
+        generation.end();
+        assert!(!generation.admits(next) && !generation.admits(queued));
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! `<script type="application/json" id="remote-assistance-invitation">` element, for programs:
 //! `agent status FILE` reads it back. The JSON is signed with HMAC-SHA256 under a key derived
 //! from the agent's own credential, so the agent that saved a file tells a changed or foreign
-//! one from its own. The password is never in the file.
+//! one from its own. The page around the JSON is made from the signed invitation alone, so
+//! [`parse`] with the key renders it again and wants the very same page: a copy whose redirect
+//! or link sends the expert elsewhere fails like one whose JSON was changed. The password is
+//! never in the file.
 
 use hmac::{Hmac, Mac};
 use protocol::ids::InvitationId;
@@ -158,6 +161,12 @@ pub fn parse(page: &str, key: Option<&[u8]>) -> Result<InvitationFile, FileError
         mac.update(&canonical(&signed.invitation));
         mac.verify_slice(&expected)
             .map_err(|_| FileError::Tampered)?;
+        // Everything outside the JSON (where the page sends the browser, what it says) must be
+        // what the signed invitation makes. Line ends may have been changed on the way.
+        let genuine = render(&signed.invitation, key)?;
+        if page.replace("\r\n", "\n") != genuine {
+            return Err(FileError::Tampered);
+        }
     }
     Ok(signed.invitation)
 }
@@ -226,6 +235,25 @@ mod tests {
         );
         let unsigned = page.replace(&sign(&invitation(), &key), "zz");
         assert_eq!(parse(&unsigned, Some(&key)), Err(FileError::Tampered));
+    }
+
+    #[test]
+    fn a_file_whose_page_sends_the_expert_elsewhere_is_refused() {
+        let key = key_for("credential");
+        let page = render(&invitation(), &key).expect("render");
+        let link = &invitation().link;
+        let elsewhere = "http://203.0.113.7/i/phish";
+        let redirected = page.replace(&format!("url={link}\""), &format!("url={elsewhere}\""));
+        assert_ne!(redirected, page);
+        assert_eq!(parse(&redirected, Some(&key)), Err(FileError::Tampered));
+        let relinked = page.replace(&format!(">{link}</a>"), &format!(">{elsewhere}</a>"));
+        assert_ne!(relinked, page);
+        assert_eq!(parse(&relinked, Some(&key)), Err(FileError::Tampered));
+        let scripted = page.replace("</body>", "<script>location='http://x'</script></body>");
+        assert_eq!(parse(&scripted, Some(&key)), Err(FileError::Tampered));
+        // A mail program that changed the line ends leaves it genuine.
+        let crlf = page.replace('\n', "\r\n");
+        assert_eq!(parse(&crlf, Some(&key)), Ok(invitation()));
     }
 
     #[test]

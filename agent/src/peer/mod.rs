@@ -30,6 +30,7 @@ use events::Events;
 use protocol::data::{DataMessage, CHANNEL_LABEL};
 use protocol::signal::Signal;
 use rtc::data_channel::RTCDataChannelInit;
+use rtc::ice::mdns::MulticastDnsMode;
 use rtc::interceptor::Slot;
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
@@ -158,9 +159,17 @@ impl Peer {
             .with_media_engine(media)
             // An ICE restart binds new sockets on the interfaces the machine has by then: after
             // a change of network the old ones are bound to an address that is gone.
+            //
+            // No multicast DNS: the stack would bind 0.0.0.0:5353 and join 224.0.0.251 whatever
+            // `--local-ip` says, and a host without a multicast route (`No such device`) could
+            // not start a session at all. Nothing needs it: the agent's own candidates carry
+            // addresses, and a browser that hides its host addresses behind `.local` names is
+            // still reached, as its connectivity checks arrive from those addresses and become
+            // peer-reflexive candidates (besides its server-reflexive and relay ones).
             .with_setting_engine(
                 SettingEngineBuilder::new()
                     .with_discard_local_candidates_during_ice_restart(true)
+                    .with_multicast_dns_mode(MulticastDnsMode::Disabled)
                     .build(),
             )
             .with_interceptor_registry(interceptors)
@@ -289,6 +298,11 @@ impl Peer {
                     && !wire::candidate_address(&candidate).is_some_and(|ip| ip.is_loopback())
                 {
                     tracing::debug!(%candidate, "skipping a candidate off loopback");
+                    return Ok(());
+                }
+                if wire::is_mdns_candidate(&candidate) {
+                    // Its address shows up as a peer-reflexive candidate when its checks arrive.
+                    tracing::debug!(%candidate, "skipping a candidate named by mDNS");
                     return Ok(());
                 }
                 let candidate = wire::candidate_init(candidate, sdp_mid, sdp_mline_index);

@@ -71,6 +71,15 @@ pub(crate) fn candidate_address(candidate: &str) -> Option<std::net::IpAddr> {
     candidate.split_whitespace().nth(4)?.parse().ok()
 }
 
+/// Whether an ICE candidate line names its address with an mDNS name (`<uuid>.local`), which
+/// the agent does not resolve (it runs no multicast DNS).
+pub(crate) fn is_mdns_candidate(candidate: &str) -> bool {
+    candidate
+        .split_whitespace()
+        .nth(4)
+        .is_some_and(|address| address.to_ascii_lowercase().ends_with(".local"))
+}
+
 /// A candidate from the browser as the stack takes it.
 pub(crate) fn candidate_init(
     candidate: String,
@@ -105,6 +114,9 @@ mod tests {
         let mdns = "candidate:2 1 udp 2122260223 4f1e7a9c-1111.local 40001 typ host";
         assert_eq!(candidate_address(mdns), None);
         assert_eq!(candidate_address("candidate:garbage"), None);
+        assert!(is_mdns_candidate(mdns));
+        assert!(!is_mdns_candidate(host));
+        assert!(!is_mdns_candidate("candidate:garbage"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 import { ExpertPeer } from "/static/js/peer.js";
 import { RemoteControl } from "/static/js/control.js";
+import { clean } from "/static/js/text.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,12 +30,12 @@ const page = {
 function setState(state, message) {
   page.state = state;
   document.body.dataset.state = state;
-  if (message !== undefined) $("status").textContent = message;
+  if (message !== undefined) $("status").textContent = clean(message);
 }
 
 function setHeadline(headline, explanation) {
-  $("headline").textContent = headline;
-  $("explanation").textContent = explanation ?? "";
+  $("headline").textContent = clean(headline);
+  $("explanation").textContent = clean(explanation);
 }
 
 function inviteCode() {
@@ -233,8 +234,8 @@ function addChatLine(from, text, who) {
   const item = document.createElement("li");
   item.className = who;
   const name = document.createElement("strong");
-  name.textContent = `${from}: `;
-  item.append(name, document.createTextNode(text));
+  name.textContent = `${clean(from)}: `;
+  item.append(name, document.createTextNode(clean(text)));
   $("chat-log").append(item);
   item.scrollIntoView({ block: "end" });
 }

@@ -10,6 +10,8 @@
 // Positions are sent in pixels of the shared screen (the video's own size), whatever the
 // console's scaling: see `toScreen`.
 
+import { clean } from "/static/js/text.js";
+
 /** Browser mouse button numbers to protocol::data::MouseButton. */
 const BUTTONS = { 0: "left", 1: "middle", 2: "right" };
 
@@ -110,7 +112,7 @@ export class RemoteControl {
 
   #render(message) {
     document.body.dataset.control = this.#state;
-    this.#label.textContent = message;
+    this.#label.textContent = clean(message);
     this.#button.textContent = this.#state === "granted" ? "Release control" : "Take control";
     this.#button.disabled = this.#state === "pending";
     this.#screen.classList.toggle("controlled", this.#state === "granted");
@@ -121,7 +123,7 @@ export class RemoteControl {
       this.#send(message);
       return true;
     } catch (err) {
-      this.#label.textContent = `Not sent: ${err.message}`;
+      this.#label.textContent = clean(`Not sent: ${err.message}`);
       return false;
     }
   }

@@ -2,6 +2,8 @@
 // each snapshot the server pushes (web/templates/desk.html has the page). The page's feed state
 // is mirrored in `document.body.dataset.feed` (connecting → live, or lost while reconnecting).
 
+import { clean } from "/static/js/text.js";
+
 const $ = (id) => document.getElementById(id);
 
 /** How often the page tells the server it is still open, in ms. */
@@ -15,7 +17,7 @@ let socket = null;
 
 function setFeed(state, text) {
   document.body.dataset.feed = state;
-  $("feed").textContent = text;
+  $("feed").textContent = clean(text);
 }
 
 function time(unix) {
@@ -30,7 +32,7 @@ function dateTime(unix) {
 
 function cell(text, className) {
   const td = document.createElement("td");
-  td.textContent = text;
+  td.textContent = clean(text);
   if (className) td.className = className;
   return td;
 }
@@ -73,7 +75,7 @@ function renderDirect(direct) {
       const li = document.createElement("li");
       li.dataset.invitation = d.id;
       const text = document.createElement("p");
-      text.textContent = `${d.machine} asks you for help (sent ${time(d.created_at)}, valid until ${time(d.expires_at)}).`;
+      text.textContent = `${clean(d.machine)} asks you for help (sent ${time(d.created_at)}, valid until ${time(d.expires_at)}).`;
       const path = `/desk/invitations/${encodeURIComponent(d.id)}`;
       li.append(
         text,
@@ -89,7 +91,7 @@ function renderDirect(direct) {
   if (notificationsAllowed()) {
     for (const d of direct.filter((d) => !known.has(d.id))) {
       // One per invitation, however many dashboards are open; a click brings this tab forward.
-      const shown = new Notification(`${d.machine} asks you for help`, {
+      const shown = new Notification(`${clean(d.machine)} asks you for help`, {
         body: "Open the support desk to accept or decline.",
         tag: d.id,
         requireInteraction: true,
