@@ -295,18 +295,7 @@ async fn one_address_cannot_take_every_connection(backend: Backend) {
 
     // A place freed is a place taken again.
     flood.truncate(CAP - 1);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(health) = get_from(server.addr, FLOODER, "/health").await {
-            assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the freed place was never given again"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    served_again(server.addr, FLOODER).await;
     server.stop().await;
     db.cleanup().await;
 }
@@ -353,6 +342,121 @@ async fn a_websocket_that_never_authenticates_is_closed() {
     server.stop().await;
 }
 
+/// The real server program, started under an open-file limit of `file_limit` with `args`.
+struct LimitedServer {
+    child: tokio::process::Child,
+    base: String,
+    addr: SocketAddr,
+    log: Arc<Mutex<String>>,
+}
+
+impl LimitedServer {
+    async fn start(db: &TestDb, file_limit: u32, args: &[&str]) -> Self {
+        let mut child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -n {file_limit} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_signaling-server"))
+            .args(["--listen", "127.0.0.1:0", "--no-embedded-turn"])
+            .args(args)
+            .args(db.cli_args())
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start the server");
+        // The server logs on both streams; everything is kept, and read as it comes so that
+        // the server never waits on a full pipe.
+        let log = Arc::new(Mutex::new(String::new()));
+        let (listening, url) = tokio::sync::oneshot::channel();
+        let mut listening = Some(listening);
+        let stdout = child.stdout.take().expect("stdout");
+        let stderr = child.stderr.take().expect("stderr");
+        let streams: [Pin<Box<dyn AsyncRead + Send>>; 2] = [Box::pin(stdout), Box::pin(stderr)];
+        for stream in streams {
+            let mut lines = tokio::io::BufReader::new(stream).lines();
+            let mut listening = listening.take();
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(url) = line.trim().strip_prefix("Signaling server listening on ") {
+                        if let Some(tx) = listening.take() {
+                            let _ = tx.send(url.trim_end_matches('/').to_string());
+                        }
+                    }
+                    let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
+                    log.push_str(&line);
+                    log.push('\n');
+                }
+            });
+        }
+        let base = tokio::time::timeout(Duration::from_secs(30), url)
+            .await
+            .expect("the server listens within 30 s")
+            .unwrap_or_else(|_| panic!("the server stopped: {}", log_text(&log)));
+        let addr = base
+            .trim_start_matches("http://")
+            .parse()
+            .expect("a socket address");
+        Self {
+            child,
+            base,
+            addr,
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        log_text(&self.log)
+    }
+
+    /// CPU time the server has used so far.
+    fn cpu_time(&self) -> Duration {
+        let pid = self.child.id().expect("the server runs");
+        loadgen::server::cpu_time(pid).expect("the server's CPU time")
+    }
+
+    /// Polls until the log has a line containing `text`.
+    async fn wait_for_log(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.log().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "the server never logged {text:?}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn stop(mut self) -> String {
+        let _ = self.child.kill().await;
+        self.log()
+    }
+}
+
+fn log_text(log: &Mutex<String>) -> String {
+    log.lock().unwrap_or_else(PoisonError::into_inner).clone()
+}
+
+/// Polls until a new connection from `source` gets `/health` answered with 200.
+async fn served_again(addr: SocketAddr, source: IpAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(health) = get_from(addr, source, "/health").await {
+            assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "new connections are still refused"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The real server program under an open-file limit of 160, with 64 of them reserved: a flood
 /// of 300 connections is refused beyond the budget, while an open keep-alive connection gets
 /// `/health` (which asks the database) and an established session keeps relaying; the server
@@ -362,60 +466,18 @@ async fn the_server_keeps_a_reserve_of_descriptors(backend: Backend) {
     const RESERVED: u32 = 64;
     const FLOOD: usize = 300;
     let db = TestDb::new(backend).await;
-    let mut child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -n {FILE_LIMIT} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_signaling-server"))
-        .args(["--listen", "127.0.0.1:0", "--no-embedded-turn"])
-        .args(["--reserved-files", &RESERVED.to_string()])
-        .args(["--max-connections-per-address", "100000"])
-        .args(db.cli_args())
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the server");
-    // The server logs on both streams; everything is kept, and read as it comes so that the
-    // server never waits on a full pipe.
-    let log = Arc::new(Mutex::new(String::new()));
-    let (listening, url) = tokio::sync::oneshot::channel();
-    let mut listening = Some(listening);
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    for (stream, log) in [
-        (
-            Box::pin(stdout) as Pin<Box<dyn AsyncRead + Send>>,
-            Arc::clone(&log),
-        ),
-        (Box::pin(stderr), Arc::clone(&log)),
-    ] {
-        let mut lines = tokio::io::BufReader::new(stream).lines();
-        let listening = listening.take();
-        tokio::spawn(async move {
-            let mut listening = listening;
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(url) = line.trim().strip_prefix("Signaling server listening on ") {
-                    if let Some(tx) = listening.take() {
-                        let _ = tx.send(url.trim_end_matches('/').to_string());
-                    }
-                }
-                let mut log = log.lock().unwrap_or_else(PoisonError::into_inner);
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-    }
-    let base = tokio::time::timeout(Duration::from_secs(30), url)
-        .await
-        .expect("the server listens within 30 s")
-        .unwrap_or_else(|_| panic!("the server stopped: {}", log_text(&log)));
-    let addr: SocketAddr = base
-        .trim_start_matches("http://")
-        .parse()
-        .expect("a socket address");
+    let server = LimitedServer::start(
+        &db,
+        FILE_LIMIT,
+        &[
+            "--reserved-files",
+            &RESERVED.to_string(),
+            "--max-connections-per-address",
+            "100000",
+        ],
+    )
+    .await;
+    let (base, addr) = (server.base.clone(), server.addr);
 
     let mut keep_alive = tcp_from(addr, MONITOR).await.expect("connect");
     assert!(health_on(&mut keep_alive).await.starts_with("HTTP/1.1 200"));
@@ -464,22 +526,10 @@ async fn the_server_keeps_a_reserve_of_descriptors(backend: Backend) {
 
     // Once the flood is gone, new connections are served again.
     drop(flood);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(health) = get_from(addr, FLOODER, "/health").await {
-            assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "new connections are still refused"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    served_again(addr, FLOODER).await;
     relays(&mut session, "v=0\r\nafter the flood\r\n").await;
 
-    let _ = child.kill().await;
-    let log = log_text(&log);
+    let log = server.stop().await;
     assert!(
         !log.contains("Too many open files") && !log.contains("cannot accept"),
         "the server ran out of descriptors:\n{log}"
@@ -491,11 +541,49 @@ async fn the_server_keeps_a_reserve_of_descriptors(backend: Backend) {
     db.cleanup().await;
 }
 
-fn log_text(log: &Mutex<String>) -> String {
-    log.lock().unwrap_or_else(PoisonError::into_inner).clone()
-}
-
 both_backends!(
     the_server_keeps_a_reserve_of_descriptors,
     the_server_keeps_a_reserve_of_descriptors
 );
+
+/// With a connection cap above what its files allow, the server does run out of descriptors:
+/// its accept loop then waits a little between attempts instead of spinning, and serves new
+/// connections as soon as descriptors are free again.
+#[tokio::test]
+async fn running_out_of_descriptors_pauses_the_accept_loop_without_spinning() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = LimitedServer::start(
+        &db,
+        160,
+        &[
+            "--max-connections",
+            "100000",
+            "--max-connections-per-address",
+            "100000",
+            "--header-timeout-secs",
+            "120",
+        ],
+    )
+    .await;
+    // About 140 connections fit in the files, and up to 128 more wait in the listen backlog.
+    let mut flood = Vec::new();
+    for _ in 0..220 {
+        flood.push(tcp_from(server.addr, FLOODER).await.expect("connect"));
+    }
+    server.wait_for_log("cannot accept connections").await;
+    // Out of descriptors, with connections waiting in the backlog: a loop that retried at
+    // once would burn a whole core.
+    let before = server.cpu_time();
+    let window = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = server.cpu_time().saturating_sub(before);
+    assert!(
+        used < window.elapsed() / 4,
+        "the server used {used:?} of CPU in {:?} while out of descriptors",
+        window.elapsed()
+    );
+    drop(flood);
+    served_again(server.addr, MONITOR).await;
+    let log = server.stop().await;
+    assert!(log.contains("Too many open files"), "{log}");
+}
