@@ -55,7 +55,8 @@ pub struct LoadConfig {
     pub server_bin: Option<PathBuf>,
 
     /// An already running server to load instead (`http://127.0.0.1:8080`); its rate limits
-    /// must allow every registration and redemption from one address.
+    /// must allow every registration and redemption from one address, and its
+    /// --max-connections-per-address every WebSocket from one of --source-addresses.
     #[arg(long, env = "LOADGEN_SERVER", requires = "server_pid")]
     pub server: Option<url::Url>,
 

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::time::MissedTickBehavior;
 
 /// Open files besides the WebSockets and the setup's HTTP connections: database, log,
-/// listener, standard streams, the runtime's own.
+/// listener, standard streams, the runtime's own. A started server keeps as many out of its
+/// connection budget.
 const SPARE_FILES: u64 = 64;
 /// Pause after the setup, so that the server's queued database work is done before its memory
 /// is read.
@@ -96,7 +97,7 @@ pub async fn run_step(config: &LoadConfig, agents: usize) -> Result<StepReport, 
     let own = raise_open_files(wanted)?;
     let mut server = match (&config.server, config.server_pid) {
         (Some(base), Some(pid)) => ServerUnderTest::running(base.clone(), pid),
-        _ => ServerUnderTest::start(&server_bin(config)?, &config.server_log).await?,
+        _ => ServerUnderTest::start(&server_bin(config)?, &config.server_log, SPARE_FILES).await?,
     };
     let theirs = server::open_file_limit(server.pid)?;
     let experts = experts_that_fit(agents, own.min(theirs), overhead);

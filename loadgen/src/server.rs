@@ -35,11 +35,16 @@ struct Started {
 }
 
 impl ServerUnderTest {
-    /// Starts `bin` on a free loopback port, with rate limits out of the way (every client is
-    /// on one address), consent requests that never lapse during a run, and without the
-    /// embedded STUN/TURN service, which carries media, not signaling, and would take fixed
-    /// ports.
-    pub async fn start(bin: &Path, log_filter: &str) -> Result<Self, LoadError> {
+    /// Starts `bin` on a free loopback port, with rate limits and the cap on connections per
+    /// client address out of the way (every client is on a few loopback addresses), a
+    /// connection budget leaving `reserved_files` open files for the rest of the server,
+    /// consent requests that never lapse during a run, and without the embedded STUN/TURN
+    /// service, which carries media, not signaling, and would take fixed ports.
+    pub async fn start(
+        bin: &Path,
+        log_filter: &str,
+        reserved_files: u64,
+    ) -> Result<Self, LoadError> {
         let dir = tempfile::tempdir().map_err(LoadError::io("create a temporary directory"))?;
         let log = dir.path().join("server.log");
         let log_file = std::fs::File::create(&log)
@@ -49,6 +54,8 @@ impl ServerUnderTest {
             .arg(dir.path().join("data"))
             .args(["--register-per-minute", "1000000000"])
             .args(["--redeem-per-minute", "1000000000"])
+            .args(["--max-connections-per-address", &u32::MAX.to_string()])
+            .args(["--reserved-files", &reserved_files.to_string()])
             .args(["--consent-timeout-secs", "3600", "--no-embedded-turn"])
             .env("RUST_LOG", log_filter)
             .stdin(Stdio::null())

@@ -14,8 +14,8 @@
 //!   the client, once it has read and parsed the frame, and each frame must arrive verbatim.
 //!
 //! Each HTTP step stops after a fixed number of requests or a time limit, whichever comes first,
-//! so that the default run takes one to two minutes on two cores. The server's rate limits are
-//! raised (every client is 127.0.0.1), and consent requests nobody answers are kept pending for
+//! so that the default run takes one to two minutes on two cores. The server's rate limits and
+//! its cap on connections per address are raised (every client is 127.0.0.1), and consent requests nobody answers are kept pending for
 //! an hour, so that the sessions redeemed by the HTTP steps are not ended and written back
 //! during a later measurement. Clients and server share one Tokio runtime and the machine's
 //! cores. The result is a Markdown table on stdout; progress and the server's warnings go to
@@ -331,6 +331,7 @@ impl Server {
         config.redeem_per_minute = 1_000_000;
         config.register_per_minute = 1_000_000;
         config.consent_timeout_secs = 3_600;
+        config.max_connections_per_address = u32::MAX;
         let store = Store::connect(database_url)
             .await
             .context("open and migrate the database")?;

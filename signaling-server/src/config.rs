@@ -126,6 +126,45 @@ pub struct ServerConfig {
     #[arg(long, env = "ASSIST_REGISTER_PER_MINUTE", default_value_t = 30)]
     pub register_per_minute: u32,
 
+    /// Seconds a client has to send a whole request head, counted from the moment it connects
+    /// or starts its next request, and again for the request's body once the head is in. A
+    /// connection still sending after that is closed (slow senders cannot hold it).
+    #[arg(long, env = "ASSIST_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+
+    /// Seconds a keep-alive connection may wait for its next request with none in flight
+    /// before the server closes it.
+    #[arg(long, env = "ASSIST_IDLE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds an expert's WebSocket has to present its ticket (the first frame) before it is
+    /// closed. Agents and the dashboard authenticate in the upgrade request itself, which
+    /// --header-timeout-secs bounds.
+    #[arg(long, env = "ASSIST_WS_AUTH_TIMEOUT_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_auth_timeout_secs: u64,
+
+    /// Connections one client address may hold at once (HTTP and WebSocket; IPv6 addresses
+    /// count per /64). Further ones are closed as soon as they are accepted. Every enrolled
+    /// machine holds one, so a site whose machines share one NAT address needs one per machine.
+    #[arg(long, env = "ASSIST_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_address: u32,
+
+    /// Connections the server holds at once, from every address; further ones are closed as
+    /// soon as they are accepted. Default: the open-file limit minus --reserved-files.
+    #[arg(long, env = "ASSIST_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
+
+    /// Open files kept out of reach of connections, for the database, the embedded STUN/TURN
+    /// service, static files and logs, so that a flood of connections never leaves the server
+    /// without a descriptor. Only used to derive the default of --max-connections.
+    #[arg(long, env = "ASSIST_RESERVED_FILES", default_value_t = 256)]
+    pub reserved_files: u64,
+
     /// STUN server URLs handed to both peers (comma-separated), e.g. stun:stun.example.org:3478.
     #[arg(long, env = "ASSIST_STUN_URLS", value_delimiter = ',')]
     pub stun_urls: Vec<String>,
@@ -275,6 +314,29 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(Cli::try_parse_from(["s", "audit", "export", "--since", "soon"]).is_err());
+    }
+
+    #[test]
+    fn connection_limits_default_to_values_a_deployment_can_use_and_refuse_zero() {
+        let config = ServerConfig::defaults();
+        assert_eq!(config.header_timeout_secs, 10);
+        assert_eq!(config.idle_timeout_secs, 60);
+        assert_eq!(config.ws_auth_timeout_secs, 5);
+        assert_eq!(config.max_connections_per_address, 256);
+        assert_eq!(config.max_connections, None);
+        assert_eq!(config.reserved_files, 256);
+        for flag in [
+            "--header-timeout-secs",
+            "--idle-timeout-secs",
+            "--ws-auth-timeout-secs",
+            "--max-connections-per-address",
+            "--max-connections",
+        ] {
+            assert!(
+                ServerConfig::try_parse_from(["s", flag, "0"]).is_err(),
+                "{flag} 0"
+            );
+        }
     }
 
     #[test]

@@ -14,7 +14,10 @@
 //!   [`session_effects`] writes session changes; [`audit`] renders audit exports.
 //! * [`turn`]: STUN/TURN servers and credentials for each session; the embedded service.
 //! * [`ticket`], [`secrets`], [`ratelimit`], [`clock`], [`config`], [`error`], [`state`].
-//! * [`limits`]: the open-file limit, raised at start-up (one file per WebSocket).
+//! * [`connections`]: the accept loop, with deadlines for slow and idle connections and caps
+//!   per client address and in all.
+//! * [`limits`]: the open-file limit, raised at start-up (one file per connection), and the
+//!   connection budget it leaves.
 //!
 //! Build the router with [`app`], or run a whole server on a bound listener with [`serve`].
 
@@ -23,6 +26,7 @@ pub mod api;
 pub mod audit;
 pub mod clock;
 pub mod config;
+pub mod connections;
 pub mod desk;
 pub mod enrolment;
 pub mod error;
@@ -45,7 +49,6 @@ use axum::routing::get;
 use axum::Router;
 use state::AppState;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::time::Duration;
 use tower_http::services::ServeDir;
 use tower_http::trace::TraceLayer;
@@ -75,11 +78,12 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves, then tells every connected peer,
-/// closes the WebSockets and waits for requests in flight.
 /// How long a shutdown waits for session changes to reach the database.
 const EFFECTS_FLUSH_LIMIT: Duration = Duration::from_secs(10);
 
+/// Serves `state` on `listener` until `shutdown` resolves, then tells every connected peer,
+/// closes the WebSockets, waits for requests in flight and stores the sessions' last changes.
+/// Connections are accepted with the deadlines and caps of `state.connections`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -95,24 +99,22 @@ pub async fn serve(
             }
         })
     };
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let on_shutdown = {
         let state = state.clone();
-        async move {
+        tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down");
             state.signal.shutdown();
-        }
+            let _ = stop.send(true);
+        })
     };
-    let result = axum::serve(
-        listener,
-        app(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(on_shutdown)
-    .await;
+    connections::run(listener, app(state.clone()), &state.connections, stopping).await;
+    on_shutdown.abort();
     ticker.abort();
     // Sessions ended by the shutdown are recorded before the caller closes the database.
     if !state.signal.flush_effects(EFFECTS_FLUSH_LIMIT).await {
         tracing::warn!("some session changes were not stored before shutdown");
     }
-    result
+    Ok(())
 }

@@ -71,7 +71,7 @@ async fn open_store(config: &ServerConfig) -> anyhow::Result<Store> {
 }
 
 async fn serve(mut config: ServerConfig) -> anyhow::Result<()> {
-    signaling_server::limits::raise_open_files();
+    signaling_server::limits::raise_open_files(config.reserved_files);
     let store = open_store(&config).await?;
     let clock = Clock::default();
     let freed = store.release_stale_sessions(clock.now()).await?;

@@ -2,6 +2,7 @@
 
 use crate::clock::Clock;
 use crate::config::ServerConfig;
+use crate::connections::ConnectionLimits;
 use crate::desk::presence::Presence;
 use crate::error::ServerError;
 use crate::invitation::Policy;
@@ -47,6 +48,8 @@ pub struct Shared {
     pub mailer: Option<Mailer>,
     /// Which of the desk's people have a dashboard open.
     pub presence: Presence,
+    /// Deadlines and caps of the server's connections.
+    pub connections: ConnectionLimits,
 }
 
 impl std::ops::Deref for AppState {
@@ -85,6 +88,7 @@ impl AppState {
         Ok(Self(Arc::new(Shared {
             mailer,
             presence: Presence::default(),
+            connections: ConnectionLimits::from_config(config),
             signal: SignalHub::new(clock.clone(), effects),
             tickets: Tickets::new(secret.as_bytes(), config.ticket_ttl_secs as i64),
             policy: Policy {

@@ -1,5 +1,6 @@
 //! WebSocket endpoints: `/ws/agent` (bearer token in the upgrade request) and `/ws/expert`
-//! (ticket in the first frame, so it never appears in a URL or an access log).
+//! (ticket in the first frame, so it never appears in a URL or an access log; a socket that has
+//! not sent it within `--ws-auth-timeout-secs` is closed).
 //!
 //! Each connection is one task that reads frames, hands parsed messages to the [`SignalHub`],
 //! and writes whatever the hub queued for it. A frame that does not parse, is binary, or is
@@ -22,7 +23,6 @@ use protocol::signal::{AgentToServer, ExpertToServer, ServerToAgent, ServerToExp
 use protocol::MAX_SIGNAL_FRAME;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use std::time::Duration;
 
 /// Transport-level cap: frames between this and [`MAX_SIGNAL_FRAME`] get an error frame,
 /// larger ones close the connection.
@@ -31,8 +31,6 @@ const TRANSPORT_MAX: usize = 1024 * 1024;
 /// every read, so it is both resident for every idle connection and rewritten for every frame;
 /// signaling frames are about a kilobyte, and a larger one grows the buffer while it is read.
 const READ_BUFFER: usize = 4 * 1024;
-/// How long an expert has to present its ticket.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `/ws/agent?invitation=ID`: the agent program started for that invitation hears of its
 /// sessions; without it, the machine's program hears of its support desk's offers and of
@@ -145,7 +143,8 @@ async fn run_expert(socket: WebSocket, state: AppState) {
         })
         .unwrap_or_default()
     };
-    let hello = tokio::time::timeout(HELLO_TIMEOUT, stream.next()).await;
+    // A socket that says nothing, or anything but its ticket, within the deadline is closed.
+    let hello = tokio::time::timeout(state.connections.ws_auth_timeout, stream.next()).await;
     let ticket = match hello.map(classify::<ExpertToServer>) {
         Ok(Incoming::Message(ExpertToServer::Hello { ticket })) => ticket,
         Ok(Incoming::Closed) => return,

@@ -13,8 +13,9 @@ use signaling_server::clock::Clock;
 use signaling_server::config::ServerConfig;
 use signaling_server::state::AppState;
 use signaling_server::store::Store;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -122,6 +123,7 @@ impl TestDb {
 
 /// A running server.
 pub struct TestServer {
+    pub addr: SocketAddr,
     pub base: String,
     pub ws_base: String,
     pub clock: Clock,
@@ -157,6 +159,7 @@ impl TestServer {
             let _ = rx.await;
         }));
         Self {
+            addr,
             ws_base: format!("ws://{addr}"),
             base,
             clock,
@@ -186,9 +189,23 @@ impl TestServer {
         }
     }
 
+    /// A client whose connections leave from `source`, a loopback address such as 127.0.0.2.
+    pub fn client_from(&self, source: IpAddr) -> Client {
+        client_at(&self.base, source)
+    }
+
     /// Registers a new agent and returns a client authenticated as it.
     pub async fn agent(&self, name: &str) -> Client {
-        let c = self.client();
+        self.register(self.client(), name).await
+    }
+
+    /// Registers a new agent from `source` and returns a client of that address authenticated
+    /// as it.
+    pub async fn agent_from(&self, name: &str, source: IpAddr) -> Client {
+        self.register(self.client_from(source), name).await
+    }
+
+    async fn register(&self, c: Client, name: &str) -> Client {
         let (status, body) = c
             .post::<RegisterAgentResponse>("/api/agents", &serde_json::json!({ "name": name }))
             .await;
@@ -198,6 +215,19 @@ impl TestServer {
             token: Some(reg.agent_token),
             ..c
         }
+    }
+}
+
+/// A client of the server at `base` whose connections leave from `source`.
+pub fn client_at(base: &str, source: IpAddr) -> Client {
+    Client {
+        base: base.to_string(),
+        http: reqwest::Client::builder()
+            .local_address(source)
+            .no_proxy()
+            .build()
+            .expect("HTTP client"),
+        token: None,
     }
 }
 
@@ -307,6 +337,38 @@ pub async fn expert_ws(server: &TestServer, ticket: &str) -> Ws {
     )
     .await;
     ws
+}
+
+/// A TCP connection to the server from `source`, a loopback address such as 127.0.0.2.
+pub async fn tcp_from(server: SocketAddr, source: IpAddr) -> std::io::Result<TcpStream> {
+    let socket = match source {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(source, 0))?;
+    socket.connect(server).await
+}
+
+/// Opens a WebSocket at `path` from `source`, with the bearer `token` if given.
+pub async fn ws_from(
+    server: SocketAddr,
+    source: IpAddr,
+    path: &str,
+    token: Option<&str>,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("ws://{server}{path}")
+        .into_client_request()
+        .expect("request");
+    if let Some(token) = token {
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("header"),
+        );
+    }
+    let stream = tcp_from(server, source).await?;
+    tokio_tungstenite::client_async(req, MaybeTlsStream::Plain(stream))
+        .await
+        .map(|(ws, _)| ws)
 }
 
 pub async fn send(ws: &mut Ws, msg: &impl Serialize) {
