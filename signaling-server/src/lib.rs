@@ -60,7 +60,10 @@ pub fn app(state: AppState) -> Router {
         .route("/ws/expert", get(signal::ws::expert_ws))
         .route("/i/{code}", get(pages::console))
         .nest_service("/static", static_files)
-        .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::security_headers,
+        ))
         .layer(
             // Log the route pattern, never the URI: invitation links carry secrets.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -95,6 +98,17 @@ pub async fn serve(
             }
         })
     };
+    let purger = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let every = Duration::from_secs(ratelimit::PURGE_EVERY_SECS);
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                interval.tick().await;
+                state.purge_limits(state.clock.now());
+            }
+        })
+    };
     let on_shutdown = {
         let state = state.clone();
         async move {
@@ -110,6 +124,7 @@ pub async fn serve(
     .with_graceful_shutdown(on_shutdown)
     .await;
     ticker.abort();
+    purger.abort();
     // Sessions ended by the shutdown are recorded before the caller closes the database.
     if !state.signal.flush_effects(EFFECTS_FLUSH_LIMIT).await {
         tracing::warn!("some session changes were not stored before shutdown");

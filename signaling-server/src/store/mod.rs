@@ -263,6 +263,30 @@ impl Store {
         rows.iter().map(invitation_from_row).collect()
     }
 
+    /// Counts one password attempt on invitation `id` in one atomic statement, before the
+    /// password is checked, unless `max` attempts are counted already (it is locked). Returns
+    /// the attempts counted so far, `None` when locked. Any number of concurrent guesses
+    /// therefore stops at `max`; the row's version moves on, so no stale write can undo it.
+    pub async fn count_password_attempt(
+        &self,
+        id: InvitationId,
+        max: u32,
+    ) -> Result<Option<u32>, ServerError> {
+        let row = sqlx::query(
+            "UPDATE invitations SET failed_attempts = failed_attempts + 1, version = version + 1 \
+             WHERE id = $1 AND failed_attempts < $2 RETURNING failed_attempts",
+        )
+        .bind(id.to_string())
+        .bind(i64::from(max))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let n: i64 = r.try_get("failed_attempts")?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+        .transpose()
+    }
+
     /// At start-up of a single node, no WebSocket survives: sessions left open by the previous
     /// run are over, and their invitations are free again.
     pub async fn release_stale_sessions(&self, now: i64) -> Result<u64, ServerError> {
@@ -313,6 +337,21 @@ impl Writes {
             .fetch_optional(&mut *self.tx)
             .await?;
         row.map(|r| invitation_from_row(&r)).transpose()
+    }
+
+    /// Takes invitation `id` for the rest of this transaction, then reads it: concurrent
+    /// writers of the row wait until commit, so [`Writes::save_invitation`] of what was read
+    /// cannot meet a conflict.
+    pub async fn lock_invitation(
+        &mut self,
+        id: InvitationId,
+    ) -> Result<Option<Invitation>, ServerError> {
+        // A write first: PostgreSQL locks the row, SQLite takes the database's write lock.
+        sqlx::query("UPDATE invitations SET version = version WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        self.invitation_by_id(id).await
     }
 
     pub async fn insert_agent(&mut self, agent: &AgentRecord, now: i64) -> Result<(), ServerError> {
