@@ -250,14 +250,25 @@ impl Store {
         row.map(|r| invitation_from_row(&r)).transpose()
     }
 
-    /// All invitations of `agent`, newest first.
-    pub async fn invitations(&self, agent: AgentId) -> Result<Vec<Invitation>, ServerError> {
+    /// At most `limit` invitations of `agent`, newest first (ties by id, descending), starting
+    /// after `after` when given: keyset pagination, stable while invitations are added.
+    pub async fn invitations(
+        &self,
+        agent: AgentId,
+        after: Option<&Invitation>,
+        limit: u32,
+    ) -> Result<Vec<Invitation>, ServerError> {
         let sql = format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations i WHERE i.agent_id = $1 \
-             ORDER BY i.created_at DESC, i.id"
+             AND ($2 = 0 OR i.created_at < $3 OR (i.created_at = $3 AND i.id < $4)) \
+             ORDER BY i.created_at DESC, i.id DESC LIMIT $5"
         );
         let rows = sqlx::query(&sql)
             .bind(agent.to_string())
+            .bind(i64::from(after.is_some()))
+            .bind(after.map_or(0, |a| a.created_at))
+            .bind(after.map_or_else(String::new, |a| a.id.to_string()))
+            .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(invitation_from_row).collect()
@@ -352,6 +363,35 @@ impl Writes {
             .execute(&mut *self.tx)
             .await?;
         self.invitation_by_id(id).await
+    }
+
+    /// Invitations of `agent` that can still be opened or are in use at `now` (locked ones
+    /// after `max_failed` wrong passwords excluded), counted after taking the agent's row so
+    /// that concurrent creations for one agent are counted one after the other.
+    pub async fn open_invitations(
+        &mut self,
+        agent: AgentId,
+        now: i64,
+        max_failed: u32,
+    ) -> Result<u64, ServerError> {
+        // A write first: PostgreSQL locks the agent's row, SQLite takes the write lock.
+        sqlx::query("UPDATE agents SET name = name WHERE id = $1")
+            .bind(agent.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS open FROM invitations WHERE agent_id = $1 \
+             AND revoked_at IS NULL AND declined_at IS NULL \
+             AND NOT (password_hash IS NOT NULL AND failed_attempts >= $3) \
+             AND (active_session IS NOT NULL OR (expires_at > $2 AND accepted_at IS NULL))",
+        )
+        .bind(agent.to_string())
+        .bind(now)
+        .bind(i64::from(max_failed))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let open: i64 = row.try_get("open")?;
+        Ok(u64::try_from(open).unwrap_or(0))
     }
 
     pub async fn insert_agent(&mut self, agent: &AgentRecord, now: i64) -> Result<(), ServerError> {
