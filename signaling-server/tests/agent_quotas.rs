@@ -200,3 +200,23 @@ async fn server_sent_mail_is_limited_per_agent_and_per_recipient() {
     assert_eq!(status, 201);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_pages_and_quota_refusals() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let server = TestServer::start(&db).await;
+    let (status, spec) = server.client().get_json("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    let list = &spec["paths"]["/api/invitations"]["get"];
+    let params: Vec<&str> = list["parameters"]
+        .as_array()
+        .map(|ps| ps.iter().filter_map(|p| p["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(params, ["limit", "after"], "{list}");
+    assert!(list["responses"].get("400").is_some());
+    let create = &spec["paths"]["/api/invitations"]["post"];
+    assert!(create["responses"].get("429").is_some(), "{create}");
+    let direct = &spec["paths"]["/api/invitations/direct"]["post"];
+    assert!(direct["responses"].get("429").is_some());
+    server.stop().await;
+}
