@@ -88,6 +88,8 @@ pub enum NameChange {
 }
 /// The file of the enrolled machine's credential.
 const ENROLMENT_FILE: &str = "enrolment.json";
+/// Invitations asked for per page of `GET /api/invitations` (the most the server hands out).
+pub const INVITATIONS_PAGE: usize = 200;
 
 /// The server's address as credentials record it: without a trailing slash.
 fn normalise(server: &str) -> String {
@@ -309,14 +311,29 @@ impl ServerApi {
         .await
     }
 
+    /// Every invitation of this agent, newest first, read page by page: the server hands out
+    /// at most [`INVITATIONS_PAGE`] at a time, and a shorter page is the last.
     pub async fn invitations(&self) -> Result<Vec<InvitationSummary>, ApiError> {
-        send(
-            self.http
-                .get(format!("{}/api/invitations", self.base))
-                .bearer_auth(&self.creds.token),
-            &self.base,
-        )
-        .await
+        let mut all: Vec<InvitationSummary> = Vec::new();
+        loop {
+            let mut query = vec![("limit", INVITATIONS_PAGE.to_string())];
+            if let Some(last) = all.last() {
+                query.push(("after", last.id.to_string()));
+            }
+            let page: Vec<InvitationSummary> = send(
+                self.http
+                    .get(format!("{}/api/invitations", self.base))
+                    .query(&query)
+                    .bearer_auth(&self.creds.token),
+                &self.base,
+            )
+            .await?;
+            let last_page = page.len() < INVITATIONS_PAGE;
+            all.extend(page);
+            if last_page {
+                return Ok(all);
+            }
+        }
     }
 
     pub async fn revoke(&self, id: InvitationId) -> Result<InvitationSummary, ApiError> {

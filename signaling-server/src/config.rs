@@ -164,6 +164,31 @@ pub struct ServerConfig {
     /// without a descriptor. Only used to derive the default of --max-connections.
     #[arg(long, env = "ASSIST_RESERVED_FILES", default_value_t = 256)]
     pub reserved_files: u64,
+    /// Support-desk sign-in failures in a row for one login that cost no wait.
+    #[arg(long, env = "ASSIST_SIGN_IN_FREE_FAILURES", default_value_t = 5)]
+    pub sign_in_free_failures: u32,
+
+    /// Wait, in seconds, before the next sign-in of a login after its free failures; each
+    /// further failure doubles it, up to --sign-in-backoff-max-secs. A success resets it.
+    #[arg(long, env = "ASSIST_SIGN_IN_BACKOFF_SECS", default_value_t = 5)]
+    pub sign_in_backoff_secs: u64,
+
+    /// Longest wait between sign-in attempts of one login, in seconds.
+    #[arg(long, env = "ASSIST_SIGN_IN_BACKOFF_MAX_SECS", default_value_t = 300)]
+    pub sign_in_backoff_max_secs: u64,
+
+    /// Invitations one agent may have open (or in use) at once; creating more is refused
+    /// until some expire or are revoked.
+    #[arg(long, env = "ASSIST_MAX_OPEN_INVITATIONS", default_value_t = 100)]
+    pub max_open_invitations: u32,
+
+    /// Invitation e-mails the server sends (--send-to) for one agent per hour.
+    #[arg(long, env = "ASSIST_MAIL_PER_AGENT_PER_HOUR", default_value_t = 5)]
+    pub mail_per_agent_per_hour: u32,
+
+    /// Invitation e-mails the server sends to one recipient address per hour, from all agents.
+    #[arg(long, env = "ASSIST_MAIL_PER_RECIPIENT_PER_HOUR", default_value_t = 3)]
+    pub mail_per_recipient_per_hour: u32,
 
     /// STUN server URLs handed to both peers (comma-separated), e.g. stun:stun.example.org:3478.
     #[arg(long, env = "ASSIST_STUN_URLS", value_delimiter = ',')]

@@ -63,7 +63,10 @@ pub fn app(state: AppState) -> Router {
         .route("/ws/expert", get(signal::ws::expert_ws))
         .route("/i/{code}", get(pages::console))
         .nest_service("/static", static_files)
-        .layer(axum::middleware::from_fn(pages::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::security_headers,
+        ))
         .layer(
             // Log the route pattern, never the URI: invitation links carry secrets.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -100,6 +103,17 @@ pub async fn serve(
         })
     };
     let (stop, stopping) = tokio::sync::watch::channel(false);
+    let purger = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let every = Duration::from_secs(ratelimit::PURGE_EVERY_SECS);
+            let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                interval.tick().await;
+                state.purge_limits(state.clock.now());
+            }
+        })
+    };
     let on_shutdown = {
         let state = state.clone();
         tokio::spawn(async move {
@@ -112,6 +126,7 @@ pub async fn serve(
     connections::run(listener, app(state.clone()), &state.connections, stopping).await;
     on_shutdown.abort();
     ticker.abort();
+    purger.abort();
     // Sessions ended by the shutdown are recorded before the caller closes the database.
     if !state.signal.flush_effects(EFFECTS_FLUSH_LIMIT).await {
         tracing::warn!("some session changes were not stored before shutdown");

@@ -4,22 +4,67 @@
 //! `GET /i/{code}` is the expert console for one invitation: it names who invited, asks for a
 //! password when one is set, and says plainly when the invitation is unknown, expired, revoked,
 //! locked or in use. Scripts come only from `/static` (no inline script), so the page works under
-//! a strict Content-Security-Policy.
+//! a strict Content-Security-Policy. The page is limited per client address like redemption,
+//! since it tells whether a code exists.
 
 use crate::error::{ApiError, ServerError};
 use crate::invitation::codes;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use protocol::api::InvitationStatus;
+use std::net::SocketAddr;
 
-/// Content-Security-Policy for every response: our own origin only, no inline script, no
-/// framing. `connect-src` allows the WebSocket to the same host.
-pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-    img-src 'self' data:; media-src 'self' blob:; connect-src 'self' ws: wss:; \
-    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+/// Content-Security-Policy for every response, but for `connect-src`: our own origin only, no
+/// inline script, no framing.
+const CSP_BASE: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' data:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; \
+    frame-ancestors 'none'; form-action 'self'";
+
+/// Browser features no page of the server uses, each denied to every origin.
+pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), bluetooth=(), camera=(), \
+    clipboard-read=(), display-capture=(), fullscreen=(), geolocation=(), gyroscope=(), hid=(), \
+    magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(), \
+    screen-wake-lock=(), serial=(), usb=(), xr-spatial-tracking=()";
+
+/// How long a browser that saw the server over https keeps to https, in seconds (a year).
+pub const HSTS_MAX_AGE_SECS: u64 = 365 * 24 * 3600;
+
+/// The headers every response carries, worked out once from the public URL.
+#[derive(Clone, Debug)]
+pub struct SecurityHeaders {
+    csp: HeaderValue,
+    hsts: Option<HeaderValue>,
+}
+
+/// The server's origin as a browser names it in `Origin`: `scheme://host[:port]`.
+pub fn origin_of(url: &url::Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+impl SecurityHeaders {
+    /// For a server reached at `public_url`: WebSockets may go to its own origin (`'self'`,
+    /// and its `ws:`/`wss:` origin spelt out, for browsers whose `'self'` does not cover
+    /// WebSocket schemes) and nowhere else; HSTS when it is reached over https.
+    pub fn new(public_url: &url::Url) -> Self {
+        let origin = origin_of(public_url);
+        let ws_origin = match origin.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}"),
+            None => format!("ws://{}", origin.trim_start_matches("http://")),
+        };
+        let csp = format!("{CSP_BASE}; connect-src 'self' {ws_origin}");
+        Self {
+            csp: HeaderValue::from_str(&csp)
+                .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
+            hsts: (public_url.scheme() == "https").then(|| {
+                HeaderValue::from_str(&format!("max-age={HSTS_MAX_AGE_SECS}"))
+                    .unwrap_or_else(|_| HeaderValue::from_static("max-age=31536000"))
+            }),
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "console.html")]
@@ -61,14 +106,34 @@ fn state_code(status: InvitationStatus) -> &'static str {
     }
 }
 
+/// `GET /i/{code}`. Limited per client like redemption, as it tells whether a code exists;
+/// never cached, as its URL holds the code.
 pub async fn console(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
+    let mut res = console_page(&state, peer, &code).await?;
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+async fn console_page(
+    state: &AppState,
+    peer: SocketAddr,
+    code: &str,
+) -> Result<Response, ApiError> {
+    if !state
+        .redeem_limit
+        .check_client(peer.ip(), state.clock.now())
+    {
+        return Err(ApiError::too_many_requests());
+    }
     let found = if code.len() <= 128 {
         state
             .store
-            .find_invitation_by_code(&codes::digest(&code), codes::short_digest(&code).as_deref())
+            .find_invitation_by_code(&codes::digest(code), codes::short_digest(code).as_deref())
             .await?
     } else {
         None
@@ -125,6 +190,7 @@ pub async fn console(
 
 /// Adds the security headers to every response.
 pub async fn security_headers(
+    State(state): State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
@@ -132,7 +198,14 @@ pub async fn security_headers(
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        state.security_headers.csp.clone(),
+    );
+    if let Some(hsts) = &state.security_headers.hsts {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+    }
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static(PERMISSIONS_POLICY),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

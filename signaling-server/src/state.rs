@@ -7,20 +7,20 @@ use crate::desk::presence::Presence;
 use crate::error::ServerError;
 use crate::invitation::Policy;
 use crate::mail::Mailer;
-use crate::ratelimit::RateLimiter;
+use crate::pages::{origin_of, SecurityHeaders};
+use crate::ratelimit::{LoginBackoff, RateLimiter};
 use crate::session_effects;
 use crate::signal::SignalHub;
 use crate::store::Store;
 use crate::ticket::Tickets;
 use crate::turn::IceServers;
+use protocol::ids::AgentId;
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Sign-in attempts allowed per minute from one address (an office behind one NAT included).
 const SIGN_INS_PER_MINUTE_PER_ADDRESS: u32 = 20;
-/// Sign-in attempts allowed per minute for one login, wherever they come from.
-const SIGN_INS_PER_MINUTE_PER_LOGIN: u32 = 5;
 
 /// Cheap-to-clone handle to the server's shared state.
 #[derive(Clone, Debug)]
@@ -35,14 +35,24 @@ pub struct Shared {
     pub policy: Policy,
     /// Base of invitation links, without a trailing slash.
     pub public_url: String,
+    /// The server's origin as browsers name it (`scheme://host[:port]`).
+    pub public_origin: String,
+    /// CSP and HSTS headers for the public URL.
+    pub security_headers: SecurityHeaders,
     pub consent_timeout_secs: i64,
     /// STUN and TURN servers of every session.
     pub ice: IceServers,
     pub redeem_limit: RateLimiter,
     pub register_limit: RateLimiter,
-    /// Support-desk sign-in attempts per client address, and per login.
+    /// Support-desk sign-in attempts per client address.
     pub sign_in_limit: RateLimiter,
-    pub sign_in_login_limit: RateLimiter<String>,
+    /// Growing waits between sign-in attempts of one login after failures.
+    pub sign_in_backoff: LoginBackoff,
+    /// Invitations one agent may have open at once.
+    pub max_open_invitations: u32,
+    /// Invitation e-mails sent by the server per agent, and per recipient address, each hour.
+    pub mail_agent_limit: RateLimiter<AgentId>,
+    pub mail_recipient_limit: RateLimiter<String>,
     pub web_dir: PathBuf,
     /// The SMTP relay for invitations the server sends itself, if one is configured.
     pub mailer: Option<Mailer>,
@@ -60,6 +70,16 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// Drops finished rate-limit windows and forgotten sign-in back-offs; called on a timer.
+    pub fn purge_limits(&self, now: i64) {
+        self.redeem_limit.purge(now);
+        self.register_limit.purge(now);
+        self.sign_in_limit.purge(now);
+        self.sign_in_backoff.purge(now);
+        self.mail_agent_limit.purge(now);
+        self.mail_recipient_limit.purge(now);
+    }
+
     /// Builds the state and starts the task that stores session changes. Needs a Tokio runtime.
     pub async fn new(
         config: &ServerConfig,
@@ -95,12 +115,21 @@ impl AppState {
                 max_failed_attempts: config.max_failed_attempts,
             },
             public_url: public_url.as_str().trim_end_matches('/').to_string(),
+            public_origin: origin_of(public_url),
+            security_headers: SecurityHeaders::new(public_url),
             consent_timeout_secs: config.consent_timeout_secs as i64,
             ice,
             redeem_limit: RateLimiter::new(config.redeem_per_minute, 60),
             register_limit: RateLimiter::new(config.register_per_minute, 60),
             sign_in_limit: RateLimiter::new(SIGN_INS_PER_MINUTE_PER_ADDRESS, 60),
-            sign_in_login_limit: RateLimiter::new(SIGN_INS_PER_MINUTE_PER_LOGIN, 60),
+            sign_in_backoff: LoginBackoff::new(
+                config.sign_in_free_failures,
+                config.sign_in_backoff_secs,
+                config.sign_in_backoff_max_secs,
+            ),
+            max_open_invitations: config.max_open_invitations,
+            mail_agent_limit: RateLimiter::new(config.mail_per_agent_per_hour, 3600),
+            mail_recipient_limit: RateLimiter::new(config.mail_per_recipient_per_hour, 3600),
             web_dir: config.web_dir.clone(),
             store,
             clock,

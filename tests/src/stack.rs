@@ -200,19 +200,22 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the server on a free loopback port with SQLite in a scratch directory.
     pub async fn start() -> Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the server as [`ServerProcess::start`] does, with `extra` flags.
+    pub async fn start_with(extra: &[&str]) -> Result<Self> {
         // Tests run side by side: each server's STUN/TURN service takes free ports.
-        Self::start_in(
-            None,
-            &[
-                "--listen",
-                "127.0.0.1:0",
-                "--turn-udp-port",
-                "0",
-                "--turn-tcp-port",
-                "0",
-            ],
-        )
-        .await
+        let mut args = vec![
+            "--listen",
+            "127.0.0.1:0",
+            "--turn-udp-port",
+            "0",
+            "--turn-tcp-port",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        Self::start_in(None, &args).await
     }
 
     /// Starts the server with `args` (at least `--listen`), inside `netns` if given, with

@@ -51,7 +51,7 @@ pub async fn register(
     ApiJson(req): ApiJson<RegisterAgentRequest>,
 ) -> Result<(StatusCode, Json<RegisterAgentResponse>), ApiError> {
     let now = state.clock.now();
-    if !state.register_limit.check(peer.ip(), now) {
+    if !state.register_limit.check_client(peer.ip(), now) {
         return Err(ApiError::too_many_requests());
     }
     let name = clean_name(&req.name, "The agent's name")?;

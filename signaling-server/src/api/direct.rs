@@ -58,6 +58,7 @@ pub async fn experts(
     (status = 401, body = ErrorBody),
     (status = 404, body = ErrorBody, description = "unknown_expert"),
     (status = 409, body = ErrorBody, description = "not_enrolled"),
+    (status = 429, body = ErrorBody, description = "too_many_invitations"),
 ))]
 pub async fn send(
     State(state): State<AppState>,
@@ -92,6 +93,7 @@ pub async fn send(
     let (code_hash, short_hash) = codes::generate(&mut rand::rngs::OsRng).digests();
     let detail = format!("to {}", expert.login);
     let mut writes = state.store.begin().await?;
+    super::invitations::check_quota(&mut writes, &state, agent.id, now).await?;
     writes
         .insert_invitation(&inv, &code_hash, &short_hash, None)
         .await?;

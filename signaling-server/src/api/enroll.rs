@@ -28,7 +28,7 @@ pub async fn enroll(
     ApiJson(req): ApiJson<EnrollRequest>,
 ) -> Result<(StatusCode, Json<EnrollResponse>), ApiError> {
     let now = state.clock.now();
-    if !state.register_limit.check(peer.ip(), now) {
+    if !state.register_limit.check_client(peer.ip(), now) {
         return Err(ApiError::too_many_requests());
     }
     let enrolled = enrolment::enroll(&state.store, &req.token, &req.name, now)

@@ -1,4 +1,8 @@
 //! The novice's invitations: create, list, inspect, revoke. Agent only.
+//!
+//! Quotas keep one agent from flooding the server: at most `--max-open-invitations` open at
+//! once, the list comes in pages (`?limit=&after=`), and invitation e-mails the server sends
+//! itself are limited per agent and per recipient each hour.
 
 use super::agents::AuthedAgent;
 use super::ApiJson;
@@ -6,15 +10,74 @@ use crate::error::{ApiError, ServerError};
 use crate::invitation::{codes, Invitation};
 use crate::secrets::hash_password;
 use crate::state::AppState;
-use crate::store::AuditEvent;
-use axum::extract::{Path, State};
+use crate::store::{AuditEvent, Writes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
+use lettre::message::Mailbox;
 use protocol::api::{CreateInvitationRequest, ErrorBody, InvitationCreated, InvitationSummary};
-use protocol::ids::InvitationId;
+use protocol::ids::{AgentId, InvitationId};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Longest password accepted, in bytes (hashing cost grows with length).
 pub const MAX_PASSWORD: usize = 256;
+/// Invitations in one page of `GET /api/invitations` when `limit` is not given.
+pub const DEFAULT_PAGE: u32 = 50;
+/// Most invitations one page may hold.
+pub const MAX_PAGE: u32 = 200;
+
+/// Refuses a new invitation of `agent` when it has as many open (or in use) as the server
+/// allows. Runs first in the transaction that stores the invitation, so that concurrent
+/// creations are counted one after the other.
+pub async fn check_quota(
+    writes: &mut Writes,
+    state: &AppState,
+    agent: AgentId,
+    now: i64,
+) -> Result<(), ApiError> {
+    let open = writes
+        .open_invitations(agent, now, state.policy.max_failed_attempts)
+        .await?;
+    if open >= u64::from(state.max_open_invitations) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_invitations",
+            format!(
+                "You have {open} open invitations, the most this server allows. Revoke some \
+                 (agent revoke ID) or wait until they expire."
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Counts one server-sent e-mail for `agent` to `to`; refused above the hourly limits per
+/// agent and per recipient, so that the server's relay cannot be used to send spam.
+fn check_mail_limits(state: &AppState, agent: AgentId, to: &Mailbox) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let refused = |what: &str| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "mail_limited",
+            format!(
+                "This server sends only a few invitation e-mails an hour {what}; send the link \
+                 from your own mail program instead."
+            ),
+        )
+    };
+    if !state.mail_agent_limit.check(agent, now) {
+        return Err(refused("for one machine"));
+    }
+    if !state
+        .mail_recipient_limit
+        .check(to.email.to_string().to_lowercase(), now)
+    {
+        return Err(refused("to one address"));
+    }
+    Ok(())
+}
 
 pub fn summary(state: &AppState, inv: &Invitation) -> InvitationSummary {
     InvitationSummary {
@@ -33,6 +96,9 @@ pub fn summary(state: &AppState, inv: &Invitation) -> InvitationSummary {
     (status = 201, body = InvitationCreated),
     (status = 400, body = ErrorBody, description = "Lifetime out of range or bad password"),
     (status = 401, body = ErrorBody),
+    (status = 429, body = ErrorBody, description = "too_many_invitations: the agent has as many \
+        open invitations as the server allows (--max-open-invitations); mail_limited: too many \
+        server-sent e-mails this hour for this agent or to this address"),
 ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -49,7 +115,11 @@ pub async fn create(
                  from your own mail program instead.",
             ))
         }
-        (Some(to), Some(_)) => Some(crate::mail::recipient(to).map_err(ApiError::bad_request)?),
+        (Some(to), Some(_)) => {
+            let to = crate::mail::recipient(to).map_err(ApiError::bad_request)?;
+            check_mail_limits(&state, agent.id, &to)?;
+            Some(to)
+        }
     };
     let inv = Invitation::create(
         InvitationId::new_random(),
@@ -81,6 +151,7 @@ pub async fn create(
     let new_codes = codes::generate(&mut rand::rngs::OsRng);
     let (code_hash, short_hash) = new_codes.digests();
     let mut writes = state.store.begin().await?;
+    check_quota(&mut writes, &state, agent.id, now).await?;
     writes
         .insert_invitation(&inv, &code_hash, &short_hash, password_hash.as_deref())
         .await?;
@@ -120,16 +191,55 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[utoipa::path(get, path = "/api/invitations", security(("agent_token" = [])), responses(
-    (status = 200, body = Vec<InvitationSummary>, description = "Newest first"),
+/// `GET /api/invitations` query: one page of the agent's invitations.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Invitations in the page: 1 to 200, default 50. A page shorter than this is the last.
+    limit: Option<u32>,
+    /// The id of the last invitation of the previous page; the page starts after it.
+    after: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/invitations", security(("agent_token" = [])),
+    params(ListQuery), responses(
+    (status = 200, body = Vec<InvitationSummary>, description = "One page, newest first; a page \
+        shorter than `limit` is the last, otherwise pass its last id as `after` for the next"),
+    (status = 400, body = ErrorBody, description = "limit out of range, or after names no \
+        invitation of this agent"),
     (status = 401, body = ErrorBody),
 ))]
 pub async fn list(
     State(state): State<AppState>,
     agent: AuthedAgent,
+    query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Vec<InvitationSummary>>, ApiError> {
-    let all = state.store.invitations(agent.id).await?;
-    Ok(Json(all.iter().map(|i| summary(&state, i)).collect()))
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(format!(
+            "`limit` must be from 1 to {MAX_PAGE}."
+        )));
+    }
+    let after = match &query.after {
+        None => None,
+        Some(raw) => {
+            let unknown = || ApiError::bad_request("`after` names no invitation of yours.");
+            let id = raw.parse().map_err(|_| unknown())?;
+            Some(
+                state
+                    .store
+                    .invitation(agent.id, id)
+                    .await?
+                    .ok_or_else(unknown)?,
+            )
+        }
+    };
+    let page = state
+        .store
+        .invitations(agent.id, after.as_ref(), limit)
+        .await?;
+    Ok(Json(page.iter().map(|i| summary(&state, i)).collect()))
 }
 
 fn parse_id(raw: &str) -> Result<InvitationId, ApiError> {

@@ -2,7 +2,9 @@
 //!
 //! Checks, in order: rate limit per client address, that the invitation exists, that it is
 //! open (not revoked, locked, in use or expired), then the password. The password is only
-//! checked for an open invitation, so a locked one reveals nothing about guesses. Success
+//! checked for an open invitation, so a locked one reveals nothing about guesses. Each guess
+//! is counted atomically before it is checked: concurrent guesses never pass the limit, and
+//! are each answered 401 or 423, never an internal error. Success
 //! creates a session waiting for the novice's consent and returns a short-lived ticket for the
 //! expert's WebSocket.
 
@@ -115,7 +117,10 @@ pub async fn redeem(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<RedeemRequest>,
 ) -> Result<Json<RedeemResponse>, ApiError> {
-    if !state.redeem_limit.check(peer.ip(), state.clock.now()) {
+    if !state
+        .redeem_limit
+        .check_client(peer.ip(), state.clock.now())
+    {
         return Err(ApiError::too_many_requests());
     }
     let expert_name = clean_name(&req.expert_name, "Your name")?;
@@ -135,99 +140,99 @@ pub async fn redeem(
     let code_hash = codes::digest(code);
     let short_hash = codes::short_digest(code);
 
-    for _ in 0..5 {
-        let found = state
-            .store
-            .find_invitation_by_code(&code_hash, short_hash.as_deref())
-            .await?
-            .ok_or_else(unknown)?;
-        let mut inv = found.invitation;
-        let now = state.clock.now();
-        let check = match (
-            &req.password,
-            &found.password_hash,
-            inv.status(now, state.policy),
-        ) {
-            // Only an open invitation with a password is worth the hashing work.
-            (Some(p), Some(hash), protocol::api::InvitationStatus::Open) => {
-                let (p, hash) = (p.clone(), hash.clone());
-                let ok = crate::secrets::run_hashing(move || verify_password(&p, &hash))
-                    .await
-                    .map_err(ServerError::from)?;
-                if ok {
-                    PasswordCheck::Correct
-                } else {
-                    PasswordCheck::Wrong
-                }
+    let found = state
+        .store
+        .find_invitation_by_code(&code_hash, short_hash.as_deref())
+        .await?
+        .ok_or_else(unknown)?;
+    let id = found.invitation.id;
+    // What cannot be opened is answered from what was read: nothing changes.
+    found
+        .invitation
+        .check_open(state.clock.now(), state.policy)
+        .map_err(refusal_error)?;
+    // A password is counted as an attempt before the hashing work, in one atomic statement,
+    // so concurrent guesses stop at the limit and a locked invitation costs no hashing.
+    let mut counted = None;
+    let check = match (&req.password, &found.password_hash) {
+        (Some(p), Some(hash)) => {
+            let Some(count) = state
+                .store
+                .count_password_attempt(id, state.policy.max_failed_attempts)
+                .await?
+            else {
+                return Err(refusal_error(Refusal::Locked));
+            };
+            counted = Some(count);
+            let (p, hash) = (p.clone(), hash.clone());
+            let ok = crate::secrets::run_hashing(move || verify_password(&p, &hash))
+                .await
+                .map_err(ServerError::from)?;
+            if ok {
+                PasswordCheck::Correct
+            } else {
+                PasswordCheck::Wrong
             }
-            (Some(_), _, _) => PasswordCheck::Wrong,
-            (None, _, _) => PasswordCheck::NotSupplied,
-        };
-        let session = SessionId::new_random();
-        let before = inv.clone();
-        let outcome = inv.handle_redeem(check, session, now, state.policy);
-        let mut writes = state.store.begin().await?;
-        if inv != before && !writes.save_invitation(&mut inv).await? {
-            continue; // somebody else changed it meanwhile: decide again on fresh state
         }
-        let audit = |kind: &'static str, session: Option<SessionId>| AuditEvent {
-            kind,
-            actor: "",
-            agent: Some(inv.agent_id),
-            invitation: Some(inv.id),
-            session,
-            ..Default::default()
-        };
-        match outcome {
-            Ok(()) => {
-                writes
-                    .insert_session(session, inv.id, inv.agent_id, &expert_name, now)
-                    .await?;
-                writes
-                    .append_audit(
-                        AuditEvent {
-                            actor: &expert_name,
-                            ..audit("invitation_redeemed", Some(session))
-                        },
-                        now,
-                    )
-                    .await?;
-                writes.commit().await?;
-                let admitted = admit(
-                    &state,
-                    session,
-                    &inv,
-                    expert_name.clone(),
-                    found.novice_name,
-                    None,
-                    now,
-                )?;
-                tracing::info!(invitation = %inv.id, session = %session, "invitation redeemed");
-                return Ok(Json(admitted));
-            }
-            Err(refusal) => {
-                let kind = match refusal {
-                    Refusal::WrongPassword { .. } => Some("wrong_password"),
-                    Refusal::Locked if inv.failed_attempts > before.failed_attempts => {
-                        Some("invitation_locked")
-                    }
-                    _ => None,
-                };
-                if let Some(kind) = kind {
-                    writes
-                        .append_audit(
-                            AuditEvent {
-                                actor: &expert_name,
-                                ..audit(kind, None)
-                            },
-                            now,
-                        )
-                        .await?;
+        // A password for an invitation without one is ignored.
+        (Some(_), None) => PasswordCheck::Wrong,
+        (None, _) => PasswordCheck::NotSupplied,
+    };
+    // Decided on the row as it is now, held until commit, so that the save cannot conflict.
+    let now = state.clock.now();
+    let mut writes = state.store.begin().await?;
+    let mut inv = writes.lock_invitation(id).await?.ok_or_else(unknown)?;
+    let session = SessionId::new_random();
+    let before = inv.clone();
+    let outcome = inv.handle_redeem(check, session, now, state.policy);
+    if inv != before && !writes.save_invitation(&mut inv).await? {
+        return Err(ServerError::Corrupt("a locked invitation changed".into()).into());
+    }
+    let audit = |kind: &'static str, session: Option<SessionId>| AuditEvent {
+        kind,
+        actor: &expert_name,
+        agent: Some(inv.agent_id),
+        invitation: Some(inv.id),
+        session,
+        ..Default::default()
+    };
+    match outcome {
+        Ok(()) => {
+            writes
+                .insert_session(session, inv.id, inv.agent_id, &expert_name, now)
+                .await?;
+            writes
+                .append_audit(audit("invitation_redeemed", Some(session)), now)
+                .await?;
+            writes.commit().await?;
+            let admitted = admit(
+                &state,
+                session,
+                &inv,
+                expert_name.clone(),
+                found.novice_name,
+                None,
+                now,
+            )?;
+            tracing::info!(invitation = %inv.id, session = %session, "invitation redeemed");
+            Ok(Json(admitted))
+        }
+        Err(refusal) => {
+            let kind = match (refusal, check) {
+                (Refusal::WrongPassword { .. }, _) => Some("wrong_password"),
+                // The guess whose count reached the limit locked it.
+                (Refusal::Locked, PasswordCheck::Wrong)
+                    if counted == Some(state.policy.max_failed_attempts) =>
+                {
+                    Some("invitation_locked")
                 }
-                writes.commit().await?;
-                return Err(refusal_error(refusal));
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                writes.append_audit(audit(kind, None), now).await?;
             }
+            writes.commit().await?;
+            Err(refusal_error(refusal))
         }
     }
-    Err(ServerError::Corrupt("invitation kept changing during redemption".into()).into())
 }

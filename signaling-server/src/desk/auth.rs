@@ -5,7 +5,9 @@
 //! that every form of that browser must carry. The sign-in form itself is protected by a
 //! short-lived cookie holding the token its form carries (double submit). Forms and the
 //! dashboard's WebSocket are also refused when the browser says they come from another origin.
-//! Sign-in attempts are limited per client address and per login.
+//! Sign-in attempts are limited per client address; failures for one login make its next
+//! attempt wait, longer with each failure (see [`crate::ratelimit::LoginBackoff`]), so that
+//! a guesser elsewhere slows down the real person without locking them out.
 
 use super::PageError;
 use crate::accounts::{self, User};
@@ -77,6 +79,23 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
             None => u.host_str().unwrap_or_default().to_string(),
         });
     matches!((host, origin_host), (Some(h), Some(o)) if h.eq_ignore_ascii_case(&o))
+}
+
+/// Whether a WebSocket may be opened by the page asking: one of the server's own pages (its
+/// `public_origin`, or the host the request was sent to), or no browser at all (no `Origin`,
+/// as from a native client, which holds nobody else's cookie). A WebSocket carries no form
+/// token, so `Origin: null` (a sandboxed frame, a local file) is refused like another site.
+pub fn websocket_origin_allowed(headers: &HeaderMap, public_origin: &str) -> bool {
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) if origin.as_bytes() == b"null" => false,
+        Some(origin) => {
+            origin
+                .to_str()
+                .is_ok_and(|o| o.eq_ignore_ascii_case(public_origin))
+                || same_origin(headers)
+        }
+    }
 }
 
 /// A request from a signed-in browser: the person, and the CSRF token their forms carry.
@@ -224,9 +243,7 @@ pub async fn sign_in(
             "Wrong login or password.",
         );
     }
-    if !state.sign_in_limit.check(peer.ip(), now)
-        || !state.sign_in_login_limit.check(login.clone(), now)
-    {
+    if !state.sign_in_limit.check_client(peer.ip(), now) {
         return sign_in_form(
             &state,
             StatusCode::TOO_MANY_REQUESTS,
@@ -234,7 +251,19 @@ pub async fn sign_in(
             "Too many sign-in attempts. Wait a minute and try again.",
         );
     }
+    if let Err(wait) = state.sign_in_backoff.check(&login, now) {
+        return sign_in_form(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            &login,
+            &format!(
+                "Too many failed sign-ins for this login. Try again in {wait} second{}.",
+                if wait == 1 { "" } else { "s" }
+            ),
+        );
+    }
     let Some(user) = accounts::check_password(&state.store, &login, &form.password).await? else {
+        state.sign_in_backoff.failed(&login, now);
         let mut writes = state.store.begin().await?;
         writes
             .append_audit(
@@ -255,6 +284,7 @@ pub async fn sign_in(
             "Wrong login or password.",
         );
     };
+    state.sign_in_backoff.succeeded(&login);
     let session = accounts::open_web_session(&state.store, &user, now).await?;
     tracing::info!(user = %user.id, "signed in to the desk");
     let mut res = Redirect::to("/desk").into_response();
@@ -351,6 +381,30 @@ mod tests {
         let opaque = headers(&[(header::HOST, "desk.example"), (header::ORIGIN, "null")]);
         assert!(same_origin(&opaque), "the form token decides");
         assert!(same_origin(&headers(&[(header::HOST, "desk.example")])));
+    }
+
+    #[test]
+    fn websockets_come_from_our_origin_or_from_no_browser() {
+        let public = "https://desk.example";
+        let ours = headers(&[
+            (header::HOST, "internal:8080"),
+            (header::ORIGIN, "https://desk.example"),
+        ]);
+        assert!(websocket_origin_allowed(&ours, public));
+        let direct = headers(&[
+            (header::HOST, "internal:8080"),
+            (header::ORIGIN, "http://internal:8080"),
+        ]);
+        assert!(websocket_origin_allowed(&direct, public));
+        let native = headers(&[(header::HOST, "desk.example")]);
+        assert!(websocket_origin_allowed(&native, public));
+        let opaque = headers(&[(header::HOST, "desk.example"), (header::ORIGIN, "null")]);
+        assert!(!websocket_origin_allowed(&opaque, public));
+        let other = headers(&[
+            (header::HOST, "desk.example"),
+            (header::ORIGIN, "https://evil.example"),
+        ]);
+        assert!(!websocket_origin_allowed(&other, public));
     }
 
     #[test]

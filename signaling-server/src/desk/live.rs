@@ -4,7 +4,7 @@
 //! sends `{"type":"audit_filter",...}` to choose which audit events the snapshots carry.
 
 use super::audit::DeskAuditFilter;
-use super::auth::{same_origin, SignedIn};
+use super::auth::{websocket_origin_allowed, SignedIn};
 use super::dashboard::{snapshot, Snapshot};
 use super::PageError;
 use crate::accounts::User;
@@ -55,7 +55,7 @@ pub async fn desk_ws(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !same_origin(&headers) {
+    if !websocket_origin_allowed(&headers, &state.public_origin) {
         return PageError::new(
             StatusCode::FORBIDDEN,
             "Refused",

@@ -78,6 +78,12 @@ pub enum AnswerRefusal {
 }
 
 /// What the expert supplied, already checked against the stored hash.
+///
+/// For an invitation with a password, `Correct` and `Wrong` stand for an attempt that was
+/// counted in [`Invitation::failed_attempts`] *before* the password was checked (the store
+/// does it in one atomic statement, as [`Invitation::handle_password_attempt`] does here), so
+/// that any number of concurrent guesses cannot pass the limit. A correct password gives its
+/// count back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PasswordCheck {
     NotSupplied,
@@ -172,9 +178,35 @@ impl Invitation {
         self.has_password && self.failed_attempts >= policy.max_failed_attempts
     }
 
+    /// Why the invitation cannot be opened at `now` whatever the password, if it cannot.
+    pub fn check_open(&self, now: i64, policy: Policy) -> Result<(), Refusal> {
+        match self.status(now, policy) {
+            InvitationStatus::Revoked => Err(Refusal::Revoked),
+            InvitationStatus::Locked => Err(Refusal::Locked),
+            InvitationStatus::Expired => Err(Refusal::Expired),
+            InvitationStatus::InUse => Err(Refusal::InUse),
+            // Codes of a direct invitation are never handed out; should one be guessed, it is
+            // as good as withdrawn.
+            InvitationStatus::Declined => Err(Refusal::Revoked),
+            InvitationStatus::Open if self.direct_to.is_some() => Err(Refusal::Revoked),
+            InvitationStatus::Open => Ok(()),
+        }
+    }
+
+    /// Counts one password attempt before the password is checked; refused once the
+    /// invitation is locked. Returns the attempts counted so far. The store's
+    /// `count_password_attempt` is the same rule as one atomic statement.
+    pub fn handle_password_attempt(&mut self, policy: Policy) -> Result<u32, Refusal> {
+        if self.failed_attempts >= policy.max_failed_attempts {
+            return Err(Refusal::Locked);
+        }
+        self.failed_attempts += 1;
+        Ok(self.failed_attempts)
+    }
+
     /// An expert tries to open the invitation. On success the invitation is in use by `session`.
-    /// A wrong password counts towards the lock; the attempt that reaches the limit is
-    /// answered `Locked` so that the expert learns it at once.
+    /// A wrong password was counted towards the lock beforehand (see [`PasswordCheck`]); the
+    /// attempt that reaches the limit is answered `Locked` so that the expert learns it at once.
     pub fn handle_redeem(
         &mut self,
         password: PasswordCheck,
@@ -182,22 +214,15 @@ impl Invitation {
         now: i64,
         policy: Policy,
     ) -> Result<(), Refusal> {
-        match self.status(now, policy) {
-            InvitationStatus::Revoked => return Err(Refusal::Revoked),
-            InvitationStatus::Locked => return Err(Refusal::Locked),
-            InvitationStatus::Expired => return Err(Refusal::Expired),
-            InvitationStatus::InUse => return Err(Refusal::InUse),
-            // Codes of a direct invitation are never handed out; should one be guessed, it is
-            // as good as withdrawn.
-            InvitationStatus::Declined => return Err(Refusal::Revoked),
-            InvitationStatus::Open if self.direct_to.is_some() => return Err(Refusal::Revoked),
-            InvitationStatus::Open => {}
+        if self.has_password && password == PasswordCheck::Correct {
+            // Counted as an attempt before it was checked, but it was no wrong one.
+            self.failed_attempts = self.failed_attempts.saturating_sub(1);
         }
+        self.check_open(now, policy)?;
         if self.has_password {
             match password {
                 PasswordCheck::NotSupplied => return Err(Refusal::PasswordRequired),
                 PasswordCheck::Wrong => {
-                    self.failed_attempts += 1;
                     let remaining = policy
                         .max_failed_attempts
                         .saturating_sub(self.failed_attempts);
@@ -287,6 +312,12 @@ mod tests {
 
     fn policy() -> Policy {
         Policy::default()
+    }
+
+    /// A password guess as the server makes it: counted first, then checked.
+    fn guess(inv: &mut Invitation, check: PasswordCheck, policy: Policy) -> Result<(), Refusal> {
+        inv.handle_password_attempt(policy)?;
+        inv.handle_redeem(check, SessionId::new_random(), T0, policy)
     }
 
     #[test]
@@ -395,23 +426,20 @@ mod tests {
     #[test]
     fn locks_after_n_wrong_passwords() {
         let mut inv = invitation(true);
-        let s = SessionId::new_random();
         for remaining in (1..5).rev() {
             assert_eq!(
-                inv.handle_redeem(PasswordCheck::Wrong, s, T0, policy()),
+                guess(&mut inv, PasswordCheck::Wrong, policy()),
                 Err(Refusal::WrongPassword { remaining })
             );
         }
         assert_eq!(
-            inv.handle_redeem(PasswordCheck::Wrong, s, T0, policy()),
+            guess(&mut inv, PasswordCheck::Wrong, policy()),
             Err(Refusal::Locked)
         );
         assert_eq!(inv.status(T0, policy()), InvitationStatus::Locked);
-        // Once locked even the right password is refused, and attempts stop counting.
-        assert_eq!(
-            inv.handle_redeem(PasswordCheck::Correct, s, T0, policy()),
-            Err(Refusal::Locked)
-        );
+        // Once locked even the right password is refused before it is checked, and attempts
+        // stop counting.
+        assert_eq!(inv.handle_password_attempt(policy()), Err(Refusal::Locked));
         assert_eq!(inv.failed_attempts, 5);
     }
 
@@ -421,22 +449,43 @@ mod tests {
             max_failed_attempts: 1,
         };
         let mut inv = invitation(true);
-        let s = SessionId::new_random();
         assert_eq!(
-            inv.handle_redeem(PasswordCheck::Wrong, s, T0, strict),
+            guess(&mut inv, PasswordCheck::Wrong, strict),
             Err(Refusal::Locked)
         );
     }
 
     #[test]
-    fn right_password_after_wrong_ones_opens() {
+    fn right_password_after_wrong_ones_opens_and_is_not_counted() {
         let mut inv = invitation(true);
+        let _ = guess(&mut inv, PasswordCheck::Wrong, policy());
+        assert_eq!(guess(&mut inv, PasswordCheck::Correct, policy()), Ok(()));
+        assert_eq!(inv.failed_attempts, 1);
+    }
+
+    #[test]
+    fn guesses_counted_at_once_lock_at_the_limit_and_a_right_one_among_them_opens() {
+        // Five guesses counted before any was checked: the sixth is refused uncounted.
+        let mut inv = invitation(true);
+        for n in 1..=5 {
+            assert_eq!(inv.handle_password_attempt(policy()), Ok(n));
+        }
+        assert_eq!(inv.handle_password_attempt(policy()), Err(Refusal::Locked));
+        // Four of them were wrong: each is told the invitation locked.
         let s = SessionId::new_random();
-        let _ = inv.handle_redeem(PasswordCheck::Wrong, s, T0, policy());
+        for _ in 0..4 {
+            assert_eq!(
+                inv.handle_redeem(PasswordCheck::Wrong, s, T0, policy()),
+                Err(Refusal::Locked)
+            );
+        }
+        // The fifth was right: it gives its count back and opens.
         assert_eq!(
             inv.handle_redeem(PasswordCheck::Correct, s, T0, policy()),
             Ok(())
         );
+        assert_eq!(inv.failed_attempts, 4);
+        assert_eq!(inv.status(T0, policy()), InvitationStatus::InUse);
     }
 
     fn direct(to: UserId) -> Invitation {

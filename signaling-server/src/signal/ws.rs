@@ -9,13 +9,14 @@
 
 use super::driver::Outbound;
 use crate::api::agents::{authenticate, AuthedAgent};
+use crate::desk::auth::websocket_origin_allowed;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::ticket::TicketError;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use protocol::ids::InvitationId;
@@ -63,10 +64,24 @@ pub async fn agent_ws(
         .on_upgrade(move |socket| run_agent(socket, agent, invitation, state)))
 }
 
-pub async fn expert_ws(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(TRANSPORT_MAX)
+/// `/ws/expert`: opened by the console, a page of this server, or by a native client without
+/// `Origin`; another site's page (or an opaque `null` origin) is refused before the upgrade.
+pub async fn expert_ws(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    if !websocket_origin_allowed(&headers, &state.public_origin) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_origin",
+            "The expert's connection is only for pages of this site.",
+        ));
+    }
+    Ok(ws
+        .max_message_size(TRANSPORT_MAX)
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| run_expert(socket, state))
+        .on_upgrade(move |socket| run_expert(socket, state)))
 }
 
 /// One incoming frame, classified.

@@ -260,17 +260,52 @@ impl Store {
         row.map(|r| invitation_from_row(&r)).transpose()
     }
 
-    /// All invitations of `agent`, newest first.
-    pub async fn invitations(&self, agent: AgentId) -> Result<Vec<Invitation>, ServerError> {
+    /// At most `limit` invitations of `agent`, newest first (ties by id, descending), starting
+    /// after `after` when given: keyset pagination, stable while invitations are added.
+    pub async fn invitations(
+        &self,
+        agent: AgentId,
+        after: Option<&Invitation>,
+        limit: u32,
+    ) -> Result<Vec<Invitation>, ServerError> {
         let sql = format!(
             "SELECT {INVITATION_COLUMNS} FROM invitations i WHERE i.agent_id = $1 \
-             ORDER BY i.created_at DESC, i.id"
+             AND ($2 = 0 OR i.created_at < $3 OR (i.created_at = $3 AND i.id < $4)) \
+             ORDER BY i.created_at DESC, i.id DESC LIMIT $5"
         );
         let rows = sqlx::query(&sql)
             .bind(agent.to_string())
+            .bind(i64::from(after.is_some()))
+            .bind(after.map_or(0, |a| a.created_at))
+            .bind(after.map_or_else(String::new, |a| a.id.to_string()))
+            .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(invitation_from_row).collect()
+    }
+
+    /// Counts one password attempt on invitation `id` in one atomic statement, before the
+    /// password is checked, unless `max` attempts are counted already (it is locked). Returns
+    /// the attempts counted so far, `None` when locked. Any number of concurrent guesses
+    /// therefore stops at `max`; the row's version moves on, so no stale write can undo it.
+    pub async fn count_password_attempt(
+        &self,
+        id: InvitationId,
+        max: u32,
+    ) -> Result<Option<u32>, ServerError> {
+        let row = sqlx::query(
+            "UPDATE invitations SET failed_attempts = failed_attempts + 1, version = version + 1 \
+             WHERE id = $1 AND failed_attempts < $2 RETURNING failed_attempts",
+        )
+        .bind(id.to_string())
+        .bind(i64::from(max))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let n: i64 = r.try_get("failed_attempts")?;
+            Ok(u32::try_from(n).unwrap_or(u32::MAX))
+        })
+        .transpose()
     }
 
     /// At start-up of a single node, no WebSocket survives: sessions left open by the previous
@@ -323,6 +358,50 @@ impl Writes {
             .fetch_optional(&mut *self.tx)
             .await?;
         row.map(|r| invitation_from_row(&r)).transpose()
+    }
+
+    /// Takes invitation `id` for the rest of this transaction, then reads it: concurrent
+    /// writers of the row wait until commit, so [`Writes::save_invitation`] of what was read
+    /// cannot meet a conflict.
+    pub async fn lock_invitation(
+        &mut self,
+        id: InvitationId,
+    ) -> Result<Option<Invitation>, ServerError> {
+        // A write first: PostgreSQL locks the row, SQLite takes the database's write lock.
+        sqlx::query("UPDATE invitations SET version = version WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        self.invitation_by_id(id).await
+    }
+
+    /// Invitations of `agent` that can still be opened or are in use at `now` (locked ones
+    /// after `max_failed` wrong passwords excluded), counted after taking the agent's row so
+    /// that concurrent creations for one agent are counted one after the other.
+    pub async fn open_invitations(
+        &mut self,
+        agent: AgentId,
+        now: i64,
+        max_failed: u32,
+    ) -> Result<u64, ServerError> {
+        // A write first: PostgreSQL locks the agent's row, SQLite takes the write lock.
+        sqlx::query("UPDATE agents SET name = name WHERE id = $1")
+            .bind(agent.to_string())
+            .execute(&mut *self.tx)
+            .await?;
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS open FROM invitations WHERE agent_id = $1 \
+             AND revoked_at IS NULL AND declined_at IS NULL \
+             AND NOT (password_hash IS NOT NULL AND failed_attempts >= $3) \
+             AND (active_session IS NOT NULL OR (expires_at > $2 AND accepted_at IS NULL))",
+        )
+        .bind(agent.to_string())
+        .bind(now)
+        .bind(i64::from(max_failed))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let open: i64 = row.try_get("open")?;
+        Ok(u64::try_from(open).unwrap_or(0))
     }
 
     pub async fn insert_agent(&mut self, agent: &AgentRecord, now: i64) -> Result<(), ServerError> {

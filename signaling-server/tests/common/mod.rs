@@ -150,7 +150,10 @@ impl TestServer {
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let base = format!("http://{addr}");
-        let public: url::Url = base.parse().expect("url");
+        let public: url::Url = match &config.public_url {
+            Some(url) => url.clone(),
+            None => base.parse().expect("url"),
+        };
         let state = AppState::new(&config, store.clone(), &public, clock.clone())
             .await
             .expect("state");
@@ -455,5 +458,55 @@ pub async fn append_events(store: &Store, prefix: &str, count: usize, now: i64) 
             .await
             .expect("append");
         writes.commit().await.expect("commit");
+    }
+}
+
+/// What a sign-in to the desk answered: status, page, and the session cookie when signed in.
+pub struct SignIn {
+    pub status: u16,
+    pub page: String,
+    pub session_cookie: Option<String>,
+}
+
+/// Signs in to the desk at `base` as a browser at address `from` would: fetches the form, then
+/// posts `login` and `password` with the form's token.
+pub async fn desk_sign_in(
+    base: &str,
+    from: std::net::IpAddr,
+    login: &str,
+    password: &str,
+) -> SignIn {
+    let http = reqwest::Client::builder()
+        .local_address(from)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let cookie = |res: &reqwest::Response, name: &str| {
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix(&format!("{name}=")).map(str::to_string))
+            .and_then(|v| v.split(';').next().map(str::to_string))
+            .filter(|v| !v.is_empty())
+    };
+    let form = http
+        .get(format!("{base}/desk/sign-in"))
+        .send()
+        .await
+        .expect("sign-in form");
+    let token = cookie(&form, "desk_sign_in").expect("form cookie");
+    let res = http
+        .post(format!("{base}/desk/sign-in"))
+        .header("cookie", format!("desk_sign_in={token}"))
+        .form(&[("login", login), ("password", password), ("csrf", &token)])
+        .send()
+        .await
+        .expect("sign in");
+    let session_cookie = cookie(&res, "desk_session");
+    SignIn {
+        status: res.status().as_u16(),
+        session_cookie,
+        page: res.text().await.unwrap_or_default(),
     }
 }
