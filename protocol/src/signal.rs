@@ -51,6 +51,9 @@ pub enum EndReason {
     Revoked,
     /// The server is shutting down.
     ServerShutdown,
+    /// The server could not write the session's consent to its audit log, so the session did
+    /// not go ahead.
+    NotRecorded,
 }
 
 impl EndReason {
@@ -64,6 +67,7 @@ impl EndReason {
             Self::PeerGone => "The other side's connection was lost.",
             Self::Revoked => "The invitation was expired by its owner.",
             Self::ServerShutdown => "The server is shutting down.",
+            Self::NotRecorded => "The server could not record the session; try again later.",
         }
     }
 }
@@ -154,6 +158,11 @@ pub enum ServerToAgent {
         /// Set when a support-desk operator offers help unasked: the organisation's name.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         offered_by_desk: Option<String>,
+        /// Set when the session was already asked about (or accepted) and the expert's page
+        /// came back without proof that it is the same browser: the novice must answer again,
+        /// and whatever was shared with the previous page stops.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        again: bool,
     },
     Signal {
         session_id: SessionId,
@@ -168,6 +177,14 @@ pub enum ServerToAgent {
         invitation_id: InvitationId,
         expert_name: String,
     },
+    /// The change of remote control the agent reported is in the audit log: sent only once
+    /// its row is committed. Reports that arrive faster than the audit log takes them are
+    /// coalesced (the first and the last of each short window are kept), and only the kept ones
+    /// are acknowledged.
+    ControlRecorded {
+        session_id: SessionId,
+        event: ControlEvent,
+    },
     Pong,
     /// The last frame was refused; the connection stays open, except after
     /// [`ERROR_REPLACED`].
@@ -181,13 +198,21 @@ pub enum ServerToAgent {
 /// took its place: the same session was opened in another window.
 pub const ERROR_REPLACED: &str = "replaced";
 
+/// `Error` code sent just before the server closes an expert's connection whose ticket was
+/// already used by another browser that is still connected: a ticket admits one browser.
+pub const ERROR_TICKET_USED: &str = "ticket_used";
+
 /// From the expert's browser to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ExpertToServer {
-    /// First frame: the ticket from `POST /api/redeem`.
+    /// First frame: the ticket from `POST /api/redeem`. A page that was admitted before and
+    /// lost its connection also presents the `resume` secret it was given then: that proves it
+    /// is the same browser, which goes on without asking the novice again.
     Hello {
         ticket: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     Signal {
         signal: Signal,
@@ -210,10 +235,15 @@ pub enum ConsentState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerToExpert {
-    /// Sent after the ticket is accepted and whenever consent changes.
+    /// Sent after the ticket is accepted and whenever consent changes. `Accepted` is sent only
+    /// once the novice's answer is in the audit log.
     Consent {
         state: ConsentState,
         novice_name: String,
+        /// On the first frame after a hello: the secret this browser presents to resume the
+        /// session after a dropped connection. The page keeps it in memory only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     Signal {
         signal: Signal,

@@ -5,12 +5,12 @@
 mod common;
 
 use common::{
-    agent_ws, agent_ws_with, expect_type, expert_ws, recv, recv_within, send, Backend, TestDb,
-    TestServer,
+    agent_ws, agent_ws_with, expect_type, expert_ws, expert_ws_at, recv, recv_within, send,
+    Backend, TestDb, TestServer,
 };
 use protocol::api::{CreateInvitationRequest, RedeemResponse};
 use serde_json::json;
-use signaling_server::signal::hub::AGENT_GRACE_SECS;
+use signaling_server::signal::hub::{AGENT_GRACE_SECS, EXPERT_GRACE_SECS};
 use std::time::Duration;
 
 struct Pair {
@@ -21,6 +21,9 @@ struct Pair {
     session: String,
     alice: common::Client,
     invitation: String,
+    ticket: String,
+    /// The secret the expert's page was given on its first hello.
+    resume: String,
 }
 
 /// Agent online, invitation redeemed, expert connected, novice asked (not yet answered).
@@ -45,7 +48,13 @@ async fn pending_pair(backend: Backend) -> Pair {
     let consent = expect_type(&mut expert, "consent").await;
     assert_eq!(consent["state"], "waiting");
     assert_eq!(consent["novice_name"], "Alice");
+    let resume = consent["resume"]
+        .as_str()
+        .expect("the first consent frame carries a resume secret")
+        .to_string();
     Pair {
+        ticket: redeemed.ticket,
+        resume,
         server,
         db,
         agent,
@@ -496,3 +505,185 @@ both_backends!(
     an_agent_that_reconnects_keeps_its_session,
     an_agent_that_reconnects_keeps_its_session
 );
+
+/// Waits until the server has noticed that the expert's page is gone.
+async fn wait_until_the_expert_is_gone(p: &Pair) {
+    let session = p.session.parse().expect("session id");
+    for _ in 0..200 {
+        if !p.server.state.signal.is_expert_connected(session) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the server never noticed the expert leave");
+}
+
+/// A frame from the expert's page reaches the agent, for `session`.
+async fn expert_signal_reaches_the_agent(
+    expert: &mut common::Ws,
+    agent: &mut common::Ws,
+    session: &str,
+) {
+    send(
+        expert,
+        &json!({"type": "signal", "signal": {"kind": "end_of_candidates"}}),
+    )
+    .await;
+    assert_eq!(expect_type(agent, "signal").await["session_id"], session);
+}
+
+/// Nothing at all arrives on `ws` for a while.
+async fn hears_nothing(ws: &mut common::Ws) -> bool {
+    recv_within(ws, Duration::from_millis(500)).await.is_err()
+}
+
+/// Whoever else holds the expert's ticket after consent gets nothing: refused and closed,
+/// while the real expert keeps the session and neither the agent nor the expert hears of it.
+async fn a_reused_ticket_cannot_take_over_a_session(backend: Backend) {
+    let mut p = pending_pair(backend).await;
+    accept(&mut p).await;
+
+    for resume in [None, Some("a guessed secret")] {
+        let mut intruder = expert_ws_at(&p.server.ws_base, &p.ticket, resume).await;
+        let refused = expect_type(&mut intruder, "error").await;
+        assert_eq!(refused["code"], "ticket_used");
+        assert!(
+            recv(&mut intruder).await.is_none(),
+            "closed after the refusal"
+        );
+    }
+    assert!(
+        hears_nothing(&mut p.expert).await,
+        "the expert is not replaced"
+    );
+    assert!(
+        hears_nothing(&mut p.agent).await,
+        "nothing changes for the novice"
+    );
+
+    // Both members still speak to each other, and only to each other.
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": {"kind": "offer", "sdp": "real"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut p.expert, "signal").await["signal"]["sdp"],
+        "real"
+    );
+    send(
+        &mut p.expert,
+        &json!({"type": "signal", "signal": {"kind": "end_of_candidates"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut p.agent, "signal").await["session_id"],
+        p.session
+    );
+    wait_for_status(&p, "in_use").await;
+    p.server.stop().await;
+    p.db.cleanup().await;
+}
+both_backends!(
+    a_reused_ticket_cannot_take_over_a_session,
+    a_reused_ticket_cannot_take_over_a_session
+);
+
+/// The expert's page loses its WebSocket and reconnects with the secret it was given: the
+/// session goes on unasked, and what the agent sent meanwhile arrives.
+async fn an_expert_that_reconnects_keeps_its_session(backend: Backend) {
+    let mut p = pending_pair(backend).await;
+    accept(&mut p).await;
+
+    p.expert.close(None).await.expect("close");
+    wait_until_the_expert_is_gone(&p).await;
+    let offer = json!({"kind": "offer", "sdp": "v=0\r\no=- 3 3 IN IP4 127.0.0.1\r\n"});
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": offer}),
+    )
+    .await;
+    p.server.clock.advance(EXPERT_GRACE_SECS - 5);
+    let mut back = expert_ws_at(&p.server.ws_base, &p.ticket, Some(&p.resume)).await;
+    let consent = expect_type(&mut back, "consent").await;
+    assert_eq!(consent["state"], "accepted");
+    assert_eq!(expect_type(&mut back, "signal").await["signal"], offer);
+    assert!(
+        hears_nothing(&mut p.agent).await,
+        "the novice is not asked again"
+    );
+    p.server.clock.advance(10);
+    expert_signal_reaches_the_agent(&mut back, &mut p.agent, &p.session).await;
+
+    // Gone for good this time: the session ends after the grace period.
+    drop(back);
+    wait_until_the_expert_is_gone(&p).await;
+    p.server.clock.advance(EXPERT_GRACE_SECS);
+    let ended = expect_type(&mut p.agent, "session_ended").await;
+    assert_eq!(ended["reason"], "peer_gone");
+    wait_for_status(&p, "open").await;
+    p.server.stop().await;
+    p.db.cleanup().await;
+}
+both_backends!(
+    an_expert_that_reconnects_keeps_its_session,
+    an_expert_that_reconnects_keeps_its_session
+);
+
+/// A page that comes back with the bare ticket (reloaded, or somebody else's) while the
+/// expert is away is let in only once the novice says yes again.
+#[tokio::test]
+async fn a_page_back_without_its_secret_makes_the_novice_answer_again() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    accept(&mut p).await;
+    p.expert.close(None).await.expect("close");
+    wait_until_the_expert_is_gone(&p).await;
+
+    let mut reloaded = expert_ws(&p.server, &p.ticket).await;
+    let consent = expect_type(&mut reloaded, "consent").await;
+    assert_eq!(consent["state"], "waiting");
+    let request = expect_type(&mut p.agent, "session_request").await;
+    assert_eq!(request["session_id"], p.session);
+    assert_eq!(request["again"], true);
+    // Until then, nothing passes either way.
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": {"kind": "offer", "sdp": "x"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut p.agent, "error").await["code"],
+        "not_accepted"
+    );
+    send(
+        &mut p.agent,
+        &json!({"type": "consent", "session_id": p.session, "accept": true}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut reloaded, "consent").await["state"],
+        "accepted"
+    );
+    p.server.stop().await;
+}
+
+/// The novice's yes is in the audit log by the time the expert hears of it.
+#[tokio::test]
+async fn a_consent_is_in_the_audit_log_before_the_expert_hears_of_it() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    accept(&mut p).await;
+    let session = p.session.clone();
+    let agent: protocol::ids::AgentId = p.alice.get_json("/api/agents/me").await.1["agent_id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("uuid");
+    let audit = p.server.store.audit_for_agent(agent).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.kind == "session_accepted" && e.session.as_deref() == Some(session.as_str())),
+        "{audit:?}"
+    );
+    p.server.stop().await;
+}
