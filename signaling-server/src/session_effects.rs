@@ -417,4 +417,47 @@ mod tests {
         }
         store.close().await;
     }
+
+    /// The queue counts what is not yet stored: once the limit is reached it has no room (the
+    /// connections stop reading their peers), and it has room again once the changes are
+    /// stored, none of them dropped.
+    #[tokio::test]
+    async fn a_full_queue_has_room_again_once_its_changes_are_stored() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = Store::open_sqlite_dir(dir.path()).await.expect("open");
+        let clock = Clock::default();
+        let agent = AgentId::new_random();
+        let sessions = open_sessions(&store, agent, 3, clock.now()).await;
+        let (queue, mut recorded) = EffectQueue::start_with_limit(store.clone(), clock, 3);
+        for &(session, invitation) in &sessions {
+            assert!(queue.has_room());
+            queue.push(Effect::ControlChanged {
+                session,
+                invitation,
+                agent,
+                event: ControlEvent::Granted,
+            });
+        }
+        assert!(!queue.has_room(), "three waiting fill a queue of three");
+        tokio::time::timeout(Duration::from_secs(30), queue.room())
+            .await
+            .expect("room once stored");
+        assert_eq!(queue.waiting(), 0);
+        for &(session, _) in &sessions {
+            assert_eq!(
+                recorded.recv().await,
+                Some(Recorded::Control {
+                    session,
+                    event: ControlEvent::Granted,
+                    ok: true
+                })
+            );
+        }
+        let audit = store.audit_for_agent(agent).await.expect("audit");
+        assert_eq!(
+            audit.iter().filter(|e| e.kind == "control_granted").count(),
+            3
+        );
+        store.close().await;
+    }
 }

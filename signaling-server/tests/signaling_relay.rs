@@ -11,7 +11,8 @@ use common::{
 use protocol::api::{CreateInvitationRequest, RedeemResponse};
 use serde_json::json;
 use signaling_server::signal::hub::{AGENT_GRACE_SECS, EXPERT_GRACE_SECS};
-use std::time::Duration;
+use signaling_server::signal::hub::{CONTROL_EVENTS_PER_WINDOW, CONTROL_WINDOW_SECS};
+use std::time::{Duration, Instant};
 
 struct Pair {
     server: TestServer,
@@ -443,14 +444,7 @@ async fn shutdown_tells_connected_peers() {
     stop.await.expect("stopped");
 
     // The ended session was stored before the database closed, not left for the next start.
-    let agent: protocol::ids::AgentId = p
-        .alice
-        .token
-        .as_deref()
-        .and_then(|t| t.split('.').next())
-        .expect("agent token")
-        .parse()
-        .expect("agent id");
+    let agent = p.alice.agent_id();
     let store = signaling_server::store::Store::connect(&p.db.url)
         .await
         .expect("reopen");
@@ -687,3 +681,92 @@ async fn a_consent_is_in_the_audit_log_before_the_expert_hears_of_it() {
     );
     p.server.stop().await;
 }
+
+/// The kinds of the session's control events in the audit log, oldest first.
+async fn control_trail(p: &Pair) -> Vec<String> {
+    let agent = p.alice.agent_id();
+    let audit = p.server.store.audit_for_agent(agent).await.expect("audit");
+    audit
+        .into_iter()
+        .filter(|e| {
+            e.session.as_deref() == Some(p.session.as_str()) && e.kind.starts_with("control_")
+        })
+        .map(|e| e.kind)
+        .collect()
+}
+
+/// An agent (or whoever has its credential) sends twenty thousand control reports as fast as
+/// it can: the audit log gets a handful of rows, bounded by the time the flood took, which
+/// still begin with its first report and end with its last state; each row is acknowledged,
+/// and the connection keeps working.
+async fn a_control_flood_leaves_a_bounded_audit_trail(backend: Backend) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut p = pending_pair(backend).await;
+    accept(&mut p).await;
+
+    const FLOOD: usize = 20_001;
+    let started = Instant::now();
+    for i in 0..FLOOD {
+        let event = match i {
+            0 => "requested",
+            i if i % 2 == 1 => "granted",
+            _ => "stopped",
+        };
+        let frame = json!({"type": "control", "session_id": p.session, "event": event});
+        p.agent
+            .feed(Message::Text(frame.to_string().into()))
+            .await
+            .expect("send");
+    }
+    send(&mut p.agent, &json!({"type": "ping"})).await;
+    let mut acks = 0;
+    loop {
+        let frame = recv(&mut p.agent).await.expect("the agent stays connected");
+        match frame["type"].as_str() {
+            Some("control_recorded") => acks += 1,
+            Some("pong") => break,
+            _ => panic!("unexpected frame {frame}"),
+        }
+    }
+    let took = started.elapsed().as_secs() as i64;
+
+    // The window's held last state is stored once the window closes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let trail = loop {
+        let trail = control_trail(&p).await;
+        if trail.last().map(String::as_str) == Some("control_stopped") || Instant::now() > deadline
+        {
+            break trail;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let windows = took / CONTROL_WINDOW_SECS + 3;
+    let bound = windows as usize * (CONTROL_EVENTS_PER_WINDOW as usize + 1);
+    assert!(
+        trail.len() <= bound,
+        "{} rows for a flood of {FLOOD} in {took} s (at most {bound})",
+        trail.len()
+    );
+    assert_eq!(trail.first().map(String::as_str), Some("control_requested"));
+    assert_eq!(
+        trail.last().map(String::as_str),
+        Some("control_stopped"),
+        "{trail:?}"
+    );
+    while acks < trail.len() {
+        let frame = expect_type(&mut p.agent, "control_recorded").await;
+        assert_eq!(frame["session_id"], p.session);
+        acks += 1;
+    }
+    assert!(
+        hears_nothing(&mut p.agent).await,
+        "one acknowledgement per row"
+    );
+    p.server.stop().await;
+    p.db.cleanup().await;
+}
+both_backends!(
+    a_control_flood_leaves_a_bounded_audit_trail,
+    a_control_flood_leaves_a_bounded_audit_trail
+);

@@ -270,6 +270,31 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The id of the agent this client is authenticated as (the first part of its token).
+    pub fn agent_id(&self) -> protocol::ids::AgentId {
+        self.token
+            .as_deref()
+            .and_then(|t| t.split('.').next())
+            .expect("agent token")
+            .parse()
+            .expect("agent id")
+    }
+}
+
+/// Runs `signaling-server <args>` on `db`, as an operator would, and returns its output.
+pub async fn server_command(db: &TestDb, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_signaling-server"))
+        .args(args)
+        .args(db.cli_args())
+        .env_remove("DATABASE_URL")
+        .env_remove("ASSIST_DATA_DIR")
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run signaling-server")
+}
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens the agent's WebSocket with its bearer token.
