@@ -517,6 +517,7 @@ impl Hub {
     /// A page came back without proof that it is the one the novice let in: whatever was
     /// shared stops, and the novice is asked again.
     fn ask_again(&mut self, session: SessionId, now: i64) {
+        self.flush_control(session);
         let Some(s) = self.sessions.get(&session) else {
             return;
         };
@@ -524,6 +525,16 @@ impl Hub {
         let Some(s) = self.sessions.get_mut(&session) else {
             return;
         };
+        if s.control {
+            // Control ends with the sharing; the agent's own report of it comes too late.
+            s.control_limit.last = Some(ControlEvent::Stopped);
+            self.commands.push_back(Command::ControlChanged {
+                session,
+                invitation: s.info.invitation,
+                agent: s.info.agent,
+                event: ControlEvent::Stopped,
+            });
+        }
         let answer_by = now + REASK_ANSWER_SECS;
         s.info.answer_by = answer_by;
         s.phase = Phase::Pending { answer_by };
@@ -1887,6 +1898,11 @@ mod tests {
             }
         }));
         assert!(!f.hub.live_sessions(f.agent)[0].control, "control is over");
+        assert_eq!(
+            stored_control(&cmds),
+            vec![ControlEvent::Stopped],
+            "and its end is recorded"
+        );
         // Nothing flows until the novice says yes again.
         f.hub.handle_agent_message(
             AGENT_CONN,
