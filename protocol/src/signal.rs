@@ -284,6 +284,48 @@ mod tests {
     }
 
     #[test]
+    fn a_hello_without_a_resume_secret_is_a_first_hello() {
+        let hello: ExpertToServer =
+            serde_json::from_str(r#"{"type":"hello","ticket":"t"}"#).unwrap();
+        assert_eq!(
+            hello,
+            ExpertToServer::Hello {
+                ticket: "t".into(),
+                resume: None
+            }
+        );
+        let consent = ServerToExpert::Consent {
+            state: ConsentState::Waiting,
+            novice_name: "Alice".into(),
+            resume: None,
+        };
+        let json = serde_json::to_value(&consent).unwrap();
+        assert!(json.get("resume").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_request_is_marked_again_only_when_it_is_asked_again() {
+        let request = |again| ServerToAgent::SessionRequest {
+            session_id: SessionId::new_random(),
+            invitation_id: InvitationId::new_random(),
+            expert_name: "Bob".into(),
+            ice_servers: vec![],
+            answer_by: 0,
+            offered_by_desk: None,
+            again,
+        };
+        let first = serde_json::to_value(request(false)).unwrap();
+        assert!(first.get("again").is_none(), "{first}");
+        let again = serde_json::to_value(request(true)).unwrap();
+        assert_eq!(again["again"], true);
+        let back: ServerToAgent = serde_json::from_value(first).unwrap();
+        assert!(matches!(
+            back,
+            ServerToAgent::SessionRequest { again: false, .. }
+        ));
+    }
+
+    #[test]
     fn frames_round_trip() {
         let m = AgentToServer::Signal {
             session_id: SessionId::new_random(),
