@@ -67,7 +67,11 @@ impl AppState {
         let secret = store
             .key("ticket_signing_key", crate::secrets::random_token)
             .await?;
-        let (effects, recorded) = session_effects::EffectQueue::start(store.clone(), clock.clone());
+        let (effects, recorded) = session_effects::EffectQueue::start_with_limit(
+            store.clone(),
+            clock.clone(),
+            config.max_pending_changes,
+        );
         let ice = IceServers {
             stun_urls: config.stun_urls.clone(),
             turn_urls: config.turn_urls.clone(),

@@ -29,8 +29,16 @@ struct Pair {
 
 /// Agent online, invitation redeemed, expert connected, novice asked (not yet answered).
 async fn pending_pair(backend: Backend) -> Pair {
+    pending_pair_with(backend, signaling_server::config::ServerConfig::defaults()).await
+}
+
+/// [`pending_pair`] on a server with `config`.
+async fn pending_pair_with(
+    backend: Backend,
+    config: signaling_server::config::ServerConfig,
+) -> Pair {
     let db = TestDb::new(backend).await;
-    let server = TestServer::start(&db).await;
+    let server = TestServer::start_with(&db, config).await;
     let alice = server.agent("Alice").await;
     let mut agent = agent_ws(&server, &alice).await;
     let welcome = expect_type(&mut agent, "welcome").await;
@@ -770,3 +778,40 @@ both_backends!(
     a_control_flood_leaves_a_bounded_audit_trail,
     a_control_flood_leaves_a_bounded_audit_trail
 );
+
+/// While the database is behind (here: another writer holds it), a peer that keeps sending is
+/// not read any further: its ping waits, unanswered, and nothing it sent is lost; once the
+/// database takes the writes again, the peer is answered and its report acknowledged.
+#[tokio::test]
+async fn a_peer_waits_while_the_database_is_behind() {
+    let mut config = signaling_server::config::ServerConfig::defaults();
+    config.max_pending_changes = 1;
+    let mut p = pending_pair_with(Backend::Sqlite, config).await;
+    accept(&mut p).await;
+    let (agent, session) = (&mut p.agent, &p.session);
+
+    let mut writer = common::raw_connection(&p.db).await;
+    common::exec(&mut writer, "BEGIN IMMEDIATE")
+        .await
+        .expect("hold the database");
+    send(
+        agent,
+        &json!({"type": "control", "session_id": session, "event": "granted"}),
+    )
+    .await;
+    send(agent, &json!({"type": "ping"})).await;
+    assert!(
+        hears_nothing(agent).await,
+        "the ping waits for the database"
+    );
+    common::exec(&mut writer, "COMMIT")
+        .await
+        .expect("release the database");
+    let mut heard = vec![
+        recv(agent).await.expect("a frame")["type"].to_string(),
+        recv(agent).await.expect("a frame")["type"].to_string(),
+    ];
+    heard.sort();
+    assert_eq!(heard, vec!["\"control_recorded\"", "\"pong\""]);
+    p.server.stop().await;
+}
