@@ -195,7 +195,7 @@ pub enum ServerToAgent {
 }
 
 /// `Error` code sent just before the server closes an expert's connection because a newer one
-/// took its place: the same session was opened in another window.
+/// from the same page (it proved so with its resume secret) took its place.
 pub const ERROR_REPLACED: &str = "replaced";
 
 /// `Error` code sent just before the server closes an expert's connection whose ticket was

@@ -480,7 +480,7 @@ impl Hub {
                 conn: old,
                 msg: error_frame(
                     ERROR_REPLACED,
-                    "This session was opened in another window; this one is closed.",
+                    "This page reconnected on a new connection; this one is closed.",
                 ),
             });
             self.commands.push_back(Command::Close { conn: old });
