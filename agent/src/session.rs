@@ -8,7 +8,9 @@
 //!
 //! States: `Idle` → `Asking` (a request is on screen, until its deadline) → `Live` (sharing) →
 //! back to `Idle` when either side ends it. A second request while one is asked or live is
-//! declined at once: one helper at a time.
+//! declined at once: one helper at a time. A request marked `again` for the session already
+//! asked about or live means the expert's page came back without proof that it is the same
+//! browser: sharing stops and the novice is asked once more.
 //!
 //! While live, the session also tells the server what the dashboard shows: every change of
 //! remote control (`AgentToServer::Control`) and the connection quality the driver measured
@@ -202,12 +204,28 @@ impl Session {
                 expert_name,
                 ice_servers,
                 offered_by_desk,
+                again,
                 ..
             } => {
                 // Names from the server are shown on the novice's terminal: nothing in them may
                 // act on it or hide what it says.
                 let expert_name = clean(&expert_name);
                 let offered_by_desk = offered_by_desk.as_deref().map(clean);
+                let mine = self.current_session() == Some(session_id);
+                if mine && !again {
+                    // The same request once more (the agent reconnected): already on screen.
+                    return;
+                }
+                if mine {
+                    if self.is_live() {
+                        self.with_control(Control::end);
+                        self.commands.push_back(Command::StopSharing);
+                    }
+                    self.state = State::Idle;
+                    self.say(format!(
+                        "{expert_name}'s browser reconnected and could not prove it is the one you allowed; sharing stopped."
+                    ));
+                }
                 if self.state != State::Idle {
                     self.commands
                         .push_back(Command::ToServer(AgentToServer::Consent {
@@ -263,7 +281,10 @@ impl Session {
                     self.commands.push_back(Command::Quit);
                 }
             }
-            ServerToAgent::Welcome { .. } | ServerToAgent::Pong | ServerToAgent::Error { .. } => {}
+            ServerToAgent::Welcome { .. }
+            | ServerToAgent::Pong
+            | ServerToAgent::Error { .. }
+            | ServerToAgent::ControlRecorded { .. } => {}
         }
     }
 
@@ -472,6 +493,7 @@ fn ended_line(reason: EndReason) -> String {
         EndReason::ServerShutdown => "The server is shutting down; the session ended.",
         EndReason::Declined => "The request was declined.",
         EndReason::NoviceHungUp => "You ended the session.",
+        EndReason::NotRecorded => "The server could not record the session.",
     };
     format!("Session ended: {text}")
 }
@@ -498,6 +520,7 @@ mod tests {
             ice_servers: vec![],
             answer_by: 0,
             offered_by_desk: None,
+            again: false,
         }
     }
 
@@ -633,6 +656,48 @@ mod tests {
         s.handle_peer(PeerNews::Connected, Instant::now());
         assert!(drain(&mut s).is_empty());
         assert!(!s.is_live());
+    }
+
+    #[test]
+    fn a_page_back_without_proof_stops_sharing_and_the_novice_is_asked_again() {
+        let (mut s, id) = live();
+        let mut again = request(id);
+        if let ServerToAgent::SessionRequest { again: a, .. } = &mut again {
+            *a = true;
+        }
+        let t1 = Instant::now();
+        s.handle_server(again, t1, ANSWER);
+        let cmds = drain(&mut s);
+        assert!(cmds.contains(&Command::StopSharing), "{cmds:?}");
+        assert!(!s.is_live());
+        assert!(
+            !cmds.iter().any(|c| matches!(
+                c,
+                Command::ToServer(AgentToServer::Consent { accept: false, .. })
+            )),
+            "not declined as a second helper: {cmds:?}"
+        );
+        assert!(
+            matches!(cmds.last(), Some(Command::Ask(q)) if q.contains("Bob wants to see your screen"))
+        );
+        // Only a new yes shares again.
+        s.handle_line("y");
+        let cmds = drain(&mut s);
+        assert!(cmds.contains(&Command::ToServer(AgentToServer::Consent {
+            session_id: id,
+            accept: true
+        })));
+        assert!(starts_sharing(&cmds));
+    }
+
+    #[test]
+    fn the_same_request_heard_twice_is_asked_once() {
+        let (mut s, id, _) = asking();
+        drain(&mut s);
+        s.handle_server(request(id), Instant::now(), ANSWER);
+        assert_eq!(drain(&mut s), vec![]);
+        s.handle_line("y");
+        assert!(starts_sharing(&drain(&mut s)));
     }
 
     #[test]
@@ -1029,6 +1094,7 @@ mod tests {
                 ice_servers: vec![],
                 answer_by: 0,
                 offered_by_desk: Some("Acme".into()),
+                again: false,
             },
             Instant::now(),
             ANSWER,

@@ -237,6 +237,7 @@ impl Client {
         let mut expert = self.connect("/ws/expert", None, 2 * i + 1).await?;
         let hello = ExpertToServer::Hello {
             ticket: redeemed.ticket,
+            resume: None,
         };
         send_json(&mut expert, &hello).await?;
         // The expert may connect before the agent's answer is handled, and then hears

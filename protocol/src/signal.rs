@@ -51,6 +51,9 @@ pub enum EndReason {
     Revoked,
     /// The server is shutting down.
     ServerShutdown,
+    /// The server could not write the session's consent to its audit log, so the session did
+    /// not go ahead.
+    NotRecorded,
 }
 
 impl EndReason {
@@ -64,6 +67,7 @@ impl EndReason {
             Self::PeerGone => "The other side's connection was lost.",
             Self::Revoked => "The invitation was expired by its owner.",
             Self::ServerShutdown => "The server is shutting down.",
+            Self::NotRecorded => "The server could not record the session; try again later.",
         }
     }
 }
@@ -154,6 +158,11 @@ pub enum ServerToAgent {
         /// Set when a support-desk operator offers help unasked: the organisation's name.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         offered_by_desk: Option<String>,
+        /// Set when the session was already asked about (or accepted) and the expert's page
+        /// came back without proof that it is the same browser: the novice must answer again,
+        /// and whatever was shared with the previous page stops.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        again: bool,
     },
     Signal {
         session_id: SessionId,
@@ -168,6 +177,14 @@ pub enum ServerToAgent {
         invitation_id: InvitationId,
         expert_name: String,
     },
+    /// The change of remote control the agent reported is in the audit log: sent only once
+    /// its row is committed. Reports that arrive faster than the audit log takes them are
+    /// coalesced (the first and the last of each short window are kept), and only the kept ones
+    /// are acknowledged.
+    ControlRecorded {
+        session_id: SessionId,
+        event: ControlEvent,
+    },
     Pong,
     /// The last frame was refused; the connection stays open, except after
     /// [`ERROR_REPLACED`].
@@ -178,16 +195,24 @@ pub enum ServerToAgent {
 }
 
 /// `Error` code sent just before the server closes an expert's connection because a newer one
-/// took its place: the same session was opened in another window.
+/// from the same page (it proved so with its resume secret) took its place.
 pub const ERROR_REPLACED: &str = "replaced";
+
+/// `Error` code sent just before the server closes an expert's connection whose ticket was
+/// already used by another browser that is still connected: a ticket admits one browser.
+pub const ERROR_TICKET_USED: &str = "ticket_used";
 
 /// From the expert's browser to the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ExpertToServer {
-    /// First frame: the ticket from `POST /api/redeem`.
+    /// First frame: the ticket from `POST /api/redeem`. A page that was admitted before and
+    /// lost its connection also presents the `resume` secret it was given then: that proves it
+    /// is the same browser, which goes on without asking the novice again.
     Hello {
         ticket: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     Signal {
         signal: Signal,
@@ -210,10 +235,15 @@ pub enum ConsentState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerToExpert {
-    /// Sent after the ticket is accepted and whenever consent changes.
+    /// Sent after the ticket is accepted and whenever consent changes. `Accepted` is sent only
+    /// once the novice's answer is in the audit log.
     Consent {
         state: ConsentState,
         novice_name: String,
+        /// On the first frame after a hello: the secret this browser presents to resume the
+        /// session after a dropped connection. The page keeps it in memory only.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     Signal {
         signal: Signal,
@@ -251,6 +281,48 @@ mod tests {
     fn unknown_type_is_rejected() {
         let err = serde_json::from_str::<ExpertToServer>(r#"{"type":"take_over"}"#);
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn a_hello_without_a_resume_secret_is_a_first_hello() {
+        let hello: ExpertToServer =
+            serde_json::from_str(r#"{"type":"hello","ticket":"t"}"#).unwrap();
+        assert_eq!(
+            hello,
+            ExpertToServer::Hello {
+                ticket: "t".into(),
+                resume: None
+            }
+        );
+        let consent = ServerToExpert::Consent {
+            state: ConsentState::Waiting,
+            novice_name: "Alice".into(),
+            resume: None,
+        };
+        let json = serde_json::to_value(&consent).unwrap();
+        assert!(json.get("resume").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_request_is_marked_again_only_when_it_is_asked_again() {
+        let request = |again| ServerToAgent::SessionRequest {
+            session_id: SessionId::new_random(),
+            invitation_id: InvitationId::new_random(),
+            expert_name: "Bob".into(),
+            ice_servers: vec![],
+            answer_by: 0,
+            offered_by_desk: None,
+            again,
+        };
+        let first = serde_json::to_value(request(false)).unwrap();
+        assert!(first.get("again").is_none(), "{first}");
+        let again = serde_json::to_value(request(true)).unwrap();
+        assert_eq!(again["again"], true);
+        let back: ServerToAgent = serde_json::from_value(first).unwrap();
+        assert!(matches!(
+            back,
+            ServerToAgent::SessionRequest { again: false, .. }
+        ));
     }
 
     #[test]

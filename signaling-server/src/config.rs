@@ -110,6 +110,11 @@ pub struct ServerConfig {
     #[arg(long, env = "ASSIST_MAX_FAILED_ATTEMPTS", default_value_t = 5)]
     pub max_failed_attempts: u32,
 
+    /// Session changes (consent, control, endings) waiting to be written to the database
+    /// above which the server stops reading the peers' frames until the database catches up.
+    #[arg(long, env = "ASSIST_MAX_PENDING_CHANGES", default_value_t = crate::session_effects::EFFECT_QUEUE_LIMIT, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pending_changes: u64,
+
     /// Seconds the novice has to answer a connection request.
     #[arg(long, env = "ASSIST_CONSENT_TIMEOUT_SECS", default_value_t = 60)]
     pub consent_timeout_secs: u64,

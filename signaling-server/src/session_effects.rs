@@ -1,10 +1,18 @@
 //! Applies what happens to live sessions to the database, in order, off the signaling path:
 //! consent answers are recorded, ended sessions free their invitation, and both are audited.
 //! It also records when an enrolled machine's connection ended, for the dashboard.
+//!
+//! What the peers are told waits for this: once a batch is committed, every acceptance and
+//! change of control in it is reported back ([`Recorded`]), and only then does the hub tell
+//! the expert `accepted` or acknowledge the agent's report. The queue holds at most
+//! [`EFFECT_QUEUE_LIMIT`] changes not yet stored; while it is full, the signaling connections
+//! stop reading their peers' frames, so a peer that sends faster than the database writes is
+//! slowed down, and nothing it sent is dropped.
 
 use crate::clock::Clock;
 use crate::error::ServerError;
 use crate::invitation::Invitation;
+use crate::signal::hub::Recorded;
 use crate::store::{AuditEvent, Store, Writes};
 use protocol::ids::{AgentId, InvitationId, SessionId};
 use protocol::signal::{ControlEvent, EndReason};
@@ -38,12 +46,16 @@ pub enum Effect {
     AgentLastSeen { agent: AgentId },
 }
 
+/// Changes queued and not yet stored above which the signaling connections stop reading.
+pub const EFFECT_QUEUE_LIMIT: u64 = 4096;
+
 /// The queue of changes to store, in order, and the task that stores them.
 #[derive(Debug)]
 pub struct EffectQueue {
     tx: mpsc::UnboundedSender<Effect>,
     sent: AtomicU64,
     progress: Arc<Progress>,
+    limit: u64,
 }
 
 #[derive(Debug, Default)]
@@ -53,25 +65,62 @@ struct Progress {
 }
 
 impl EffectQueue {
-    /// Starts the storing task. Needs a Tokio runtime.
-    pub fn start(store: Store, clock: Clock) -> Self {
+    /// Starts the storing task, which reports what it stored on the returned receiver.
+    /// Needs a Tokio runtime.
+    pub fn start(store: Store, clock: Clock) -> (Self, mpsc::UnboundedReceiver<Recorded>) {
+        Self::start_with_limit(store, clock, EFFECT_QUEUE_LIMIT)
+    }
+
+    /// [`EffectQueue::start`] with another limit of changes waiting.
+    pub fn start_with_limit(
+        store: Store,
+        clock: Clock,
+        limit: u64,
+    ) -> (Self, mpsc::UnboundedReceiver<Recorded>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (recorded_tx, recorded_rx) = mpsc::unbounded_channel();
         let progress = Arc::new(Progress::default());
-        tokio::spawn(run(store, clock, rx, Arc::clone(&progress)));
-        Self {
+        tokio::spawn(run(store, clock, rx, recorded_tx, Arc::clone(&progress)));
+        let queue = Self {
             tx,
             sent: AtomicU64::new(0),
             progress,
+            limit,
+        };
+        (queue, recorded_rx)
+    }
+
+    /// Queues one change; never blocks the signaling path. The changes that come from the
+    /// peers' frames are held back by [`EffectQueue::room`] before they get here.
+    pub fn push(&self, effect: Effect) {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        if self.tx.send(effect).is_err() {
+            tracing::warn!("session effects task is gone; a session change was not stored");
+            self.progress.done.fetch_add(1, Ordering::SeqCst);
         }
     }
 
-    /// Queues one change; never blocks the signaling path.
-    pub fn push(&self, effect: Effect) {
-        if self.tx.send(effect).is_err() {
-            tracing::warn!("session effects task is gone; a session change was not stored");
-            return;
+    /// Changes queued and not yet stored.
+    pub fn waiting(&self) -> u64 {
+        self.sent
+            .load(Ordering::SeqCst)
+            .saturating_sub(self.progress.done.load(Ordering::SeqCst))
+    }
+
+    /// Whether fewer than the limit of changes are waiting.
+    pub fn has_room(&self) -> bool {
+        self.waiting() < self.limit
+    }
+
+    /// Waits until fewer than the limit of changes are waiting.
+    pub async fn room(&self) {
+        loop {
+            let changed = self.progress.changed.notified();
+            if self.has_room() {
+                return;
+            }
+            changed.await;
         }
-        self.sent.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Waits until every change queued so far is stored (or failed), at most `limit`.
@@ -101,31 +150,58 @@ async fn run(
     store: Store,
     clock: Clock,
     mut effects: mpsc::UnboundedReceiver<Effect>,
+    recorded: mpsc::UnboundedSender<Recorded>,
     progress: Arc<Progress>,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
+    let report = |effect: &Effect, ok: bool| {
+        if let Some(r) = report_of(effect, ok) {
+            // Nobody listening: the server is going down, and nobody is waiting for it.
+            let _ = recorded.send(r);
+        }
+    };
     while effects.recv_many(&mut batch, BATCH).await > 0 {
         let now = clock.now();
-        if let Err(err) = apply_all(&store, now, &batch).await {
-            match &batch[..] {
-                [effect] => tracing::error!(error = %err, ?effect, "cannot store a session change"),
+        match apply_all(&store, now, &batch).await {
+            Ok(()) => batch.iter().for_each(|e| report(e, true)),
+            Err(err) => match &batch[..] {
+                [effect] => {
+                    tracing::error!(error = %err, ?effect, "cannot store a session change");
+                    report(effect, false);
+                }
                 _ => {
                     // One change that cannot be stored must not take the others with it.
                     tracing::warn!(error = %err, changes = batch.len(), "storing session changes together failed; storing them one by one");
                     for effect in &batch {
-                        if let Err(err) = apply_all(&store, now, std::slice::from_ref(effect)).await
-                        {
+                        let stored = apply_all(&store, now, std::slice::from_ref(effect)).await;
+                        if let Err(err) = &stored {
                             tracing::error!(error = %err, ?effect, "cannot store a session change");
                         }
+                        report(effect, stored.is_ok());
                     }
                 }
-            }
+            },
         }
         progress
             .done
             .fetch_add(batch.len() as u64, Ordering::SeqCst);
         progress.changed.notify_waiters();
         batch.clear();
+    }
+}
+
+/// What the hub is told once `effect` is stored (`ok`) or failed, if it waits for that.
+fn report_of(effect: &Effect, ok: bool) -> Option<Recorded> {
+    match *effect {
+        Effect::ConsentAnswered {
+            session,
+            accepted: true,
+            ..
+        } => Some(Recorded::Consent { session, ok }),
+        Effect::ControlChanged { session, event, .. } => {
+            Some(Recorded::Control { session, event, ok })
+        }
+        _ => None,
     }
 }
 
@@ -306,7 +382,7 @@ mod tests {
         let agent = AgentId::new_random();
         let sessions = open_sessions(&store, agent, 2 * BATCH + 10, clock.now()).await;
 
-        let queue = EffectQueue::start(store.clone(), clock);
+        let (queue, _recorded) = EffectQueue::start(store.clone(), clock);
         for &(session, invitation) in &sessions {
             queue.push(Effect::ConsentAnswered {
                 session,
@@ -339,6 +415,49 @@ mod tests {
                 .expect("invitation");
             assert_eq!(inv.active_session, None);
         }
+        store.close().await;
+    }
+
+    /// The queue counts what is not yet stored: once the limit is reached it has no room (the
+    /// connections stop reading their peers), and it has room again once the changes are
+    /// stored, none of them dropped.
+    #[tokio::test]
+    async fn a_full_queue_has_room_again_once_its_changes_are_stored() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = Store::open_sqlite_dir(dir.path()).await.expect("open");
+        let clock = Clock::default();
+        let agent = AgentId::new_random();
+        let sessions = open_sessions(&store, agent, 3, clock.now()).await;
+        let (queue, mut recorded) = EffectQueue::start_with_limit(store.clone(), clock, 3);
+        for &(session, invitation) in &sessions {
+            assert!(queue.has_room());
+            queue.push(Effect::ControlChanged {
+                session,
+                invitation,
+                agent,
+                event: ControlEvent::Granted,
+            });
+        }
+        assert!(!queue.has_room(), "three waiting fill a queue of three");
+        tokio::time::timeout(Duration::from_secs(30), queue.room())
+            .await
+            .expect("room once stored");
+        assert_eq!(queue.waiting(), 0);
+        for &(session, _) in &sessions {
+            assert_eq!(
+                recorded.recv().await,
+                Some(Recorded::Control {
+                    session,
+                    event: ControlEvent::Granted,
+                    ok: true
+                })
+            );
+        }
+        let audit = store.audit_for_agent(agent).await.expect("audit");
+        assert_eq!(
+            audit.iter().filter(|e| e.kind == "control_granted").count(),
+            3
+        );
         store.close().await;
     }
 }

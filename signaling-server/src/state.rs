@@ -90,7 +90,11 @@ impl AppState {
         let secret = store
             .key("ticket_signing_key", crate::secrets::random_token)
             .await?;
-        let effects = session_effects::EffectQueue::start(store.clone(), clock.clone());
+        let (effects, recorded) = session_effects::EffectQueue::start_with_limit(
+            store.clone(),
+            clock.clone(),
+            config.max_pending_changes,
+        );
         let ice = IceServers {
             stun_urls: config.stun_urls.clone(),
             turn_urls: config.turn_urls.clone(),
@@ -105,7 +109,7 @@ impl AppState {
             .as_ref()
             .map(|url| Mailer::new(url.expose_secret(), &config.smtp_from))
             .transpose()?;
-        Ok(Self(Arc::new(Shared {
+        let shared = Arc::new(Shared {
             mailer,
             presence: Presence::default(),
             connections: ConnectionLimits::from_config(config),
@@ -133,6 +137,22 @@ impl AppState {
             web_dir: config.web_dir.clone(),
             store,
             clock,
-        })))
+        });
+        tokio::spawn(report_recorded(Arc::downgrade(&shared), recorded));
+        Ok(Self(shared))
+    }
+}
+
+/// Hands the store's reports (an acceptance or a change of control is in the audit log) to
+/// the signaling hub, which only then tells the peers; ends with the server.
+async fn report_recorded(
+    shared: std::sync::Weak<Shared>,
+    mut recorded: tokio::sync::mpsc::UnboundedReceiver<crate::signal::hub::Recorded>,
+) {
+    while let Some(r) = recorded.recv().await {
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        shared.signal.recorded(r);
     }
 }

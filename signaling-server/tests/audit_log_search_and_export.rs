@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{exec, raw_connection, Backend, TestDb};
+use common::{exec, raw_connection, server_command, Backend, TestDb};
 use protocol::ids::{AgentId, OrgId, UserId};
 use signaling_server::store::{AuditEvent, AuditFilter, AuditRecord, Store};
 
@@ -230,18 +230,13 @@ both_backends!(
 async fn export(db: &TestDb, args: &[&str]) -> String {
     let out = tempfile::tempdir().expect("temp dir");
     let file = out.path().join("export");
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_signaling-server"))
-        .args(["audit", "export"])
-        .args(args)
-        .arg("--output")
-        .arg(&file)
-        .args(db.cli_args())
-        .env_remove("DATABASE_URL")
-        .env_remove("ASSIST_DATA_DIR")
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .expect("run signaling-server audit export");
+    let file_arg = file.display().to_string();
+    let command: Vec<&str> = ["audit", "export"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .chain(["--output", file_arg.as_str()])
+        .collect();
+    let run = server_command(db, &command).await;
     assert!(
         run.status.success(),
         "{}",

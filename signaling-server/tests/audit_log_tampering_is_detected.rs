@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{append_events, drop_audit_triggers, exec, raw_connection, Backend, TestDb};
+use common::{
+    append_events, drop_audit_triggers, exec, raw_connection, server_command, Backend, TestDb,
+};
 use signaling_server::store::{AuditBreach, AuditVerdict, Store};
 use std::process::Output;
 
@@ -25,15 +27,7 @@ async fn verdict(db: &TestDb) -> AuditVerdict {
 }
 
 async fn verify_command(db: &TestDb) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_signaling-server"))
-        .args(["audit", "verify"])
-        .args(db.cli_args())
-        .env_remove("DATABASE_URL")
-        .env_remove("ASSIST_DATA_DIR")
-        .env("RUST_LOG", "warn")
-        .output()
-        .await
-        .expect("run signaling-server audit verify")
+    server_command(db, &["audit", "verify"]).await
 }
 
 async fn updates_and_deletes_are_refused(backend: Backend) {

@@ -5,13 +5,14 @@
 mod common;
 
 use common::{
-    agent_ws, agent_ws_with, expect_type, expert_ws, recv, recv_within, send, Backend, TestDb,
-    TestServer,
+    agent_ws, agent_ws_with, expect_type, expert_ws, expert_ws_at, recv, recv_within, send,
+    Backend, TestDb, TestServer,
 };
 use protocol::api::{CreateInvitationRequest, RedeemResponse};
 use serde_json::json;
-use signaling_server::signal::hub::AGENT_GRACE_SECS;
-use std::time::Duration;
+use signaling_server::signal::hub::{AGENT_GRACE_SECS, EXPERT_GRACE_SECS};
+use signaling_server::signal::hub::{CONTROL_EVENTS_PER_WINDOW, CONTROL_WINDOW_SECS};
+use std::time::{Duration, Instant};
 
 struct Pair {
     server: TestServer,
@@ -21,12 +22,23 @@ struct Pair {
     session: String,
     alice: common::Client,
     invitation: String,
+    ticket: String,
+    /// The secret the expert's page was given on its first hello.
+    resume: String,
 }
 
 /// Agent online, invitation redeemed, expert connected, novice asked (not yet answered).
 async fn pending_pair(backend: Backend) -> Pair {
+    pending_pair_with(backend, signaling_server::config::ServerConfig::defaults()).await
+}
+
+/// [`pending_pair`] on a server with `config`.
+async fn pending_pair_with(
+    backend: Backend,
+    config: signaling_server::config::ServerConfig,
+) -> Pair {
     let db = TestDb::new(backend).await;
-    let server = TestServer::start(&db).await;
+    let server = TestServer::start_with(&db, config).await;
     let alice = server.agent("Alice").await;
     let mut agent = agent_ws(&server, &alice).await;
     let welcome = expect_type(&mut agent, "welcome").await;
@@ -45,7 +57,13 @@ async fn pending_pair(backend: Backend) -> Pair {
     let consent = expect_type(&mut expert, "consent").await;
     assert_eq!(consent["state"], "waiting");
     assert_eq!(consent["novice_name"], "Alice");
+    let resume = consent["resume"]
+        .as_str()
+        .expect("the first consent frame carries a resume secret")
+        .to_string();
     Pair {
+        ticket: redeemed.ticket,
+        resume,
         server,
         db,
         agent,
@@ -434,14 +452,7 @@ async fn shutdown_tells_connected_peers() {
     stop.await.expect("stopped");
 
     // The ended session was stored before the database closed, not left for the next start.
-    let agent: protocol::ids::AgentId = p
-        .alice
-        .token
-        .as_deref()
-        .and_then(|t| t.split('.').next())
-        .expect("agent token")
-        .parse()
-        .expect("agent id");
+    let agent = p.alice.agent_id();
     let store = signaling_server::store::Store::connect(&p.db.url)
         .await
         .expect("reopen");
@@ -496,3 +507,311 @@ both_backends!(
     an_agent_that_reconnects_keeps_its_session,
     an_agent_that_reconnects_keeps_its_session
 );
+
+/// Waits until the server has noticed that the expert's page is gone.
+async fn wait_until_the_expert_is_gone(p: &Pair) {
+    let session = p.session.parse().expect("session id");
+    for _ in 0..200 {
+        if !p.server.state.signal.is_expert_connected(session) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the server never noticed the expert leave");
+}
+
+/// A frame from the expert's page reaches the agent, for `session`.
+async fn expert_signal_reaches_the_agent(
+    expert: &mut common::Ws,
+    agent: &mut common::Ws,
+    session: &str,
+) {
+    send(
+        expert,
+        &json!({"type": "signal", "signal": {"kind": "end_of_candidates"}}),
+    )
+    .await;
+    assert_eq!(expect_type(agent, "signal").await["session_id"], session);
+}
+
+/// Nothing at all arrives on `ws` for a while.
+async fn hears_nothing(ws: &mut common::Ws) -> bool {
+    recv_within(ws, Duration::from_millis(500)).await.is_err()
+}
+
+/// Whoever else holds the expert's ticket after consent gets nothing: refused and closed,
+/// while the real expert keeps the session and neither the agent nor the expert hears of it.
+async fn a_reused_ticket_cannot_take_over_a_session(backend: Backend) {
+    let mut p = pending_pair(backend).await;
+    accept(&mut p).await;
+
+    for resume in [None, Some("a guessed secret")] {
+        let mut intruder = expert_ws_at(&p.server.ws_base, &p.ticket, resume).await;
+        let refused = expect_type(&mut intruder, "error").await;
+        assert_eq!(refused["code"], "ticket_used");
+        assert!(
+            recv(&mut intruder).await.is_none(),
+            "closed after the refusal"
+        );
+    }
+    assert!(
+        hears_nothing(&mut p.expert).await,
+        "the expert is not replaced"
+    );
+    assert!(
+        hears_nothing(&mut p.agent).await,
+        "nothing changes for the novice"
+    );
+
+    // Both members still speak to each other, and only to each other.
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": {"kind": "offer", "sdp": "real"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut p.expert, "signal").await["signal"]["sdp"],
+        "real"
+    );
+    send(
+        &mut p.expert,
+        &json!({"type": "signal", "signal": {"kind": "end_of_candidates"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut p.agent, "signal").await["session_id"],
+        p.session
+    );
+    wait_for_status(&p, "in_use").await;
+    p.server.stop().await;
+    p.db.cleanup().await;
+}
+both_backends!(
+    a_reused_ticket_cannot_take_over_a_session,
+    a_reused_ticket_cannot_take_over_a_session
+);
+
+/// The expert's page loses its WebSocket and reconnects with the secret it was given: the
+/// session goes on unasked, and what the agent sent meanwhile arrives.
+async fn an_expert_that_reconnects_keeps_its_session(backend: Backend) {
+    let mut p = pending_pair(backend).await;
+    accept(&mut p).await;
+
+    p.expert.close(None).await.expect("close");
+    wait_until_the_expert_is_gone(&p).await;
+    let offer = json!({"kind": "offer", "sdp": "v=0\r\no=- 3 3 IN IP4 127.0.0.1\r\n"});
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": offer}),
+    )
+    .await;
+    p.server.clock.advance(EXPERT_GRACE_SECS - 5);
+    let mut back = expert_ws_at(&p.server.ws_base, &p.ticket, Some(&p.resume)).await;
+    let consent = expect_type(&mut back, "consent").await;
+    assert_eq!(consent["state"], "accepted");
+    assert_eq!(expect_type(&mut back, "signal").await["signal"], offer);
+    assert!(
+        hears_nothing(&mut p.agent).await,
+        "the novice is not asked again"
+    );
+    p.server.clock.advance(10);
+    expert_signal_reaches_the_agent(&mut back, &mut p.agent, &p.session).await;
+
+    // Gone for good this time: the session ends after the grace period.
+    drop(back);
+    wait_until_the_expert_is_gone(&p).await;
+    p.server.clock.advance(EXPERT_GRACE_SECS);
+    let ended = expect_type(&mut p.agent, "session_ended").await;
+    assert_eq!(ended["reason"], "peer_gone");
+    wait_for_status(&p, "open").await;
+    p.server.stop().await;
+    p.db.cleanup().await;
+}
+both_backends!(
+    an_expert_that_reconnects_keeps_its_session,
+    an_expert_that_reconnects_keeps_its_session
+);
+
+/// A page that comes back with the bare ticket (reloaded, or somebody else's) while the
+/// expert is away is let in only once the novice says yes again.
+#[tokio::test]
+async fn a_page_back_without_its_secret_makes_the_novice_answer_again() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    accept(&mut p).await;
+    p.expert.close(None).await.expect("close");
+    wait_until_the_expert_is_gone(&p).await;
+
+    let mut reloaded = expert_ws(&p.server, &p.ticket).await;
+    let consent = expect_type(&mut reloaded, "consent").await;
+    assert_eq!(consent["state"], "waiting");
+    let request = expect_type(&mut p.agent, "session_request").await;
+    assert_eq!(request["session_id"], p.session);
+    assert_eq!(request["again"], true);
+    // Until then, nothing passes either way.
+    send(
+        &mut p.agent,
+        &json!({"type": "signal", "session_id": p.session, "signal": {"kind": "offer", "sdp": "x"}}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut p.agent, "error").await["code"],
+        "not_accepted"
+    );
+    send(
+        &mut p.agent,
+        &json!({"type": "consent", "session_id": p.session, "accept": true}),
+    )
+    .await;
+    assert_eq!(
+        expect_type(&mut reloaded, "consent").await["state"],
+        "accepted"
+    );
+    p.server.stop().await;
+}
+
+/// The novice's yes is in the audit log by the time the expert hears of it.
+#[tokio::test]
+async fn a_consent_is_in_the_audit_log_before_the_expert_hears_of_it() {
+    let mut p = pending_pair(Backend::Sqlite).await;
+    accept(&mut p).await;
+    let session = p.session.clone();
+    let agent: protocol::ids::AgentId = p.alice.get_json("/api/agents/me").await.1["agent_id"]
+        .as_str()
+        .expect("id")
+        .parse()
+        .expect("uuid");
+    let audit = p.server.store.audit_for_agent(agent).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.kind == "session_accepted" && e.session.as_deref() == Some(session.as_str())),
+        "{audit:?}"
+    );
+    p.server.stop().await;
+}
+
+/// The kinds of the session's control events in the audit log, oldest first.
+async fn control_trail(p: &Pair) -> Vec<String> {
+    let agent = p.alice.agent_id();
+    let audit = p.server.store.audit_for_agent(agent).await.expect("audit");
+    audit
+        .into_iter()
+        .filter(|e| {
+            e.session.as_deref() == Some(p.session.as_str()) && e.kind.starts_with("control_")
+        })
+        .map(|e| e.kind)
+        .collect()
+}
+
+/// An agent (or whoever has its credential) sends twenty thousand control reports as fast as
+/// it can: the audit log gets a handful of rows, bounded by the time the flood took, which
+/// still begin with its first report and end with its last state; each row is acknowledged,
+/// and the connection keeps working.
+async fn a_control_flood_leaves_a_bounded_audit_trail(backend: Backend) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let mut p = pending_pair(backend).await;
+    accept(&mut p).await;
+
+    const FLOOD: usize = 20_001;
+    let started = Instant::now();
+    for i in 0..FLOOD {
+        let event = match i {
+            0 => "requested",
+            i if i % 2 == 1 => "granted",
+            _ => "stopped",
+        };
+        let frame = json!({"type": "control", "session_id": p.session, "event": event});
+        p.agent
+            .feed(Message::Text(frame.to_string().into()))
+            .await
+            .expect("send");
+    }
+    send(&mut p.agent, &json!({"type": "ping"})).await;
+    let mut acks = 0;
+    loop {
+        let frame = recv(&mut p.agent).await.expect("the agent stays connected");
+        match frame["type"].as_str() {
+            Some("control_recorded") => acks += 1,
+            Some("pong") => break,
+            _ => panic!("unexpected frame {frame}"),
+        }
+    }
+    let took = started.elapsed().as_secs() as i64;
+
+    // The window's held last state is stored once the window closes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let trail = loop {
+        let trail = control_trail(&p).await;
+        if trail.last().map(String::as_str) == Some("control_stopped") || Instant::now() > deadline
+        {
+            break trail;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let windows = took / CONTROL_WINDOW_SECS + 3;
+    let bound = windows as usize * (CONTROL_EVENTS_PER_WINDOW as usize + 1);
+    assert!(
+        trail.len() <= bound,
+        "{} rows for a flood of {FLOOD} in {took} s (at most {bound})",
+        trail.len()
+    );
+    assert_eq!(trail.first().map(String::as_str), Some("control_requested"));
+    assert_eq!(
+        trail.last().map(String::as_str),
+        Some("control_stopped"),
+        "{trail:?}"
+    );
+    while acks < trail.len() {
+        let frame = expect_type(&mut p.agent, "control_recorded").await;
+        assert_eq!(frame["session_id"], p.session);
+        acks += 1;
+    }
+    assert!(
+        hears_nothing(&mut p.agent).await,
+        "one acknowledgement per row"
+    );
+    p.server.stop().await;
+    p.db.cleanup().await;
+}
+both_backends!(
+    a_control_flood_leaves_a_bounded_audit_trail,
+    a_control_flood_leaves_a_bounded_audit_trail
+);
+
+/// While the database is behind (here: another writer holds it), a peer that keeps sending is
+/// not read any further: its ping waits, unanswered, and nothing it sent is lost; once the
+/// database takes the writes again, the peer is answered and its report acknowledged.
+#[tokio::test]
+async fn a_peer_waits_while_the_database_is_behind() {
+    let mut config = signaling_server::config::ServerConfig::defaults();
+    config.max_pending_changes = 1;
+    let mut p = pending_pair_with(Backend::Sqlite, config).await;
+    accept(&mut p).await;
+    let (agent, session) = (&mut p.agent, &p.session);
+
+    let mut writer = common::raw_connection(&p.db).await;
+    common::exec(&mut writer, "BEGIN IMMEDIATE")
+        .await
+        .expect("hold the database");
+    send(
+        agent,
+        &json!({"type": "control", "session_id": session, "event": "granted"}),
+    )
+    .await;
+    send(agent, &json!({"type": "ping"})).await;
+    assert!(
+        hears_nothing(agent).await,
+        "the ping waits for the database"
+    );
+    common::exec(&mut writer, "COMMIT")
+        .await
+        .expect("release the database");
+    let mut heard = vec![
+        recv(agent).await.expect("a frame")["type"].to_string(),
+        recv(agent).await.expect("a frame")["type"].to_string(),
+    ];
+    heard.sort();
+    assert_eq!(heard, vec!["\"control_recorded\"", "\"pong\""]);
+    p.server.stop().await;
+}

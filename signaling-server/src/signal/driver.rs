@@ -3,9 +3,10 @@
 //! store effects go to one background task in order.
 //!
 //! A connection whose queue is full is too slow to keep up; it is dropped rather than letting
-//! memory grow.
+//! memory grow. While the store's queue is full, the connections stop reading their peers'
+//! frames ([`SignalHub::room_for_effects`]) until it has room again.
 
-use super::hub::{Command, ConnId, Hub, LiveSession, NewSession};
+use super::hub::{Command, ConnId, Hub, LiveSession, NewSession, Recorded};
 use crate::clock::Clock;
 use crate::session_effects::{Effect, EffectQueue};
 use protocol::ids::{AgentId, InvitationId, SessionId};
@@ -98,8 +99,27 @@ impl SignalHub {
         self.with_hub(|hub| hub.handle_agent_message(conn, msg, now));
     }
 
-    pub fn expert_connected(&self, conn: ConnId, session: SessionId) {
-        self.with_hub(|hub| hub.handle_expert_connected(conn, session));
+    /// An expert's page presented a valid ticket for `session`, and `resume` if it has one.
+    pub fn expert_connected(&self, conn: ConnId, session: SessionId, resume: Option<&str>) {
+        let now = self.clock.now();
+        let fresh = crate::secrets::random_token();
+        self.with_hub(|hub| hub.handle_expert_connected(conn, session, resume, &fresh, now));
+    }
+
+    /// The store reports on a consent or control change it was asked to record.
+    pub fn recorded(&self, recorded: Recorded) {
+        let now = self.clock.now();
+        self.with_hub(|hub| hub.handle_recorded(recorded, now));
+    }
+
+    /// Whether the store's queue can take more changes now.
+    pub fn has_room_for_effects(&self) -> bool {
+        self.effects.has_room()
+    }
+
+    /// Waits until the store's queue can take more changes.
+    pub async fn room_for_effects(&self) {
+        self.effects.room().await
     }
 
     pub fn expert_disconnected(&self, conn: ConnId) {
@@ -144,6 +164,11 @@ impl SignalHub {
     pub fn shutdown(&self) {
         let now = self.clock.now();
         self.with_hub(|hub| hub.handle_shutdown(now));
+    }
+
+    /// Whether `session` has its expert's page connected right now.
+    pub fn is_expert_connected(&self, session: SessionId) -> bool {
+        self.lock().hub.is_expert_connected(session)
     }
 
     pub fn is_agent_online(&self, agent: AgentId) -> bool {

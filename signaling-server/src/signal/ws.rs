@@ -131,9 +131,12 @@ async fn run_agent(
     state.signal.agent_connected(conn, agent.id, serves);
     let (mut sink, mut stream) = socket.split();
     loop {
+        let room = state.signal.has_room_for_effects();
         tokio::select! {
             out = outbound.recv() => if !write(&mut sink, out).await { break },
-            frame = stream.next() => match classify::<AgentToServer>(frame) {
+            // The store is behind: this peer's frames wait in its socket until it catches up.
+            () = state.signal.room_for_effects(), if !room => {}
+            frame = stream.next(), if room => match classify::<AgentToServer>(frame) {
                 Incoming::Message(msg) => state.signal.agent_message(conn, msg),
                 Incoming::Refused(code, message) => state.signal.send_agent(conn, &ServerToAgent::Error { code: code.into(), message }),
                 Incoming::Closed => break,
@@ -160,8 +163,8 @@ async fn run_expert(socket: WebSocket, state: AppState) {
     };
     // A socket that says nothing, or anything but its ticket, within the deadline is closed.
     let hello = tokio::time::timeout(state.connections.ws_auth_timeout, stream.next()).await;
-    let ticket = match hello.map(classify::<ExpertToServer>) {
-        Ok(Incoming::Message(ExpertToServer::Hello { ticket })) => ticket,
+    let (ticket, resume) = match hello.map(classify::<ExpertToServer>) {
+        Ok(Incoming::Message(ExpertToServer::Hello { ticket, resume })) => (ticket, resume),
         Ok(Incoming::Closed) => return,
         _ => {
             let text = refuse(
@@ -188,11 +191,15 @@ async fn run_expert(socket: WebSocket, state: AppState) {
     };
     let (conn, mut outbound) = state.signal.register();
     tracing::info!(session = %claims.sub, conn, "expert connected");
-    state.signal.expert_connected(conn, claims.sub);
+    state
+        .signal
+        .expert_connected(conn, claims.sub, resume.as_deref());
     loop {
+        let room = state.signal.has_room_for_effects();
         tokio::select! {
             out = outbound.recv() => if !write(&mut sink, out).await { break },
-            frame = stream.next() => match classify::<ExpertToServer>(frame) {
+            () = state.signal.room_for_effects(), if !room => {}
+            frame = stream.next(), if room => match classify::<ExpertToServer>(frame) {
                 Incoming::Message(msg) => state.signal.expert_message(conn, msg),
                 Incoming::Refused(code, message) => state.signal.send_expert(conn, &ServerToExpert::Error { code: code.into(), message }),
                 Incoming::Closed => break,

@@ -303,6 +303,31 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The id of the agent this client is authenticated as (the first part of its token).
+    pub fn agent_id(&self) -> protocol::ids::AgentId {
+        self.token
+            .as_deref()
+            .and_then(|t| t.split('.').next())
+            .expect("agent token")
+            .parse()
+            .expect("agent id")
+    }
+}
+
+/// Runs `signaling-server <args>` on `db`, as an operator would, and returns its output.
+pub async fn server_command(db: &TestDb, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_signaling-server"))
+        .args(args)
+        .args(db.cli_args())
+        .env_remove("DATABASE_URL")
+        .env_remove("ASSIST_DATA_DIR")
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run signaling-server")
+}
+
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Opens the agent's WebSocket with its bearer token.
@@ -316,7 +341,16 @@ pub async fn agent_ws_with(
     client: &Client,
     query: &str,
 ) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
-    let mut req = format!("{}/ws/agent{query}", server.ws_base)
+    agent_ws_at(&server.ws_base, client, query).await
+}
+
+/// Opens an agent WebSocket on the server at `ws_base` (`ws://host:port`).
+pub async fn agent_ws_at(
+    ws_base: &str,
+    client: &Client,
+    query: &str,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("{ws_base}/ws/agent{query}")
         .into_client_request()
         .expect("request");
     let token = client.token.as_deref().expect("agent token");
@@ -331,14 +365,20 @@ pub async fn agent_ws_with(
 
 /// Opens an expert WebSocket and presents `ticket`.
 pub async fn expert_ws(server: &TestServer, ticket: &str) -> Ws {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/ws/expert", server.ws_base))
+    expert_ws_at(&server.ws_base, ticket, None).await
+}
+
+/// Opens an expert WebSocket on the server at `ws_base` and presents `ticket`, with the
+/// page's `resume` secret if given.
+pub async fn expert_ws_at(ws_base: &str, ticket: &str, resume: Option<&str>) -> Ws {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_base}/ws/expert"))
         .await
         .expect("expert ws");
-    send(
-        &mut ws,
-        &serde_json::json!({"type": "hello", "ticket": ticket}),
-    )
-    .await;
+    let mut hello = serde_json::json!({"type": "hello", "ticket": ticket});
+    if let Some(resume) = resume {
+        hello["resume"] = resume.into();
+    }
+    send(&mut ws, &hello).await;
     ws
 }
 

@@ -5,6 +5,11 @@
 // The page's progress is mirrored in `document.body.dataset.state` so that people (through CSS)
 // and tests can see it: open → redeeming → waiting → connecting → live → ended, or declined /
 // refused / failed.
+//
+// The server admits this page once per ticket and gives it a resume secret, kept here in memory
+// only. If the signaling connection drops, the page reconnects with that secret for up to
+// RECONNECT_FOR and goes on where it was; a reloaded page has no secret, and the novice is asked
+// again.
 
 import { ExpertPeer } from "/static/js/peer.js";
 import { RemoteControl } from "/static/js/control.js";
@@ -16,6 +21,12 @@ const $ = (id) => document.getElementById(id);
 const STATS_EVERY = 1000;
 /** How often the signaling connection is kept alive, in ms. */
 const PING_EVERY = 20000;
+/** How long a dropped signaling connection is retried, in ms (the server waits 15 s). */
+const RECONNECT_FOR = 12000;
+/** Pause between reconnection attempts, in ms. */
+const RECONNECT_EVERY = 1000;
+/** Frames kept for the server while the connection is down. */
+const OUTBOX_LIMIT = 256;
 
 const page = {
   state: document.body.dataset.state,
@@ -25,7 +36,21 @@ const page = {
   control: null,
   timers: [],
   ended: false,
+  /** Proof to the server that a reconnection comes from this page. */
+  resume: null,
+  /** When the signaling connection dropped, while reconnecting. */
+  lostAt: null,
+  outbox: [],
 };
+
+/** Sends to the server, or keeps the frame until the connection is back. */
+function sendToServer(msg) {
+  if (page.ws?.readyState === WebSocket.OPEN) {
+    page.ws.send(JSON.stringify(msg));
+  } else if (page.outbox.length < OUTBOX_LIMIT && msg.type !== "ping") {
+    page.outbox.push(msg);
+  }
+}
 
 function setState(state, message) {
   page.state = state;
@@ -109,14 +134,21 @@ function joinOffered(json) {
 // ---- signaling ---------------------------------------------------------------------------------
 
 function connect(redeemed) {
+  openSignaling(redeemed);
+  page.timers.push(setInterval(() => sendToServer({ type: "ping" }), PING_EVERY));
+}
+
+function openSignaling(redeemed) {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const ws = new WebSocket(`${scheme}//${location.host}/ws/expert`);
   page.ws = ws;
-  const send = (msg) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
-  };
+  const send = sendToServer;
 
-  ws.onopen = () => send({ type: "hello", ticket: redeemed.ticket });
+  ws.onopen = () => {
+    const hello = { type: "hello", ticket: redeemed.ticket };
+    if (page.resume) hello.resume = page.resume;
+    ws.send(JSON.stringify(hello));
+  };
   ws.onmessage = (e) => {
     let msg;
     try {
@@ -128,16 +160,27 @@ function connect(redeemed) {
     onServerMessage(msg, redeemed, send);
   };
   ws.onclose = () => {
-    if (!page.ended) {
-      finish("failed", "Lost the connection to the server. Open the invitation link again to reconnect.");
+    if (page.ended || page.ws !== ws) return;
+    page.lostAt ??= Date.now();
+    if (page.resume && Date.now() - page.lostAt < RECONNECT_FOR) {
+      setState(page.state, "Lost the connection to the server; reconnecting…");
+      setTimeout(() => {
+        if (!page.ended) openSignaling(redeemed);
+      }, RECONNECT_EVERY);
+      return;
     }
+    finish("failed", "Lost the connection to the server. Open the invitation link again to reconnect.");
   };
-  page.timers.push(setInterval(() => send({ type: "ping" }), PING_EVERY));
 }
 
 function onServerMessage(msg, redeemed, send) {
   switch (msg.type) {
     case "consent":
+      if (msg.resume) page.resume = msg.resume;
+      if (page.lostAt !== null) {
+        page.lostAt = null;
+        page.outbox.splice(0).forEach(sendToServer);
+      }
       if (msg.state === "waiting") {
         setState("waiting", `Waiting for ${msg.novice_name} to allow the connection…`);
       } else if (msg.state === "accepted") {
@@ -158,7 +201,7 @@ function onServerMessage(msg, redeemed, send) {
     }
     case "error":
       console.warn(`server error ${msg.code}: ${msg.message}`);
-      if (["bad_ticket", "ticket_expired", "hello_expected"].includes(msg.code)) {
+      if (["bad_ticket", "ticket_expired", "hello_expected", "ticket_used"].includes(msg.code)) {
         finish("failed", `${msg.message} Open the invitation link again to reconnect.`);
       }
       break;
