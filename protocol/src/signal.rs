@@ -214,6 +214,10 @@ pub enum ServerToExpert {
     Consent {
         state: ConsentState,
         novice_name: String,
+        /// Once the novice has accepted: the STUN and TURN servers of the session, with its
+        /// TURN credential. Empty while waiting: no relay is handed out before a yes.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
     },
     Signal {
         signal: Signal,

@@ -15,6 +15,7 @@
 //! * [`turn`]: STUN/TURN servers and credentials for each session; the embedded service.
 //! * [`ticket`], [`secrets`], [`ratelimit`], [`clock`], [`config`], [`error`], [`state`].
 //! * [`limits`]: the open-file limit, raised at start-up (one file per WebSocket).
+//! * [`metrics`]: `GET /metrics` on a listener of its own, for the TURN service's counters.
 //!
 //! Build the router with [`app`], or run a whole server on a bound listener with [`serve`].
 
@@ -29,6 +30,7 @@ pub mod error;
 pub mod invitation;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod pages;
 pub mod ratelimit;
 pub mod secrets;

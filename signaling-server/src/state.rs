@@ -11,6 +11,7 @@ use crate::session_effects;
 use crate::signal::SignalHub;
 use crate::store::Store;
 use crate::ticket::Tickets;
+use crate::turn::live::LiveSessions;
 use crate::turn::IceServers;
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
@@ -58,11 +59,13 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     /// Builds the state and starts the task that stores session changes. Needs a Tokio runtime.
+    /// `turn_sessions` learns which sessions are live (the embedded TURN service's, if any).
     pub async fn new(
         config: &ServerConfig,
         store: Store,
         public_url: &url::Url,
         clock: Clock,
+        turn_sessions: LiveSessions,
     ) -> Result<Self, ServerError> {
         let secret = store
             .key("ticket_signing_key", crate::secrets::random_token)
@@ -85,7 +88,7 @@ impl AppState {
         Ok(Self(Arc::new(Shared {
             mailer,
             presence: Presence::default(),
-            signal: SignalHub::new(clock.clone(), effects),
+            signal: SignalHub::new(clock.clone(), effects, turn_sessions),
             tickets: Tickets::new(secret.as_bytes(), config.ticket_ttl_secs as i64),
             policy: Policy {
                 max_failed_attempts: config.max_failed_attempts,

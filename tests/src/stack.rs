@@ -200,7 +200,8 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts the server on a free loopback port with SQLite in a scratch directory.
     pub async fn start() -> Result<Self> {
-        // Tests run side by side: each server's STUN/TURN service takes free ports.
+        // Tests run side by side: each server's STUN/TURN service takes free ports. Both peers
+        // are on loopback, which the relay refuses to reach unless told to.
         Self::start_in(
             None,
             &[
@@ -210,6 +211,8 @@ impl ServerProcess {
                 "0",
                 "--turn-tcp-port",
                 "0",
+                "--turn-allow-peer",
+                "127.0.0.0/8",
             ],
         )
         .await

@@ -335,16 +335,9 @@ impl Hub {
             self.commands.push_back(Command::Close { conn: old });
         }
         self.expert_conns.insert(conn, session);
-        let state = match s.phase {
-            Phase::Pending { .. } => ConsentState::Waiting,
-            Phase::Active => ConsentState::Accepted,
-        };
         self.commands.push_back(Command::ToExpert {
             conn,
-            msg: ServerToExpert::Consent {
-                state,
-                novice_name: s.info.novice_name.clone(),
-            },
+            msg: consent_frame(s),
         });
         for msg in s.backlog.drain(..) {
             self.commands.push_back(Command::ToExpert { conn, msg });
@@ -401,10 +394,7 @@ impl Hub {
                     s.served_by = self.agent_conns.get(&conn).and_then(|c| c.serves);
                     // An expert who connects later is told the state on arrival.
                     if let Some(expert) = s.expert {
-                        let msg = ServerToExpert::Consent {
-                            state: ConsentState::Accepted,
-                            novice_name: s.info.novice_name.clone(),
-                        };
+                        let msg = consent_frame(s);
                         self.commands
                             .push_back(Command::ToExpert { conn: expert, msg });
                     }
@@ -707,6 +697,21 @@ fn session_request(info: &NewSession) -> ServerToAgent {
     }
 }
 
+/// What the expert is told of the novice's decision. The session's STUN and TURN servers (with
+/// its TURN credential) go with the acceptance, never before: an expert the novice has not let
+/// in gets no relay.
+fn consent_frame(s: &Session) -> ServerToExpert {
+    let (state, ice_servers) = match s.phase {
+        Phase::Pending { .. } => (ConsentState::Waiting, Vec::new()),
+        Phase::Active => (ConsentState::Accepted, s.info.ice_servers.clone()),
+    };
+    ServerToExpert::Consent {
+        state,
+        novice_name: s.info.novice_name.clone(),
+        ice_servers,
+    }
+}
+
 fn ended_frame(reason: EndReason) -> ServerToExpert {
     ServerToExpert::SessionEnded {
         reason,
@@ -908,6 +913,65 @@ mod tests {
                     ..
                 }
             }
+        )));
+    }
+
+    #[test]
+    fn the_expert_gets_the_relay_only_with_the_acceptance() {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        hub.handle_agent_connected(AGENT_CONN, agent, None, T0);
+        let turn = IceServer {
+            urls: vec!["turn:192.0.2.1:3478?transport=udp".into()],
+            username: Some("1800000600:s".into()),
+            credential: Some("secret".into()),
+        };
+        let info = NewSession {
+            ice_servers: vec![turn.clone()],
+            ..new_session(agent)
+        };
+        let session = info.id;
+        hub.handle_session_created(info);
+        hub.handle_expert_connected(EXPERT_CONN, session);
+        let waiting = drain(&mut hub);
+        assert!(
+            waiting.iter().any(|c| matches!(
+                c,
+                Command::ToExpert {
+                    msg: ServerToExpert::Consent { state: ConsentState::Waiting, ice_servers, .. },
+                    ..
+                } if ice_servers.is_empty()
+            )),
+            "{waiting:?}"
+        );
+        hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Consent {
+                session_id: session,
+                accept: true,
+            },
+            T0,
+        );
+        let accepted = drain(&mut hub);
+        assert!(
+            accepted.iter().any(|c| matches!(
+                c,
+                Command::ToExpert {
+                    msg: ServerToExpert::Consent { state: ConsentState::Accepted, ice_servers, .. },
+                    ..
+                } if *ice_servers == [turn.clone()]
+            )),
+            "{accepted:?}"
+        );
+        // An expert who reconnects to the accepted session hears it again, with the relay.
+        hub.handle_expert_connected(EXPERT_CONN + 1, session);
+        let again = drain(&mut hub);
+        assert!(again.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                conn,
+                msg: ServerToExpert::Consent { ice_servers, .. },
+            } if *conn == EXPERT_CONN + 1 && *ice_servers == [turn.clone()]
         )));
     }
 

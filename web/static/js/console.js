@@ -24,6 +24,8 @@ const page = {
   control: null,
   timers: [],
   ended: false,
+  // STUN and TURN servers from the consent frame, once the novice has accepted.
+  iceServers: null,
 };
 
 function setState(state, message) {
@@ -140,6 +142,8 @@ function onServerMessage(msg, redeemed, send) {
       if (msg.state === "waiting") {
         setState("waiting", `Waiting for ${msg.novice_name} to allow the connection…`);
       } else if (msg.state === "accepted") {
+        // The session's TURN credential comes with the novice's yes, never before.
+        if (msg.ice_servers) page.iceServers = msg.ice_servers;
         setState("connecting", `${msg.novice_name} allowed the connection. Connecting…`);
         startPeer(redeemed, send);
       }
@@ -173,7 +177,7 @@ function onServerMessage(msg, redeemed, send) {
 function startPeer(redeemed, sendToServer) {
   if (page.peer || page.ended) return;
   const peer = new ExpertPeer({
-    iceServers: redeemed.ice_servers ?? [],
+    iceServers: page.iceServers ?? redeemed.ice_servers ?? [],
     sendSignal: (signal) => sendToServer({ type: "signal", signal }),
     video: $("video"),
   });
