@@ -32,8 +32,16 @@ fn secret() -> TurnSecret {
 
 /// The service on loopback with `config`'s rules, and the sessions it honours.
 async fn service(config: TurnServiceConfig) -> (EmbeddedTurn, LiveSessions, SocketAddr) {
+    service_on(config, Clock::default()).await
+}
+
+/// [`service`], reading the time from `clock`.
+async fn service_on(
+    config: TurnServiceConfig,
+    clock: Clock,
+) -> (EmbeddedTurn, LiveSessions, SocketAddr) {
     let sessions = LiveSessions::default();
-    let embedded = EmbeddedTurn::start(&config, secret(), Clock::default(), sessions.clone())
+    let embedded = EmbeddedTurn::start(&config, secret(), clock, sessions.clone())
         .await
         .expect("start the embedded TURN service");
     let udp = embedded
@@ -306,4 +314,37 @@ async fn one_session_cannot_take_every_relay_port() {
     }
     assert!(allocate(&other).is_ok(), "the freed room was not given out");
     drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_live_session_keeps_its_relay_past_its_credential_expiry() {
+    let clock = Clock::default();
+    let (_embedded, sessions, turn) = service_on(allowing_loopback(), clock.clone()).await;
+    sessions.open("long");
+    let used = secret().issue("long", clock.now());
+    let echo = Echo::start();
+    let mut client = relay_to(turn, &used.username, &used.password, &echo);
+
+    // Hours later the credential has expired, but its session goes on: permissions are
+    // renewed, and an ICE restart allocates anew with the same credential.
+    clock.advance(4 * 3600);
+    let other = Echo::start();
+    client
+        .create_permission(other.addr)
+        .expect("TURN exchange")
+        .expect("a permission renewed past the expiry");
+    assert!(
+        echoes(&mut client, &other),
+        "the relay stopped at the expiry"
+    );
+    relay_to(turn, &used.username, &used.password, &echo);
+
+    // A credential of the same session that was never used in time opens nothing.
+    let unused = secret().issue("long", clock.now() - TTL - 1);
+    let refused =
+        TurnClient::allocate(turn, &unused.username, &unused.password).expect("TURN exchange");
+    assert!(
+        refused.is_err(),
+        "an expired, unused credential opened a relay"
+    );
 }
