@@ -202,6 +202,8 @@ pub struct RedeemResponse {
     pub ticket_expires_at: i64,
     /// Display name of the novice's agent.
     pub novice_name: String,
+    /// STUN servers only: the session's TURN credential comes with the novice's consent
+    /// (`ServerToExpert::Consent`).
     pub ice_servers: Vec<IceServer>,
 }
 

@@ -244,6 +244,10 @@ pub enum ServerToExpert {
         /// session after a dropped connection. The page keeps it in memory only.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<String>,
+        /// Once the novice has accepted: the STUN and TURN servers of the session, with its
+        /// TURN credential. Empty while waiting: no relay is handed out before a yes.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
     },
     Signal {
         signal: Signal,
@@ -298,6 +302,7 @@ mod tests {
             state: ConsentState::Waiting,
             novice_name: "Alice".into(),
             resume: None,
+            ice_servers: vec![],
         };
         let json = serde_json::to_value(&consent).unwrap();
         assert!(json.get("resume").is_none(), "{json}");

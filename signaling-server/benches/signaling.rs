@@ -340,7 +340,14 @@ impl Server {
             .context("bind a loopback port")?;
         let addr = listener.local_addr()?;
         let public: url::Url = format!("http://{addr}").parse()?;
-        let state = AppState::new(&config, store.clone(), &public, Clock::default()).await?;
+        let state = AppState::new(
+            &config,
+            store.clone(),
+            &public,
+            Clock::default(),
+            Default::default(),
+        )
+        .await?;
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(signaling_server::serve(listener, state, async {
             let _ = stopped.await;

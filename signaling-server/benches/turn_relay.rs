@@ -9,13 +9,13 @@
 //!
 //! `cargo bench -p signaling-server --bench turn_relay`
 
-use bytes::BytesMut;
-use rtc::sansio::Protocol;
-use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
-use rtc::turn::client::{Client, ClientConfig, Event};
+#[path = "../tests/common/turn_client.rs"]
+mod turn_client;
+
 use secrecy::SecretString;
 use signaling_server::clock::Clock;
 use signaling_server::turn::credentials::TurnSecret;
+use signaling_server::turn::live::LiveSessions;
 use signaling_server::turn::service::{EmbeddedTurn, TurnServiceConfig};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -34,7 +34,7 @@ const BURST_STEP: usize = 8;
 /// Offered loads for the throughput, in Mbit/s: a desktop stream needs about 2.
 const OFFERED_MBITS: [f64; 3] = [50.0, 200.0, 800.0];
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+use turn_client::{is_timeout, Result, TurnClient};
 
 /// One way of reaching the peer.
 trait Path {
@@ -66,14 +66,10 @@ impl Path for Direct {
     }
 }
 
-/// Through a TURN allocation, driving the sans-IO client with a blocking socket.
+/// Through a TURN allocation.
 struct Relayed {
-    client: Client,
-    socket: UdpSocket,
-    local: SocketAddr,
+    client: TurnClient,
     peer: SocketAddr,
-    relayed: SocketAddr,
-    received: std::collections::VecDeque<Vec<u8>>,
 }
 
 impl Relayed {
@@ -83,130 +79,23 @@ impl Relayed {
         password: &str,
         peer: SocketAddr,
     ) -> Result<Self> {
-        let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let local = socket.local_addr()?;
-        let client = Client::new(
-            ClientConfig {
-                turn_serv_addr: server.to_string(),
-                local_addr: local,
-                transport_protocol: TransportProtocol::UDP,
-                username: username.to_owned(),
-                password: password.to_owned(),
-                ..Default::default()
-            },
-            rtc::crypto::default_provider()?,
-        )?;
-        let mut relayed = Relayed {
-            client,
-            socket,
-            local,
-            peer,
-            relayed: peer,
-            received: Default::default(),
-        };
-        relayed.client.allocate(Instant::now())?;
-        relayed.relayed = relayed.wait_for(|e| match e {
-            Event::AllocateResponse(_, addr) => Some(Ok(*addr)),
-            Event::AllocateError(_, e) => Some(Err(format!("allocation refused: {e}"))),
-            _ => None,
-        })?;
-        relayed
-            .client
-            .relay(relayed.relayed)?
-            .create_permission(Instant::now(), peer)?;
-        relayed.wait_for(|e| match e {
-            Event::CreatePermissionResponse(..) => Some(Ok(())),
-            Event::CreatePermissionError(_, e) => Some(Err(format!("permission refused: {e}"))),
-            _ => None,
-        })?;
-        Ok(relayed)
-    }
-
-    /// Drives the client until `pick` finds its answer among the events.
-    fn wait_for<T>(
-        &mut self,
-        pick: impl Fn(&Event) -> Option<std::result::Result<T, String>>,
-    ) -> Result<T> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            self.flush()?;
-            self.read_one(Duration::from_millis(20))?;
-            self.client.handle_timeout(Instant::now())?;
-            while let Some(event) = self.client.poll_event() {
-                if let Some(result) = pick(&event) {
-                    return Ok(result?);
-                }
-            }
-        }
-        Err("the TURN server did not answer within 10 s".into())
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        while let Some(out) = self.client.poll_write() {
-            self.socket.send_to(&out.message, out.transport.peer_addr)?;
-        }
-        Ok(())
-    }
-
-    fn read_one(&mut self, limit: Duration) -> Result<()> {
-        self.socket.set_read_timeout(Some(limit))?;
-        let mut buf = vec![0; 2048];
-        match self.socket.recv_from(&mut buf) {
-            Ok((n, from)) => {
-                self.client.handle_read(TaggedBytesMut {
-                    now: Instant::now(),
-                    transport: TransportContext {
-                        local_addr: self.local,
-                        peer_addr: from,
-                        transport_protocol: TransportProtocol::UDP,
-                        ecn: None,
-                    },
-                    message: BytesMut::from(&buf[..n]),
-                })?;
-                Ok(())
-            }
-            Err(e) if is_timeout(&e) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        let mut client = TurnClient::allocate(server, username, password)?
+            .map_err(|e| format!("allocation refused: {e}"))?;
+        client
+            .create_permission(peer)?
+            .map_err(|e| format!("permission refused: {e}"))?;
+        Ok(Relayed { client, peer })
     }
 }
 
 impl Path for Relayed {
     fn send(&mut self, data: &[u8]) -> Result<()> {
-        let now = Instant::now();
-        self.client
-            .relay(self.relayed)?
-            .send_to(now, data, self.peer)?;
-        self.client.handle_timeout(now)?;
-        self.flush()
+        self.client.send(self.peer, data)
     }
 
     fn recv(&mut self, limit: Duration) -> Result<Option<Vec<u8>>> {
-        let deadline = Instant::now() + limit;
-        loop {
-            while let Some(event) = self.client.poll_event() {
-                if let Event::DataIndicationOrChannelData(_, _, data) = event {
-                    self.received.push_back(data.to_vec());
-                }
-            }
-            if let Some(data) = self.received.pop_front() {
-                return Ok(Some(data));
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                return Ok(None);
-            }
-            self.read_one(deadline - now)?;
-            self.flush()?;
-        }
+        self.client.recv(limit)
     }
-}
-
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-    )
 }
 
 /// A peer that echoes every packet, on its own thread until `stop`.
@@ -340,10 +229,18 @@ fn direct(peer: SocketAddr) -> Result<Box<dyn Path>> {
 fn main() -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let secret = TurnSecret::new(SecretString::from(SECRET), 3600);
+    // The peers are on loopback, which the service refuses unless told otherwise.
+    let config = TurnServiceConfig {
+        allow_peers: vec!["127.0.0.0/8".parse()?],
+        ..TurnServiceConfig::loopback()
+    };
+    let sessions = LiveSessions::default();
+    sessions.open("bench");
     let embedded = runtime.block_on(EmbeddedTurn::start(
-        &TurnServiceConfig::loopback(),
+        &config,
         secret.clone(),
         Clock::default(),
+        sessions,
     ))?;
     let server: SocketAddr = embedded.stun_url().trim_start_matches("stun:").parse()?;
     let now = Clock::default().now();

@@ -211,10 +211,39 @@ pub struct ServerConfig {
     #[arg(long, env = "ASSIST_TURN_SECRET", hide_env_values = true, value_parser = parse_secret)]
     pub turn_secret: Option<SecretString>,
 
-    /// Lifetime of the TURN credentials handed out with each session, in seconds. A relayed
-    /// session needs its credential to refresh its allocation, so this bounds its length.
-    #[arg(long, env = "ASSIST_TURN_CREDENTIAL_TTL", default_value_t = 6 * 3600)]
-    pub turn_credential_ttl: u64,
+    /// Lifetime of the TURN credentials handed out with each session, in seconds. The embedded
+    /// service only needs it to cover the novice's answer and the first allocations (it honours
+    /// a used credential for as long as its session lives): default 600. External TURN servers
+    /// (--turn-urls) check it on every refresh, so there it bounds a relayed session's length:
+    /// default 21600 (6 h).
+    #[arg(long, env = "ASSIST_TURN_CREDENTIAL_TTL")]
+    pub turn_credential_ttl: Option<u64>,
+
+    /// Peer addresses the embedded service relays to although they are internal (loopback,
+    /// private, link-local, ... and the server's own addresses), as CIDRs: e.g.
+    /// 10.71.0.0/16,127.0.0.0/8 for a test network. Default: none.
+    #[arg(
+        long,
+        env = "ASSIST_TURN_ALLOW_PEER",
+        value_delimiter = ',',
+        value_name = "CIDR"
+    )]
+    pub turn_allow_peer: Vec<ipnet::IpNet>,
+
+    /// Relay allocations one session may hold at once on the embedded service (486 beyond).
+    #[arg(long, env = "ASSIST_TURN_MAX_ALLOCATIONS_PER_SESSION", default_value_t = crate::turn::guard::DEFAULT_ALLOCATIONS_PER_SESSION)]
+    pub turn_max_allocations_per_session: usize,
+
+    /// Relay allocations one client address may hold at once on the embedded service (486
+    /// beyond).
+    #[arg(long, env = "ASSIST_TURN_MAX_ALLOCATIONS_PER_ADDRESS", default_value_t = crate::turn::guard::DEFAULT_ALLOCATIONS_PER_ADDRESS)]
+    pub turn_max_allocations_per_address: usize,
+
+    /// Address of a second HTTP listener serving `GET /metrics` (Prometheus text: TURN
+    /// allocations and refusals), e.g. 127.0.0.1:9090. Off unless set; keep it off the public
+    /// network.
+    #[arg(long, env = "ASSIST_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// SMTP relay through which the server e-mails invitations when a novice asks it to, e.g.
     /// smtp://relay.example.org:25, smtp://user:password@host:587?tls=required or
@@ -300,10 +329,26 @@ fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
     Ok(first..=last)
 }
 
+/// Lifetime of TURN credentials for the embedded service, by default.
+const EMBEDDED_CREDENTIAL_TTL: u64 = 600;
+/// Lifetime of TURN credentials for external TURN servers, by default.
+const EXTERNAL_CREDENTIAL_TTL: u64 = 6 * 3600;
+
 impl ServerConfig {
     /// The configuration with every default, for tests and embedding.
     pub fn defaults() -> Self {
         Self::parse_from(["signaling-server"])
+    }
+
+    /// Seconds a TURN credential is valid: --turn-credential-ttl, or the default for the
+    /// embedded service or for external servers.
+    pub fn credential_ttl(&self) -> u64 {
+        self.turn_credential_ttl
+            .unwrap_or(if self.turn_urls.is_empty() {
+                EMBEDDED_CREDENTIAL_TTL
+            } else {
+                EXTERNAL_CREDENTIAL_TTL
+            })
     }
 }
 
@@ -367,6 +412,23 @@ mod tests {
                 "{flag} 0"
             );
         }
+    }
+
+    #[test]
+    fn credentials_live_long_only_for_external_turn_servers() {
+        assert_eq!(ServerConfig::defaults().credential_ttl(), 600);
+        let external = ServerConfig::parse_from(["s", "--turn-urls", "turn:192.0.2.1:3478"]);
+        assert_eq!(external.credential_ttl(), 21600);
+        let set = ServerConfig::parse_from(["s", "--turn-credential-ttl", "60"]);
+        assert_eq!(set.credential_ttl(), 60);
+    }
+
+    #[test]
+    fn peer_allow_lists_parse_as_cidrs() {
+        let config =
+            ServerConfig::parse_from(["s", "--turn-allow-peer", "10.71.0.0/16,127.0.0.0/8"]);
+        assert_eq!(config.turn_allow_peer.len(), 2);
+        assert!(ServerConfig::try_parse_from(["s", "--turn-allow-peer", "10.71.0.0"]).is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //!   per client address and in all.
 //! * [`limits`]: the open-file limit, raised at start-up (one file per connection), and the
 //!   connection budget it leaves.
+//! * [`metrics`]: `GET /metrics` on a listener of its own, for the TURN service's counters.
 //!
 //! Build the router with [`app`], or run a whole server on a bound listener with [`serve`].
 
@@ -33,6 +34,7 @@ pub mod error;
 pub mod invitation;
 pub mod limits;
 pub mod mail;
+pub mod metrics;
 pub mod pages;
 pub mod ratelimit;
 pub mod secrets;

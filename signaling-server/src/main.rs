@@ -7,6 +7,7 @@ use signaling_server::config::{AdminCommand, Cli, Command, ServerConfig};
 use signaling_server::state::AppState;
 use signaling_server::store::Store;
 use signaling_server::turn;
+use signaling_server::turn::live::LiveSessions;
 use signaling_server::turn::service::EmbeddedTurn;
 use tracing_subscriber::EnvFilter;
 
@@ -91,10 +92,13 @@ async fn serve(mut config: ServerConfig) -> anyhow::Result<()> {
         None => format!("http://{local}").parse()?,
     };
     // Runs until the end of `main`; its URLs go to every session.
-    let _turn = match turn::service_config(&config)? {
+    let turn_sessions = LiveSessions::default();
+    let embedded = match turn::service_config(&config)? {
         Some(service) => {
             let secret = turn::shared_secret(&config, &store).await?;
-            let embedded = EmbeddedTurn::start(&service, secret, clock.clone())
+            // The lifetime chosen for the embedded service, kept once its URLs are set below.
+            config.turn_credential_ttl = Some(config.credential_ttl());
+            let embedded = EmbeddedTurn::start(&service, secret, clock.clone(), turn_sessions.clone())
                 .await
                 .context("cannot start the embedded STUN/TURN service (see --turn-udp-port, --turn-tcp-port, --turn-tls-port, --no-embedded-turn)")?;
             config.turn_urls = embedded.urls();
@@ -103,7 +107,19 @@ async fn serve(mut config: ServerConfig) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let state = AppState::new(&config, store.clone(), &public_url, clock).await?;
+    if let Some(addr) = config.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (--metrics-listen)"))?;
+        let turn = embedded.as_ref().map(EmbeddedTurn::metrics);
+        tracing::info!(%addr, "metrics listening");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, signaling_server::metrics::router(turn)).await {
+                tracing::error!("metrics listener failed: {e}");
+            }
+        });
+    }
+    let state = AppState::new(&config, store.clone(), &public_url, clock, turn_sessions).await?;
     tracing::info!(%local, %public_url, "signaling server listening");
     println!("Signaling server listening on {public_url}");
 

@@ -13,6 +13,7 @@ use crate::session_effects;
 use crate::signal::SignalHub;
 use crate::store::Store;
 use crate::ticket::Tickets;
+use crate::turn::live::LiveSessions;
 use crate::turn::IceServers;
 use protocol::ids::AgentId;
 use secrecy::ExposeSecret;
@@ -81,11 +82,13 @@ impl AppState {
     }
 
     /// Builds the state and starts the task that stores session changes. Needs a Tokio runtime.
+    /// `turn_sessions` learns which sessions are live (the embedded TURN service's, if any).
     pub async fn new(
         config: &ServerConfig,
         store: Store,
         public_url: &url::Url,
         clock: Clock,
+        turn_sessions: LiveSessions,
     ) -> Result<Self, ServerError> {
         let secret = store
             .key("ticket_signing_key", crate::secrets::random_token)
@@ -113,7 +116,7 @@ impl AppState {
             mailer,
             presence: Presence::default(),
             connections: ConnectionLimits::from_config(config),
-            signal: SignalHub::new(clock.clone(), effects),
+            signal: SignalHub::new(clock.clone(), effects, turn_sessions),
             tickets: Tickets::new(secret.as_bytes(), config.ticket_ttl_secs as i64),
             policy: Policy {
                 max_failed_attempts: config.max_failed_attempts,

@@ -1,6 +1,6 @@
-//! The TURN credential each session hands out opens a relay on the embedded STUN/TURN service
-//! (over UDP, TCP and TLS) and on a real coturn started with `use-auth-secret` (over UDP and
-//! TCP); an old credential is refused by both.
+//! The TURN credential each session hands out with the novice's consent opens a relay on the
+//! embedded STUN/TURN service (over UDP, TCP and TLS) and on a real coturn started with
+//! `use-auth-secret` (over UDP and TCP); an old credential is refused by both.
 //!
 //! The TURN client is coturn's own `turnutils_uclient`: two allocations that send messages to
 //! each other through their relays. coturn comes from the Debian package `coturn`
@@ -8,12 +8,13 @@
 
 mod common;
 
-use common::{Backend, TestDb, TestServer};
-use protocol::api::{CreateInvitationRequest, IceServer, RedeemResponse};
+use common::{accept, redeemed_session, Backend, TestDb, TestServer};
+use protocol::api::IceServer;
 use secrecy::SecretString;
 use signaling_server::clock::Clock;
 use signaling_server::config::ServerConfig;
 use signaling_server::turn::credentials::TurnSecret;
+use signaling_server::turn::live::LiveSessions;
 use signaling_server::turn::service::{EmbeddedTurn, TurnServiceConfig, TurnTlsConfig};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -85,18 +86,16 @@ async fn relay_through(
     }
 }
 
-/// The TURN entry of a fresh session's `ice_servers`, as the expert's browser receives it.
-async fn session_turn_server(server: &TestServer) -> IceServer {
-    let alice = server.agent("Alice").await;
-    let invitation = alice.invite(&CreateInvitationRequest::default()).await;
-    let (status, body) = server.client().redeem(&invitation.code, None).await;
-    assert_eq!(status, 200, "{body}");
-    let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem response");
-    redeemed
-        .ice_servers
+/// The TURN entry of a fresh session's `ice_servers`, as the expert's browser receives it
+/// with the novice's consent; the session stays live while the WebSockets are held.
+async fn session_turn_server(server: &TestServer) -> (IceServer, common::Ws, common::Ws) {
+    let (redeemed, _, mut agent, mut expert) = redeemed_session(server).await;
+    let servers = accept(&redeemed, &mut agent, &mut expert).await;
+    let turn = servers
         .into_iter()
         .find(|s| s.urls.iter().any(|u| u.starts_with("turn:")))
-        .expect("the session carries a TURN server")
+        .expect("the session carries a TURN server");
+    (turn, agent, expert)
 }
 
 /// `host:port` of the URL for `transport` in a TURN entry.
@@ -117,14 +116,18 @@ fn address_of(server: &IceServer, transport: &Transport) -> SocketAddr {
         .expect("TURN URL with an IP address")
 }
 
-/// A server configured with `--turn-urls` and `--turn-secret`.
-async fn server_handing_out(turn_urls: Vec<String>) -> (TestServer, TestDb) {
+/// A server configured with `--turn-urls` and `--turn-secret`, telling `sessions` which of
+/// its sessions are live.
+async fn server_handing_out(
+    turn_urls: Vec<String>,
+    sessions: LiveSessions,
+) -> (TestServer, TestDb) {
     let db = TestDb::new(Backend::Sqlite).await;
     let mut config = ServerConfig::defaults();
     config.turn_urls = turn_urls;
     config.turn_secret = Some(SecretString::from(SECRET));
-    config.turn_credential_ttl = CREDENTIAL_TTL;
-    (TestServer::start_with(&db, config).await, db)
+    config.turn_credential_ttl = Some(CREDENTIAL_TTL);
+    (TestServer::start_with_turn(&db, config, sessions).await, db)
 }
 
 /// Panics unless the entry's credential relays over each of `transports`.
@@ -177,13 +180,14 @@ fn credentials(server: &IceServer) -> (String, String) {
 }
 
 #[tokio::test]
-async fn embedded_service_relays_with_the_session_credential_until_it_expires() {
+async fn embedded_service_relays_with_the_session_credential_and_refuses_an_unused_old_one() {
     if !coturn_installed() {
         return;
     }
     let turn_clock = Clock::default();
     let dir = tempfile::tempdir().expect("temp dir");
     let (ca_file, tls) = tls_for_loopback(dir.path());
+    let sessions = LiveSessions::default();
     let embedded = EmbeddedTurn::start(
         &TurnServiceConfig {
             tls: Some(TurnTlsConfig {
@@ -191,17 +195,20 @@ async fn embedded_service_relays_with_the_session_credential_until_it_expires() 
                 host: "127.0.0.1".into(),
                 server: tls,
             }),
+            // The client's two allocations are each other's peers, on loopback.
+            allow_peers: vec!["127.0.0.0/8".parse().expect("CIDR")],
             ..TurnServiceConfig::loopback()
         },
         TurnSecret::new(SecretString::from(SECRET), CREDENTIAL_TTL as i64),
         turn_clock.clone(),
+        sessions.clone(),
     )
     .await
     .expect("start the embedded TURN service");
 
-    let (server, _db) = server_handing_out(embedded.urls()).await;
-    let turn = session_turn_server(&server).await;
-    let (username, password) = credentials(&turn);
+    let (server, _db) = server_handing_out(embedded.urls(), sessions).await;
+    let (turn, _agent, _expert) = session_turn_server(&server).await;
+    let (username, _) = credentials(&turn);
     relays_over(
         &turn,
         &[Transport::Udp, Transport::Tcp, Transport::Tls(ca_file)],
@@ -216,12 +223,18 @@ async fn embedded_service_relays_with_the_session_credential_until_it_expires() 
     .await;
     assert!(wrong.is_err(), "a wrong password opened a relay");
 
-    turn_clock.advance(CREDENTIAL_TTL as i64 + 1);
+    // A credential of the same live session, issued long ago and never used, has expired.
+    let session = username
+        .split_once(':')
+        .map(|(_, id)| id)
+        .unwrap_or_default();
+    let old = TurnSecret::new(SecretString::from(SECRET), CREDENTIAL_TTL as i64)
+        .issue(session, turn_clock.now() - 3600);
     let expired = relay_through(
         address_of(&turn, &Transport::Udp),
         Transport::Udp,
-        &username,
-        &password,
+        &old.username,
+        &old.password,
     )
     .await;
     assert!(expired.is_err(), "an expired credential opened a relay");
@@ -290,12 +303,15 @@ async fn coturn_with_the_same_secret_accepts_the_session_credential() {
         return;
     }
     let coturn = Coturn::start().await;
-    let (server, _db) = server_handing_out(vec![
-        format!("turn:127.0.0.1:{}?transport=udp", coturn.port),
-        format!("turn:127.0.0.1:{}?transport=tcp", coturn.port),
-    ])
+    let (server, _db) = server_handing_out(
+        vec![
+            format!("turn:127.0.0.1:{}?transport=udp", coturn.port),
+            format!("turn:127.0.0.1:{}?transport=tcp", coturn.port),
+        ],
+        LiveSessions::default(),
+    )
     .await;
-    let turn = session_turn_server(&server).await;
+    let (turn, _agent, _expert) = session_turn_server(&server).await;
     relays_over(&turn, &[Transport::Udp, Transport::Tcp]).await;
 
     // Issued an hour ago for ten minutes: what a client keeps from an old session.

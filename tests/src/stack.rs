@@ -213,6 +213,9 @@ impl ServerProcess {
             "0",
             "--turn-tcp-port",
             "0",
+            // Both peers are on loopback, which the relay refuses to reach unless told to.
+            "--turn-allow-peer",
+            "127.0.0.0/8",
         ];
         args.extend_from_slice(extra);
         Self::start_in(None, &args).await

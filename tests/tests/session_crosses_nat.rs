@@ -82,6 +82,9 @@ async fn live_session_with(
         &public_url,
         "--turn-listen-ip",
         &turn_ip,
+        // The relay reaches the peers on the test network's private addresses.
+        "--turn-allow-peer",
+        "10.71.0.0/16",
     ];
     args.extend_from_slice(server_args);
     let server = ServerProcess::start_in(Some(&network.router), &args).await?;

@@ -74,15 +74,15 @@ pub fn admit(
     offered_by_desk: Option<String>,
     now: i64,
 ) -> Result<RedeemResponse, ServerError> {
-    let ice_servers = state.ice.for_session(&session.to_string(), now);
     let (ticket, ticket_expires_at) = state.tickets.issue(session, inv.id, now)?;
+    // The TURN credential goes to the expert with the novice's yes (the hub's consent frame).
     state.signal.session_created(NewSession {
         id: session,
         invitation: inv.id,
         agent: inv.agent_id,
         expert_name,
         novice_name: novice_name.clone(),
-        ice_servers: ice_servers.clone(),
+        ice_servers: state.ice.for_session(&session.to_string(), now),
         answer_by: now + state.consent_timeout_secs,
         offered_by_desk,
     });
@@ -91,7 +91,7 @@ pub fn admit(
         ticket,
         ticket_expires_at,
         novice_name,
-        ice_servers,
+        ice_servers: state.ice.stun_only(),
     })
 }
 

@@ -9,6 +9,7 @@
 use super::hub::{Command, ConnId, Hub, LiveSession, NewSession, Recorded};
 use crate::clock::Clock;
 use crate::session_effects::{Effect, EffectQueue};
+use crate::turn::live::LiveSessions;
 use protocol::ids::{AgentId, InvitationId, SessionId};
 use protocol::signal::{AgentToServer, ExpertToServer, ServerToAgent, ServerToExpert};
 use std::collections::HashMap;
@@ -40,15 +41,19 @@ pub struct SignalHub {
     effects: EffectQueue,
     /// Counts inputs, so that watchers (the support-desk dashboard) know when to look again.
     changes: watch::Sender<u64>,
+    /// The sessions whose TURN credentials the embedded service honours: opened with the
+    /// novice's yes, closed when they end.
+    turn: LiveSessions,
 }
 
 impl SignalHub {
-    pub fn new(clock: Clock, effects: EffectQueue) -> Self {
+    pub fn new(clock: Clock, effects: EffectQueue, turn: LiveSessions) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             clock,
             effects,
             changes: watch::Sender::new(0),
+            turn,
         }
     }
 
@@ -214,12 +219,17 @@ impl SignalHub {
                     invitation,
                     agent,
                     accepted,
-                } => self.effect(Effect::ConsentAnswered {
-                    session,
-                    invitation,
-                    agent,
-                    accepted,
-                }),
+                } => {
+                    if accepted {
+                        self.turn.open(&session.to_string());
+                    }
+                    self.effect(Effect::ConsentAnswered {
+                        session,
+                        invitation,
+                        agent,
+                        accepted,
+                    })
+                }
                 Command::ControlChanged {
                     session,
                     invitation,
@@ -236,12 +246,15 @@ impl SignalHub {
                     invitation,
                     agent,
                     reason,
-                } => self.effect(Effect::SessionEnded {
-                    session,
-                    invitation,
-                    agent,
-                    reason,
-                }),
+                } => {
+                    self.turn.close(&session.to_string());
+                    self.effect(Effect::SessionEnded {
+                        session,
+                        invitation,
+                        agent,
+                        reason,
+                    })
+                }
             }
         }
     }

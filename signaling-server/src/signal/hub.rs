@@ -494,18 +494,9 @@ impl Hub {
             return;
         };
         let accepted = s.phase == Phase::Active && s.recorded;
-        let state = if accepted {
-            ConsentState::Accepted
-        } else {
-            ConsentState::Waiting
-        };
         self.commands.push_back(Command::ToExpert {
             conn,
-            msg: ServerToExpert::Consent {
-                state,
-                novice_name: s.info.novice_name.clone(),
-                resume: given_secret,
-            },
+            msg: consent_frame(s, given_secret),
         });
         if accepted {
             for msg in s.backlog.drain(..) {
@@ -581,11 +572,7 @@ impl Hub {
                 if let Some(conn) = s.expert {
                     self.commands.push_back(Command::ToExpert {
                         conn,
-                        msg: ServerToExpert::Consent {
-                            state: ConsentState::Accepted,
-                            novice_name: s.info.novice_name.clone(),
-                            resume: None,
-                        },
+                        msg: consent_frame(s, None),
                     });
                     for msg in s.backlog.drain(..) {
                         self.commands.push_back(Command::ToExpert { conn, msg });
@@ -992,6 +979,26 @@ fn session_request(info: &NewSession, again: bool) -> ServerToAgent {
     }
 }
 
+/// What the expert is told of the novice's decision. The session's STUN and TURN servers (with
+/// its TURN credential) go with the acceptance, never before: an expert the novice has not let
+/// in gets no relay.
+/// What the expert is told of the novice's answer. Acceptance counts once it is stored; only
+/// then does the expert get the session's TURN credential. `resume` goes with the first frame
+/// after a hello.
+fn consent_frame(s: &Session, resume: Option<String>) -> ServerToExpert {
+    let (state, ice_servers) = if s.phase == Phase::Active && s.recorded {
+        (ConsentState::Accepted, s.info.ice_servers.clone())
+    } else {
+        (ConsentState::Waiting, Vec::new())
+    };
+    ServerToExpert::Consent {
+        state,
+        novice_name: s.info.novice_name.clone(),
+        resume,
+        ice_servers,
+    }
+}
+
 fn ended_frame(reason: EndReason) -> ServerToExpert {
     ServerToExpert::SessionEnded {
         reason,
@@ -1047,6 +1054,7 @@ mod tests {
                     state: ConsentState::Accepted,
                     novice_name: "Alice".into(),
                     resume: resume.map(str::to_string),
+                    ice_servers: vec![],
                 },
             },
             Command::ToExpert {
@@ -1273,6 +1281,78 @@ mod tests {
             }
         )));
         assert_eq!(f.hub.session_count(), 0);
+    }
+
+    #[test]
+    fn the_expert_gets_the_relay_only_with_the_acceptance() {
+        let mut hub = Hub::new();
+        let agent = AgentId::new_random();
+        hub.handle_agent_connected(AGENT_CONN, agent, None, T0);
+        let turn = IceServer {
+            urls: vec!["turn:192.0.2.1:3478?transport=udp".into()],
+            username: Some("1800000600:s".into()),
+            credential: Some("secret".into()),
+        };
+        let info = NewSession {
+            ice_servers: vec![turn.clone()],
+            ..new_session(agent)
+        };
+        let session = info.id;
+        hub.handle_session_created(info);
+        hello(&mut hub, EXPERT_CONN, session);
+        let waiting = drain(&mut hub);
+        assert!(
+            waiting.iter().any(|c| matches!(
+                c,
+                Command::ToExpert {
+                    msg: ServerToExpert::Consent { state: ConsentState::Waiting, ice_servers, .. },
+                    ..
+                } if ice_servers.is_empty()
+            )),
+            "{waiting:?}"
+        );
+        hub.handle_agent_message(
+            AGENT_CONN,
+            AgentToServer::Consent {
+                session_id: session,
+                accept: true,
+            },
+            T0,
+        );
+        let said_yes = drain(&mut hub);
+        assert!(
+            !said_yes.iter().any(|c| matches!(c, Command::ToExpert { .. })),
+            "the expert hears of it only once it is stored: {said_yes:?}"
+        );
+        hub.handle_recorded(
+            Recorded::Consent {
+                session,
+                ok: true,
+            },
+            T0,
+        );
+        let accepted = drain(&mut hub);
+        assert!(
+            accepted.iter().any(|c| matches!(
+                c,
+                Command::ToExpert {
+                    msg: ServerToExpert::Consent { state: ConsentState::Accepted, ice_servers, .. },
+                    ..
+                } if *ice_servers == [turn.clone()]
+            )),
+            "{accepted:?}"
+        );
+        // The same page back on a new connection hears it again, with the relay.
+        let secret = format!("secret-{EXPERT_CONN}");
+        hub.handle_expert_connected(EXPERT_CONN + 1, session, Some(&secret), "unused", T0);
+        let again = drain(&mut hub);
+        assert!(again.iter().any(|c| matches!(
+            c,
+            Command::ToExpert {
+                conn,
+                msg: ServerToExpert::Consent { ice_servers, .. },
+            } if *conn == EXPERT_CONN + 1 && *ice_servers == [turn.clone()]
+        )));
     }
 
     #[test]
@@ -1895,6 +1975,7 @@ mod tests {
                 state: ConsentState::Waiting,
                 novice_name: "Alice".into(),
                 resume: Some("secret-9".into()),
+                ice_servers: vec![],
             }
         }));
         assert!(!f.hub.live_sessions(f.agent)[0].control, "control is over");

@@ -57,7 +57,7 @@ impl TurnSecret {
         let expires_at = now + self.ttl_secs;
         let username = format!("{expires_at}:{id}");
         TurnCredential {
-            password: self.password(&username),
+            password: self.password_of(&username),
             username,
             expires_at,
         }
@@ -66,21 +66,31 @@ impl TurnSecret {
     /// The password of `username` if it has not expired at `now`. A username is anything that
     /// starts with an expiry time, alone or followed by `:` and an id, as coturn reads it.
     pub fn password_for(&self, username: &str, now: i64) -> Result<String, CredentialError> {
-        let expiry = username.split(':').next().unwrap_or_default();
-        let expires_at: i64 = expiry.parse().map_err(|_| CredentialError::Malformed)?;
-        if expires_at <= now {
+        if expiry_of(username)? <= now {
             return Err(CredentialError::Expired);
         }
-        Ok(self.password(username))
+        Ok(self.password_of(username))
     }
 
-    fn password(&self, username: &str) -> String {
+    /// The password of `username`, whatever its expiry.
+    pub fn password_of(&self, username: &str) -> String {
         // HMAC takes keys of any length.
         let mut mac = Hmac::<Sha1>::new_from_slice(self.secret.expose_secret().as_bytes())
             .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
         mac.update(username.as_bytes());
         STANDARD.encode(mac.finalize().into_bytes())
     }
+}
+
+/// The expiry time a username starts with.
+pub fn expiry_of(username: &str) -> Result<i64, CredentialError> {
+    let expiry = username.split(':').next().unwrap_or_default();
+    expiry.parse().map_err(|_| CredentialError::Malformed)
+}
+
+/// The id after a username's expiry (`""` for a bare expiry): the session it was issued for.
+pub fn session_of(username: &str) -> &str {
+    username.split_once(':').map_or("", |(_, id)| id)
 }
 
 #[cfg(test)]
@@ -112,6 +122,13 @@ mod tests {
             s.password_for(&credential.username, 4600),
             Err(CredentialError::Expired)
         );
+    }
+
+    #[test]
+    fn the_session_is_what_follows_the_expiry() {
+        assert_eq!(session_of("1700000000:s-1:x"), "s-1:x");
+        assert_eq!(session_of("1700000000"), "");
+        assert_eq!(expiry_of("1700000000:s"), Ok(1_700_000_000));
     }
 
     #[test]

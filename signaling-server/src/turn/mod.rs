@@ -3,10 +3,17 @@
 //!
 //! * [`credentials`]: the TURN REST API credential scheme (pure), shared with coturn.
 //! * [`service`]: the embedded STUN/TURN service the server runs unless told to use others.
+//! * [`live`]: the sessions whose credentials the embedded service honours.
+//! * [`guard`]: the filter in front of it: allocation quotas, refused peer addresses, metrics.
 //!
-//! [`IceServers`] turns the configuration into the `iceServers` list of one session.
+//! [`IceServers`] turns the configuration into the `iceServers` list of one session. The
+//! expert's browser gets the STUN part when it redeems, and the TURN credential only with the
+//! novice's yes; the agent hears of it with the consent request, but the embedded service
+//! honours it only once the session is accepted.
 
 pub mod credentials;
+pub mod guard;
+pub mod live;
 pub mod service;
 
 use crate::config::ServerConfig;
@@ -35,7 +42,7 @@ pub async fn shared_secret(
                 .await?,
         ),
     };
-    Ok(TurnSecret::new(secret, config.turn_credential_ttl as i64))
+    Ok(TurnSecret::new(secret, config.credential_ttl() as i64))
 }
 
 /// Where the embedded service should run, or `None` when it is off: disabled, or replaced by
@@ -79,6 +86,11 @@ pub fn service_config(config: &ServerConfig) -> Result<Option<TurnServiceConfig>
         tcp_port: config.turn_tcp_port,
         relay_ports: config.turn_relay_ports.clone(),
         tls,
+        allow_peers: config.turn_allow_peer.clone(),
+        quotas: guard::Quotas {
+            per_session: config.turn_max_allocations_per_session,
+            per_address: config.turn_max_allocations_per_address,
+        },
     }))
 }
 
@@ -138,6 +150,15 @@ impl IceServers {
         }
         servers
     }
+
+    /// The STUN part alone: what an expert gets before the novice has said yes.
+    pub fn stun_only(&self) -> Vec<IceServer> {
+        Self {
+            secret: None,
+            ..self.clone()
+        }
+        .for_session("", 0)
+    }
 }
 
 #[cfg(test)]
@@ -165,6 +186,19 @@ mod tests {
             .password_for("1600:s1", 1000)
             .ok();
         assert_eq!(list[1].credential, password);
+    }
+
+    #[test]
+    fn before_consent_there_is_no_turn_credential() {
+        let servers = IceServers {
+            stun_urls: vec!["stun:192.0.2.1:3478".into()],
+            turn_urls: vec!["turn:192.0.2.1:3478?transport=udp".into()],
+            secret: Some(TurnSecret::new(SecretString::from("k"), 600)),
+        };
+        let list = servers.stun_only();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].urls, ["stun:192.0.2.1:3478"]);
+        assert_eq!((&list[0].username, &list[0].credential), (&None, &None));
     }
 
     #[test]

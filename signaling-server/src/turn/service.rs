@@ -7,10 +7,18 @@
 //!
 //! The library listens on plain TCP only, so TLS ends in [`terminate_tls`]: each decrypted
 //! connection is piped into the service's own TCP listener. The library then sees such clients
-//! at the terminator's address, which only changes the XOR-MAPPED-ADDRESS it reports to them.
+//! at the terminator's address, which only changes the XOR-MAPPED-ADDRESS it reports to them;
+//! the quotas count them at their real address.
+//!
+//! It is no open relay: credentials open relays only while their session is live
+//! ([`super::live`]), and an ended session's allocations are deleted at once; every transport
+//! has the [`super::guard`] filter in front (allocation quotas, refused peer addresses).
 
-use super::credentials::TurnSecret;
+use super::credentials::{self, TurnSecret};
+use super::guard::{self, Guard, Guarded, PeerPolicy, Quotas};
+use super::live::LiveSessions;
 use crate::clock::Clock;
+use ipnet::IpNet;
 use medea_turn::relay::Allocator;
 use medea_turn::transport::{TcpServer, Transport};
 use medea_turn::{AuthHandler, Server, ServerConfig as TurnServerConfig, TurnConfig};
@@ -22,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
@@ -36,6 +45,8 @@ const RELAY_PORT_TRIES: u16 = 50;
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// TLS connections served at once; more wait in the listen queue.
 const MAX_TLS_CONNECTIONS: usize = 4096;
+/// Close notifications of deleted allocations waiting to reach the ledger.
+const CLOSE_NOTIFY_QUEUE: usize = 1024;
 
 /// Where the service listens and what it tells clients.
 #[derive(Clone, Debug)]
@@ -52,6 +63,10 @@ pub struct TurnServiceConfig {
     pub relay_ports: RangeInclusive<u16>,
     /// The TLS listener, if there is one.
     pub tls: Option<TurnTlsConfig>,
+    /// Peer addresses relays may reach even though they are internal (test networks).
+    pub allow_peers: Vec<IpNet>,
+    /// Allocations per session and per client address.
+    pub quotas: Quotas,
 }
 
 /// TURN over TLS (`turns:`).
@@ -77,6 +92,8 @@ impl TurnServiceConfig {
             tcp_port: 0,
             relay_ports: 49152..=65535,
             tls: None,
+            allow_peers: Vec::new(),
+            quotas: Quotas::default(),
         }
     }
 }
@@ -84,31 +101,35 @@ impl TurnServiceConfig {
 /// The running service; dropping it stops it.
 #[derive(Debug)]
 pub struct EmbeddedTurn {
-    /// Its tasks stop when this (their command channel) is dropped.
-    _server: Server,
+    /// The library's tasks stop when the last handle to it (their command channel) is dropped.
+    _server: Arc<Server>,
+    guard: Arc<Guard>,
     public_ip: IpAddr,
     udp: SocketAddr,
     tcp: SocketAddr,
     /// The TLS listener's address and the host named in its URL.
     tls: Option<(SocketAddr, String)>,
-    /// The TLS terminator, with its connections; aborted on drop.
-    tls_task: Option<JoinHandle<()>>,
+    /// The TLS terminator with its connections, the revoker and the ledger's close watcher;
+    /// aborted on drop.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Drop for EmbeddedTurn {
     fn drop(&mut self) {
-        if let Some(task) = self.tls_task.take() {
+        for task in &self.tasks {
             task.abort();
         }
     }
 }
 
 impl EmbeddedTurn {
-    /// Binds the listeners and starts serving. Needs a Tokio runtime.
+    /// Binds the listeners and starts serving the credentials of the sessions `sessions` says
+    /// are live. Needs a Tokio runtime.
     pub async fn start(
         config: &TurnServiceConfig,
         secret: TurnSecret,
         clock: Clock,
+        sessions: LiveSessions,
     ) -> std::io::Result<Self> {
         let udp = UdpSocket::bind((config.listen_ip, config.udp_port)).await?;
         let tcp = TcpListener::bind((config.listen_ip, config.tcp_port)).await?;
@@ -118,8 +139,20 @@ impl EmbeddedTurn {
             None => None,
         };
         let tcp = TcpServer::new(tcp).map_err(std::io::Error::other)?;
-        let connections: Vec<Arc<dyn Transport + Send + Sync>> = vec![Arc::new(udp), Arc::new(tcp)];
-        let server = Server::new(TurnServerConfig {
+        let mut own = guard::host_addresses();
+        own.extend([config.listen_ip, config.public_ip]);
+        let policy = PeerPolicy {
+            allow: config.allow_peers.clone(),
+            own,
+            relay_ports: config.relay_ports.clone(),
+        };
+        let guard = Arc::new(Guard::new(policy, config.quotas, secret.clone()));
+        let connections: Vec<Arc<dyn Transport + Send + Sync>> = vec![
+            Arc::new(Guarded::new(Arc::new(udp), Arc::clone(&guard))),
+            Arc::new(Guarded::new(Arc::new(tcp), Arc::clone(&guard))),
+        ];
+        let (closed_tx, mut closed_rx) = mpsc::channel(CLOSE_NOTIFY_QUEUE);
+        let server = Arc::new(Server::new(TurnServerConfig {
             connections,
             turn: Some(TurnConfig {
                 relay_addr_generator: Allocator {
@@ -130,12 +163,38 @@ impl EmbeddedTurn {
                     address: config.listen_ip.to_string(),
                 },
                 realm: REALM.to_owned(),
-                auth_handler: Arc::new(RestAuth { secret, clock }),
+                auth_handler: Arc::new(RestAuth {
+                    secret,
+                    clock,
+                    sessions: sessions.clone(),
+                    guard: Arc::clone(&guard),
+                }),
                 channel_bind_lifetime: CHANNEL_BIND_LIFETIME,
-                alloc_close_notify: None,
+                alloc_close_notify: Some(closed_tx),
             }),
-        });
-        let (tls, tls_task) = match tls {
+        }));
+        let mut tasks = Vec::new();
+        let watcher = Arc::clone(&guard);
+        tasks.push(tokio::spawn(async move {
+            while let Some(info) = closed_rx.recv().await {
+                watcher.allocation_closed(&info.five_tuple);
+            }
+        }));
+        let (revoked_tx, mut revoked_rx) = mpsc::unbounded_channel::<String>();
+        sessions.on_revoked(revoked_tx);
+        let revoker = Arc::clone(&server);
+        tasks.push(tokio::spawn(async move {
+            while let Some(username) = revoked_rx.recv().await {
+                if revoker
+                    .delete_allocations_by_username(username)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }));
+        let tls = match tls {
             Some((listener, tls)) => {
                 let addr = listener.local_addr()?;
                 // Decrypted streams go to the TCP listener, on loopback when it listens on all.
@@ -149,20 +208,29 @@ impl EmbeddedTurn {
                     _ => tcp_addr,
                 };
                 let acceptor = TlsAcceptor::from(Arc::clone(&tls.server));
-                let task = tokio::spawn(terminate_tls(listener, acceptor, inner));
-                (Some((addr, tls.host.clone())), Some(task))
+                let guard = Arc::clone(&guard);
+                tasks.push(tokio::spawn(terminate_tls(
+                    listener, acceptor, inner, guard,
+                )));
+                Some((addr, tls.host.clone()))
             }
-            None => (None, None),
+            None => None,
         };
         tracing::info!(udp = %udp_addr, tcp = %tcp_addr, tls = ?tls.as_ref().map(|t| t.0), public_ip = %config.public_ip, "STUN/TURN service listening");
         Ok(Self {
             _server: server,
+            guard,
             public_ip: config.public_ip,
             udp: udp_addr,
             tcp: tcp_addr,
             tls,
-            tls_task,
+            tasks,
         })
+    }
+
+    /// Its counters and live allocations, for `GET /metrics`.
+    pub fn metrics(&self) -> Arc<Guard> {
+        Arc::clone(&self.guard)
     }
 
     /// The URLs peers use: TURN over UDP, over TCP and, when it listens, over TLS.
@@ -195,14 +263,22 @@ impl EmbeddedTurn {
 
 /// Accepts TLS connections and pipes each one, decrypted, into the TURN service's TCP listener
 /// at `inner`. Runs until aborted; its connections end with it.
-async fn terminate_tls(listener: TcpListener, acceptor: TlsAcceptor, inner: SocketAddr) {
+async fn terminate_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    inner: SocketAddr,
+    guard: Arc<Guard>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept(), if connections.len() < MAX_TLS_CONNECTIONS => {
                 match accepted {
                     Ok((stream, from)) => {
-                        connections.spawn(pipe_tls(stream, from, acceptor.clone(), inner));
+                        let (acceptor, guard) = (acceptor.clone(), Arc::clone(&guard));
+                        connections.spawn(async move {
+                            pipe_tls(stream, from, acceptor, inner, &guard).await;
+                        });
                     }
                     Err(e) => {
                         // Out of file descriptors, typically: wait instead of spinning.
@@ -217,7 +293,13 @@ async fn terminate_tls(listener: TcpListener, acceptor: TlsAcceptor, inner: Sock
 }
 
 /// One TLS client: handshake, then its plaintext to and from the TURN service over TCP.
-async fn pipe_tls(stream: TcpStream, from: SocketAddr, acceptor: TlsAcceptor, inner: SocketAddr) {
+async fn pipe_tls(
+    stream: TcpStream,
+    from: SocketAddr,
+    acceptor: TlsAcceptor,
+    inner: SocketAddr,
+    guard: &Guard,
+) {
     // Relayed media is many small messages, each wanted at once.
     let _ = stream.set_nodelay(true);
     let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
@@ -231,7 +313,7 @@ async fn pipe_tls(stream: TcpStream, from: SocketAddr, acceptor: TlsAcceptor, in
             return;
         }
     };
-    let mut plain = match TcpStream::connect(inner).await {
+    let plain = match TcpStream::connect(inner).await {
         Ok(plain) => plain,
         Err(e) => {
             tracing::warn!(%from, "TURN/TLS: cannot reach the TURN service at {inner}: {e}");
@@ -239,6 +321,25 @@ async fn pipe_tls(stream: TcpStream, from: SocketAddr, acceptor: TlsAcceptor, in
         }
     };
     let _ = plain.set_nodelay(true);
+    // The service's quotas count this client at its own address, not the terminator's.
+    let local = plain.local_addr().ok();
+    if let Some(local) = local {
+        guard.tls_client_connected(local, from);
+    }
+    let ended = pipe(tls, plain).await;
+    if let Some(local) = local {
+        guard.tls_client_gone(local);
+    }
+    if let Err(e) = ended {
+        tracing::debug!(%from, "TURN/TLS connection ended: {e}");
+    }
+}
+
+/// Copies between a TLS client and the TURN service's TCP listener until either side ends.
+async fn pipe(
+    tls: tokio_rustls::server::TlsStream<TcpStream>,
+    mut plain: TcpStream,
+) -> std::io::Result<()> {
     let (mut tls_read, mut tls_write) = tokio::io::split(tls);
     let (mut plain_read, mut plain_write) = plain.split();
     // The service splits the client's stream itself. Its answers go back one message per TLS
@@ -261,19 +362,19 @@ async fn pipe_tls(stream: TcpStream, from: SocketAddr, acceptor: TlsAcceptor, in
         }
     };
     // Either side's end is the connection's end.
-    let ended = tokio::select! {
+    tokio::select! {
         ended = upstream => ended.map(drop),
         ended = downstream => ended,
-    };
-    if let Err(e) = ended {
-        tracing::debug!(%from, "TURN/TLS connection ended: {e}");
     }
 }
 
-/// Accepts usernames whose expiry lies ahead, with the password the shared secret gives them.
+/// Accepts the usernames of live sessions ([`LiveSessions::admits`]), with the password the
+/// shared secret gives them.
 struct RestAuth {
     secret: TurnSecret,
     clock: Clock,
+    sessions: LiveSessions,
+    guard: Arc<Guard>,
 }
 
 impl AuthHandler for RestAuth {
@@ -283,10 +384,19 @@ impl AuthHandler for RestAuth {
         _realm: &str,
         src_addr: SocketAddr,
     ) -> Result<SecretString, medea_turn::Error> {
-        match self.secret.password_for(username, self.clock.now()) {
-            Ok(password) => Ok(password.into()),
+        let admitted = credentials::expiry_of(username)
+            .map_err(|e| e.to_string())
+            .and_then(|expires_at| {
+                let session = credentials::session_of(username);
+                self.sessions
+                    .admits(session, username, expires_at, self.clock.now())
+                    .map_err(|e| e.to_string())
+            });
+        match admitted {
+            Ok(()) => Ok(self.secret.password_of(username).into()),
             Err(reason) => {
-                tracing::info!(%src_addr, "TURN request refused: {reason}");
+                self.guard.credential_refused();
+                tracing::info!(%src_addr, "TURN request refused: the credential {reason}");
                 Err(medea_turn::Error::NoSuchUser)
             }
         }

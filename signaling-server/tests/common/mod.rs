@@ -5,7 +5,8 @@
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::api::{
-    CreateInvitationRequest, InvitationCreated, RedeemRequest, RegisterAgentResponse,
+    CreateInvitationRequest, IceServer, InvitationCreated, RedeemRequest, RedeemResponse,
+    RegisterAgentResponse,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -14,6 +15,7 @@ use signaling_server::config::ServerConfig;
 use signaling_server::state::AppState;
 use signaling_server::store::Store;
 use std::net::{IpAddr, SocketAddr};
+use signaling_server::turn::live::LiveSessions;
 use std::time::Duration;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::oneshot;
@@ -139,6 +141,15 @@ impl TestServer {
     }
 
     pub async fn start_with(db: &TestDb, config: ServerConfig) -> Self {
+        Self::start_with_turn(db, config, LiveSessions::default()).await
+    }
+
+    /// A server that tells `turn_sessions` (an embedded TURN service's) which sessions are live.
+    pub async fn start_with_turn(
+        db: &TestDb,
+        config: ServerConfig,
+        turn_sessions: LiveSessions,
+    ) -> Self {
         let store = Store::connect(&db.url).await.expect("open database");
         let clock = Clock::default();
         store
@@ -154,9 +165,15 @@ impl TestServer {
             Some(url) => url.clone(),
             None => base.parse().expect("url"),
         };
-        let state = AppState::new(&config, store.clone(), &public, clock.clone())
-            .await
-            .expect("state");
+        let state = AppState::new(
+            &config,
+            store.clone(),
+            &public,
+            clock.clone(),
+            turn_sessions,
+        )
+        .await
+        .expect("state");
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(signaling_server::serve(listener, state.clone(), async {
             let _ = rx.await;
@@ -549,4 +566,36 @@ pub async fn desk_sign_in(
         session_cookie,
         page: res.text().await.unwrap_or_default(),
     }
+}
+
+/// An invitation redeemed, with the agent asked: the redeem response, the consent request's
+/// servers, and both WebSockets.
+pub async fn redeemed_session(server: &TestServer) -> (RedeemResponse, Vec<IceServer>, Ws, Ws) {
+    let alice = server.agent("Alice").await;
+    let mut agent = agent_ws(server, &alice).await;
+    expect_type(&mut agent, "welcome").await;
+    let invitation = alice.invite(&CreateInvitationRequest::default()).await;
+    let (status, body) = server.client().redeem(&invitation.code, None).await;
+    assert_eq!(status, 200, "{body}");
+    let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem response");
+    let request = expect_type(&mut agent, "session_request").await;
+    let agent_servers: Vec<IceServer> =
+        serde_json::from_value(request["ice_servers"].clone()).expect("agent's ice servers");
+    let mut expert = expert_ws(server, &redeemed.ticket).await;
+    let consent = expect_type(&mut expert, "consent").await;
+    assert_eq!(consent["state"], "waiting");
+    assert!(consent.get("ice_servers").is_none(), "{consent}");
+    (redeemed, agent_servers, agent, expert)
+}
+
+/// The novice says yes; the expert's consent frame with its servers.
+pub async fn accept(session: &RedeemResponse, agent: &mut Ws, expert: &mut Ws) -> Vec<IceServer> {
+    send(
+        agent,
+        &serde_json::json!({"type": "consent", "session_id": session.session_id, "accept": true}),
+    )
+    .await;
+    let consent = expect_type(expert, "consent").await;
+    assert_eq!(consent["state"], "accepted");
+    serde_json::from_value(consent["ice_servers"].clone()).expect("servers with the consent")
 }

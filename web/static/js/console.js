@@ -41,6 +41,8 @@ const page = {
   /** When the signaling connection dropped, while reconnecting. */
   lostAt: null,
   outbox: [],
+  // STUN and TURN servers from the consent frame, once the novice has accepted.
+  iceServers: null,
 };
 
 /** Sends to the server, or keeps the frame until the connection is back. */
@@ -184,6 +186,10 @@ function onServerMessage(msg, redeemed, send) {
       if (msg.state === "waiting") {
         setState("waiting", `Waiting for ${msg.novice_name} to allow the connection…`);
       } else if (msg.state === "accepted") {
+        // The session's TURN credential comes with the novice's yes, never before.
+        if (msg.ice_servers) page.iceServers = msg.ice_servers;
+        // Back after a dropped signaling connection: the picture went on meanwhile.
+        if (page.peer) break;
         setState("connecting", `${msg.novice_name} allowed the connection. Connecting…`);
         startPeer(redeemed, send);
       }
@@ -217,7 +223,7 @@ function onServerMessage(msg, redeemed, send) {
 function startPeer(redeemed, sendToServer) {
   if (page.peer || page.ended) return;
   const peer = new ExpertPeer({
-    iceServers: redeemed.ice_servers ?? [],
+    iceServers: page.iceServers ?? redeemed.ice_servers ?? [],
     sendSignal: (signal) => sendToServer({ type: "signal", signal }),
     video: $("video"),
   });
