@@ -1,13 +1,13 @@
 //! The novice's invitations: create, list, inspect, revoke. Agent only.
 
 use super::agents::AuthedAgent;
-use super::ApiJson;
+use super::{ApiJson, ApiPath};
 use crate::error::{ApiError, ServerError};
 use crate::invitation::{codes, Invitation};
 use crate::secrets::hash_password;
 use crate::state::AppState;
 use crate::store::AuditEvent;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use protocol::api::{CreateInvitationRequest, ErrorBody, InvitationCreated, InvitationSummary};
@@ -154,7 +154,7 @@ async fn owned(state: &AppState, agent: &AuthedAgent, id: &str) -> Result<Invita
 pub async fn get_one(
     State(state): State<AppState>,
     agent: AuthedAgent,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<InvitationSummary>, ApiError> {
     let inv = owned(&state, &agent, &id).await?;
     Ok(Json(summary(&state, &inv)))
@@ -169,7 +169,7 @@ pub async fn get_one(
 pub async fn revoke(
     State(state): State<AppState>,
     agent: AuthedAgent,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<InvitationSummary>, ApiError> {
     for _ in 0..5 {
         let mut inv = owned(&state, &agent, &id).await?;
