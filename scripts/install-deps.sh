@@ -16,18 +16,29 @@ PACKAGES=(
   python3-aiosmtpd
   # PostgreSQL client tools for database tests and diagnostics; curl for scripts/run.sh
   postgresql-client curl
+  # a virtual environment for the OpenAPI fuzzer (below)
+  python3-venv
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "Installing system packages: ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# schemathesis, the OpenAPI fuzzer that signaling-server/tests/openapi_document_holds_under_fuzzing.rs
+# runs against a real server, in a virtual environment of its own and pinned to one version.
+# ASSIST_FUZZ_VENV moves it; the test looks in the same place.
+SCHEMATHESIS_VERSION=4.32.5
+VENV="${ASSIST_FUZZ_VENV:-/opt/remote-assist-venv}"
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -qF "$SCHEMATHESIS_VERSION"; then
+  echo "Installing schemathesis $SCHEMATHESIS_VERSION into $VENV"
+  $SUDO /usr/bin/python3 -m venv "$VENV"
+  $SUDO "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi

@@ -22,7 +22,9 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RegisterAgentRequest {
-    /// Name shown to experts ("Alice on alice-laptop").
+    /// Name shown to experts ("Alice on alice-laptop"): 1 to 64 characters once trimmed, no
+    /// control characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
 }
 
@@ -42,7 +44,9 @@ pub struct RegisterAgentResponse {
 pub struct EnrollRequest {
     /// The enrolment token, as the administrator handed it out.
     pub token: String,
-    /// Name shown on the dashboard and to experts ("Alice on alice-laptop").
+    /// Name shown on the dashboard and to experts ("Alice on alice-laptop"): 1 to 64
+    /// characters once trimmed, no control characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
 }
 
@@ -60,11 +64,13 @@ pub struct EnrollResponse {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateInvitationRequest {
-    /// Lifetime in seconds; default one hour, at most 30 days.
+    /// Lifetime in seconds; default one hour, at least a minute, at most 30 days.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 2_592_000))]
     pub expires_in_secs: Option<u64>,
-    /// Optional password the expert must type.
+    /// Optional password the expert must type: not empty, at most 256 bytes.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub password: Option<String>,
     /// Have the server e-mail the invitation to this address (needs an SMTP relay configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,8 +116,9 @@ pub struct ExpertSummary {
 pub struct DirectInvitationRequest {
     /// The expert's login, as `GET /api/experts` lists it.
     pub to: String,
-    /// Lifetime in seconds; default one hour.
+    /// Lifetime in seconds; default one hour, at least a minute, at most 30 days.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 2_592_000))]
     pub expires_in_secs: Option<u64>,
 }
 
@@ -178,7 +185,9 @@ pub struct RedeemRequest {
     pub code: String,
     #[serde(default)]
     pub password: Option<String>,
-    /// How the expert calls themself; shown to the novice in the consent prompt.
+    /// How the expert calls themself; shown to the novice in the consent prompt: 1 to 64
+    /// characters once trimmed, no control characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub expert_name: String,
 }
 

@@ -11,7 +11,7 @@
 
 use crate::api::IceServer;
 use crate::ids::{InvitationId, SessionId};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// WebRTC negotiation payload relayed verbatim between the peers of one session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,13 +103,28 @@ pub enum AgentToServer {
 /// What the agent measures of a live session.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionStats {
-    /// Video frames sent per second.
+    /// Video frames sent per second: finite and never negative.
+    #[serde(deserialize_with = "frame_rate")]
     pub fps: f32,
     /// Video bitrate sent, in kbit/s.
     pub kbps: u32,
     /// Round-trip time to the expert's browser, when measured.
     #[serde(default)]
     pub rtt_ms: Option<u32>,
+}
+
+/// Reads a frame rate, refusing what no measurement gives: negative rates, and numbers too
+/// large for an `f32`, which would turn infinite there and into `null` when passed on.
+fn frame_rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+    let fps = f64::deserialize(deserializer)?;
+    if (0.0..=f64::from(f32::MAX)).contains(&fps) {
+        // In range, so the nearest f32 is finite.
+        Ok(fps as f32)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "fps must be a frame rate of at least 0 frames per second, not {fps}"
+        )))
+    }
 }
 
 /// A change of remote control, as the agent (the only authority on control) decided it.

@@ -3,7 +3,7 @@
 //! Every failed request answers `{"error": code, "message": text}` with a fitting status. An
 //! internal failure is logged in full and answered with a bare 500 that reveals nothing.
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -106,6 +106,14 @@ impl From<JsonRejection> for ApiError {
             _ => "bad_request",
         };
         Self::new(status, code, rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        // A path that matched a route but whose parameter does not decode (bad percent-encoding,
+        // not UTF-8): nothing by that name exists.
+        Self::not_found("not_found", rejection.body_text())
     }
 }
 

@@ -508,4 +508,38 @@ mod tests {
         assert_eq!(clamp((u32::MAX, 0), (1280, 720)), (1279, 0));
         assert_eq!(clamp((10, 10), (0, 0)), (0, 0));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 1024, ..Default::default() })]
+
+        #[test]
+        fn any_position_the_expert_sends_lands_on_the_screen(
+            x in proptest::prelude::any::<u32>(),
+            y in proptest::prelude::any::<u32>(),
+            width in 0u32..=u32::from(u16::MAX),
+            height in 0u32..=u32::from(u16::MAX),
+        ) {
+            let (cx, cy) = clamp((x, y), (width, height));
+            proptest::prop_assert!(cx >= 0 && cy >= 0);
+            proptest::prop_assert!(u32::try_from(cx).is_ok_and(|cx| cx < width.max(1)));
+            proptest::prop_assert!(u32::try_from(cy).is_ok_and(|cy| cy < height.max(1)));
+            // Positions on the screen are kept as they are.
+            if x < width && y < height {
+                proptest::prop_assert_eq!((cx, cy), (x as i32, y as i32));
+            }
+        }
+
+        #[test]
+        fn any_key_name_is_forwarded_only_as_a_character_or_a_known_key(key in proptest::prelude::any::<String>()) {
+            let single = {
+                let mut chars = key.chars();
+                matches!((chars.next(), chars.next()), (Some(c), None) if !c.is_control())
+            };
+            match browser_key(&key) {
+                Some(BrowserKey::Typed(_)) => proptest::prop_assert!(single, "{:?}", key),
+                Some(BrowserKey::Held(_)) => proptest::prop_assert!(!single && key.is_ascii()),
+                None => proptest::prop_assert!(!single),
+            }
+        }
+    }
 }

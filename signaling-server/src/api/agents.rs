@@ -42,8 +42,9 @@ pub fn clean_name(raw: &str, what: &str) -> Result<String, ApiError> {
 
 #[utoipa::path(post, path = "/api/agents", request_body = RegisterAgentRequest, responses(
     (status = 201, body = RegisterAgentResponse, description = "Registered; keep the token"),
-    (status = 400, body = ErrorBody),
-    (status = 429, body = ErrorBody),
+    (status = 400, body = ErrorBody,
+        description = "The name is empty, longer than 64 characters or has control characters"),
+    (status = 429, body = ErrorBody, description = "Too many registrations from this address"),
 ))]
 pub async fn register(
     State(state): State<AppState>,

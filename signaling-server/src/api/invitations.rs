@@ -5,14 +5,14 @@
 //! itself are limited per agent and per recipient each hour.
 
 use super::agents::AuthedAgent;
-use super::ApiJson;
+use super::{ApiJson, ApiPath};
 use crate::error::{ApiError, ServerError};
 use crate::invitation::{codes, Invitation};
 use crate::secrets::hash_password;
 use crate::state::AppState;
 use crate::store::{AuditEvent, Writes};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use lettre::message::Mailbox;
@@ -264,7 +264,7 @@ async fn owned(state: &AppState, agent: &AuthedAgent, id: &str) -> Result<Invita
 pub async fn get_one(
     State(state): State<AppState>,
     agent: AuthedAgent,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<InvitationSummary>, ApiError> {
     let inv = owned(&state, &agent, &id).await?;
     Ok(Json(summary(&state, &inv)))
@@ -279,7 +279,7 @@ pub async fn get_one(
 pub async fn revoke(
     State(state): State<AppState>,
     agent: AuthedAgent,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<InvitationSummary>, ApiError> {
     for _ in 0..5 {
         let mut inv = owned(&state, &agent, &id).await?;

@@ -6,6 +6,12 @@
 //! * [`direct`]: an enrolled machine lists its desk's experts and invites one directly.
 //! * [`redeem`]: the expert opens an invitation and receives a session ticket.
 //! * [`health`]: liveness and database reachability.
+//!
+//! The document tells what the server really answers. Besides what each handler lists, every
+//! operation with a JSON body also answers 400 (not JSON), 413 (over [`MAX_BODY`]), 415 (no
+//! `Content-Type: application/json`) and 422 (JSON of the wrong shape), and every operation
+//! behind the agent's bearer token 401; [`ApiJson`] and [`ApiPath`] give those rejections in the
+//! API's JSON error format, and [`Rejections`] adds them to the document.
 
 pub mod agents;
 pub mod direct;
@@ -16,10 +22,12 @@ pub mod redeem;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::{DefaultBodyLimit, FromRequest};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 /// Largest request body the API reads.
@@ -29,6 +37,11 @@ pub const MAX_BODY: usize = 64 * 1024;
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
+
+/// Path parameter extractor whose rejections are answered in the API's error format.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,9 +59,85 @@ pub struct ApiJson<T>(pub T);
         redeem::redeem,
         health::health,
     ),
-    modifiers(&AgentAuth)
+    modifiers(&AgentAuth, &Rejections)
 )]
 pub struct ApiDoc;
+
+/// Adds to the document what the extractors answer before any handler runs.
+struct Rejections;
+
+/// Refusals of a JSON body by [`ApiJson`], by status.
+fn body_rejections() -> [(&'static str, String); 4] {
+    [
+        (
+            "400",
+            "The body is not JSON, or a value in it is refused".into(),
+        ),
+        (
+            "413",
+            format!("The body is larger than {} KiB", MAX_BODY / 1024),
+        ),
+        (
+            "415",
+            "The request lacks `Content-Type: application/json`".into(),
+        ),
+        (
+            "422",
+            "The body is JSON but not of the documented shape (a missing field, a wrong type, \
+             a number out of range)"
+                .into(),
+        ),
+    ]
+}
+
+fn error_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .into()
+}
+
+impl Rejections {
+    fn complete(operation: &mut Operation) {
+        let responses = &mut operation.responses.responses;
+        if operation.request_body.is_some() {
+            for (status, description) in body_rejections() {
+                responses
+                    .entry(status.into())
+                    .or_insert_with(|| error_response(&description));
+            }
+        }
+        if operation.security.is_some() {
+            responses
+                .entry("401".into())
+                .or_insert_with(|| error_response("Missing or invalid agent token"));
+        }
+    }
+}
+
+impl Modify for Rejections {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                Self::complete(operation);
+            }
+        }
+    }
+}
 
 struct AgentAuth;
 

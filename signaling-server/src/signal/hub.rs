@@ -1321,16 +1321,12 @@ mod tests {
         );
         let said_yes = drain(&mut hub);
         assert!(
-            !said_yes.iter().any(|c| matches!(c, Command::ToExpert { .. })),
+            !said_yes
+                .iter()
+                .any(|c| matches!(c, Command::ToExpert { .. })),
             "the expert hears of it only once it is stored: {said_yes:?}"
         );
-        hub.handle_recorded(
-            Recorded::Consent {
-                session,
-                ok: true,
-            },
-            T0,
-        );
+        hub.handle_recorded(Recorded::Consent { session, ok: true }, T0);
         let accepted = drain(&mut hub);
         assert!(
             accepted.iter().any(|c| matches!(
