@@ -195,6 +195,11 @@ pub struct ServerConfig {
     #[arg(long, env = "ASSIST_MAIL_PER_RECIPIENT_PER_HOUR", default_value_t = 3)]
     pub mail_per_recipient_per_hour: u32,
 
+    /// Invitation e-mails the server sends per hour in all, whichever agents ask: registering
+    /// many agents does not make it a mass mailer.
+    #[arg(long, env = "ASSIST_MAIL_PER_HOUR", default_value_t = 200)]
+    pub mail_per_hour: u32,
+
     /// STUN server URLs handed to both peers (comma-separated), e.g. stun:stun.example.org:3478.
     #[arg(long, env = "ASSIST_STUN_URLS", value_delimiter = ',')]
     pub stun_urls: Vec<String>,

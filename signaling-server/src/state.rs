@@ -54,6 +54,8 @@ pub struct Shared {
     /// Invitation e-mails sent by the server per agent, and per recipient address, each hour.
     pub mail_agent_limit: RateLimiter<AgentId>,
     pub mail_recipient_limit: RateLimiter<String>,
+    /// Invitation e-mails sent by the server in all each hour.
+    pub mail_total_limit: RateLimiter<()>,
     pub web_dir: PathBuf,
     /// The SMTP relay for invitations the server sends itself, if one is configured.
     pub mailer: Option<Mailer>,
@@ -79,6 +81,7 @@ impl AppState {
         self.sign_in_backoff.purge(now);
         self.mail_agent_limit.purge(now);
         self.mail_recipient_limit.purge(now);
+        self.mail_total_limit.purge(now);
     }
 
     /// Builds the state and starts the task that stores session changes. Needs a Tokio runtime.
@@ -137,6 +140,7 @@ impl AppState {
             max_open_invitations: config.max_open_invitations,
             mail_agent_limit: RateLimiter::new(config.mail_per_agent_per_hour, 3600),
             mail_recipient_limit: RateLimiter::new(config.mail_per_recipient_per_hour, 3600),
+            mail_total_limit: RateLimiter::new(config.mail_per_hour, 3600),
             web_dir: config.web_dir.clone(),
             store,
             clock,

@@ -133,16 +133,21 @@ both_backends!(
     the_invitation_list_comes_in_pages
 );
 
-#[tokio::test]
-async fn server_sent_mail_is_limited_per_agent_and_per_recipient() {
-    let db = TestDb::new(Backend::Sqlite).await;
+/// A server with an SMTP relay nobody listens on: the limits are decided before any delivery.
+fn with_dead_relay() -> ServerConfig {
     let mut config = ServerConfig::defaults();
-    // A relay nobody listens on: the limits are decided before any delivery.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
     config.smtp_url = Some(SecretString::from(format!("smtp://127.0.0.1:{closed}")));
+    config
+}
+
+#[tokio::test]
+async fn server_sent_mail_is_limited_per_agent_and_per_recipient() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut config = with_dead_relay();
     config.mail_per_agent_per_hour = 3;
     config.mail_per_recipient_per_hour = 1;
     let server = TestServer::start_with(&db, config).await;
@@ -198,6 +203,34 @@ async fn server_sent_mail_is_limited_per_agent_and_per_recipient() {
         .post_json("/api/invitations", &mail("carol@example.org"))
         .await;
     assert_eq!(status, 201);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn many_agents_together_cannot_turn_the_server_into_a_mass_mailer() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut config = with_dead_relay();
+    config.mail_per_hour = 4;
+    let server = TestServer::start_with(&db, config).await;
+    let mut answers = Vec::new();
+    for i in 0..6 {
+        let agent = server.agent(&format!("Agent {i}")).await;
+        let (status, body) = agent
+            .post_json(
+                "/api/invitations",
+                &CreateInvitationRequest {
+                    email_to: Some(format!("victim{i}@example.org")),
+                    ..Default::default()
+                },
+            )
+            .await;
+        answers.push((status, body["error"].as_str().map(str::to_string)));
+    }
+    let sent = answers.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(sent, 4, "{answers:?}");
+    assert!(answers[4..]
+        .iter()
+        .all(|(s, e)| *s == 429 && e.as_deref() == Some("mail_limited")));
     server.stop().await;
 }
 

@@ -2,7 +2,7 @@
 //!
 //! Quotas keep one agent from flooding the server: at most `--max-open-invitations` open at
 //! once, the list comes in pages (`?limit=&after=`), and invitation e-mails the server sends
-//! itself are limited per agent and per recipient each hour.
+//! itself are limited per agent, per recipient and in all each hour.
 
 use super::agents::AuthedAgent;
 use super::{ApiJson, ApiPath};
@@ -54,7 +54,7 @@ pub async fn check_quota(
 }
 
 /// Counts one server-sent e-mail for `agent` to `to`; refused above the hourly limits per
-/// agent and per recipient, so that the server's relay cannot be used to send spam.
+/// agent, per recipient and in all, so that the server's relay cannot be used to send spam.
 fn check_mail_limits(state: &AppState, agent: AgentId, to: &Mailbox) -> Result<(), ApiError> {
     let now = state.clock.now();
     let refused = |what: &str| {
@@ -75,6 +75,9 @@ fn check_mail_limits(state: &AppState, agent: AgentId, to: &Mailbox) -> Result<(
         .check(to.email.to_string().to_lowercase(), now)
     {
         return Err(refused("to one address"));
+    }
+    if !state.mail_total_limit.check((), now) {
+        return Err(refused("in all"));
     }
     Ok(())
 }
@@ -98,7 +101,7 @@ pub fn summary(state: &AppState, inv: &Invitation) -> InvitationSummary {
     (status = 401, body = ErrorBody),
     (status = 429, body = ErrorBody, description = "too_many_invitations: the agent has as many \
         open invitations as the server allows (--max-open-invitations); mail_limited: too many \
-        server-sent e-mails this hour for this agent or to this address"),
+        server-sent e-mails this hour for this agent, to this address or in all"),
 ))]
 pub async fn create(
     State(state): State<AppState>,
