@@ -233,6 +233,13 @@ impl Network {
         )
     }
 
+    /// The novice's host loses its default route: it reaches only its own link (the router's
+    /// address there, where the server and the TURN service listen), and has no route for
+    /// multicast either.
+    pub fn remove_novice_default_route(&self) -> Result<()> {
+        self.novice.run("ip", &["route", "del", "default"])
+    }
+
     /// The router forwards between the hosts again.
     pub fn open_direct_path(&self) -> Result<()> {
         self.router

@@ -174,6 +174,18 @@ async fn peers_that_cannot_reach_each_other_connect_through_the_relay() -> Resul
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_novice_host_without_a_default_route_still_starts_a_session() -> Result<()> {
+    let Some(network) = network()? else {
+        return Ok(());
+    };
+    // No route for 224.0.0.251 either: a multicast DNS socket could not even join its group.
+    network.remove_novice_default_route()?;
+    let session = live_session(&network).await?;
+    path_shown(&session.page, "relayed").await?;
+    more_frames(&session.page, "more frames through the relay").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn peers_that_can_reach_each_other_connect_directly() -> Result<()> {
     let Some(network) = network()? else {
         return Ok(());
