@@ -16,10 +16,13 @@ mod audit_cli;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs go to standard error: standard output carries what commands print (the listening
+    // address, `audit verify`'s verdict, an audit export).
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     match cli.command {
