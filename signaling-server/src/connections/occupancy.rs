@@ -2,30 +2,10 @@
 //! of a new one against both caps. An admitted connection holds an [`Admission`] for as long
 //! as its socket is open (an upgraded WebSocket included); dropping it frees the places.
 
+use crate::ratelimit::client_key;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-
-/// The unit a per-address cap counts: one IPv4 address, or one IPv6 /64 (what a single
-/// subscriber is usually given, so that hopping within it gains nothing).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AddressKey {
-    V4(u32),
-    V6Prefix(u64),
-}
-
-impl From<IpAddr> for AddressKey {
-    fn from(ip: IpAddr) -> Self {
-        match ip {
-            IpAddr::V4(v4) => Self::V4(v4.into()),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d.
-                Some(v4) => Self::V4(v4.into()),
-                None => Self::V6Prefix((u128::from(v6) >> 64) as u64),
-            },
-        }
-    }
-}
 
 /// Why a connection was not admitted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +19,7 @@ pub enum Refusal {
 #[derive(Debug, Default)]
 struct Counts {
     total: usize,
-    per_address: HashMap<AddressKey, usize>,
+    per_address: HashMap<IpAddr, usize>,
 }
 
 /// The server's connections, counted. Cheap to clone.
@@ -61,7 +41,8 @@ impl Occupancy {
 
     /// Takes a place for a connection from `ip`, unless a cap is reached.
     pub fn admit(&self, ip: IpAddr) -> Result<Admission, Refusal> {
-        let key = AddressKey::from(ip);
+        // One IPv4 address or one IPv6 /64, as the rate limits count a client.
+        let key = client_key(ip);
         let mut counts = self.lock();
         if counts.total >= self.max_total {
             return Err(Refusal::Full);
@@ -92,7 +73,7 @@ impl Occupancy {
 /// One admitted connection's place; freed on drop.
 #[derive(Debug)]
 pub struct Admission {
-    key: AddressKey,
+    key: IpAddr,
     counts: Arc<Mutex<Counts>>,
 }
 
