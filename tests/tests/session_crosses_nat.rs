@@ -25,14 +25,19 @@ const TURN_PORT: u16 = 3478;
 /// it through.
 const TURN_TLS_PORT: u16 = 443;
 
-/// The network, or `None` after saying why the test cannot run here.
+/// The network, or `None` after saying why the test cannot run here, where skipping is
+/// allowed ([`tests::skip_allowed`]); elsewhere a missing tool fails the test.
 fn network() -> Result<Option<Network>> {
     Ok(match Network::create()? {
         Ok(network) => Some(network),
-        Err(reason) => {
+        Err(reason) if tests::skip_allowed() => {
             eprintln!("SKIPPED: {reason}; this test builds separate hosts with network namespaces");
             None
         }
+        Err(reason) => anyhow::bail!(
+            "{reason}: this test builds separate hosts with network namespaces \
+             (ASSIST_ALLOW_SKIP=1 skips it)"
+        ),
     })
 }
 

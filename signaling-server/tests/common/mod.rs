@@ -599,3 +599,9 @@ pub async fn accept(session: &RedeemResponse, agent: &mut Ws, expert: &mut Ws) -
     assert_eq!(consent["state"], "accepted");
     serde_json::from_value(consent["ice_servers"].clone()).expect("servers with the consent")
 }
+
+/// Whether a test may pass without running when a tool it needs is missing: only where the
+/// environment says so (`ASSIST_ALLOW_SKIP=1`). Everywhere else, CI included, it fails.
+pub fn skip_allowed() -> bool {
+    std::env::var("ASSIST_ALLOW_SKIP").is_ok_and(|v| v == "1")
+}
