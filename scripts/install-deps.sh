@@ -4,12 +4,12 @@
 set -euo pipefail
 
 PACKAGES=(
-  # build: scrap (X11 capture), openh264 from source, enigo (XTest input)
-  pkg-config cmake nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev libxdo-dev libxtst-dev libxi-dev
+  # build: scrap (X11 capture), openh264 from source, enigo (XTest input), libvpx (VP8)
+  pkg-config cmake nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev libxdo-dev libxtst-dev libxi-dev libvpx-dev
   # test desktop: virtual X server, X utilities, a terminal with a font
   xvfb x11-utils x11-xserver-utils xdotool xterm fonts-dejavu-core python3-tk xclip
   # the expert's browser in end-to-end tests
-  chromium chromium-driver
+  chromium chromium-driver firefox-esr
   # NAT traversal tests: coturn (TURN server and client), network namespaces and a firewall
   coturn iproute2 iptables
   # a real SMTP server for the invitation e-mail tests

@@ -15,12 +15,15 @@
 //!
 //!   cargo bench -p agent --bench media
 //!
-//! Environment: `BENCH_SECONDS` (default 5, per scene and size), `BENCH_SIZES` (default
-//! `1280x720,1920x1080`). Prints a Markdown table.
+//! Each scene and size runs once per codec (H.264 with OpenH264, VP8 with libvpx), side by side
+//! in one run, so that their CPU time, bytes and encoding latency compare directly.
+//!
+//! Environment: `BENCH_SECONDS` (default 5, per scene, size and codec), `BENCH_SIZES` (default
+//! `1280x720,1920x1080`), `BENCH_CODECS` (default `h264,vp8`). Prints a Markdown table.
 
 use std::time::Duration;
 
-use agent::media::{EncodedFrame, FrameTimings, MediaConfig, Pipeline};
+use agent::media::{EncodedFrame, FrameTimings, MediaConfig, Pipeline, VideoCodec};
 use anyhow::{bail, Context, Result};
 use tests::measure::{parse_sizes, percentile, Process};
 use tests::xvfb::Xvfb;
@@ -141,6 +144,7 @@ impl Scene {
 struct Run {
     scene: Scene,
     size: (u32, u32),
+    codec: VideoCodec,
     elapsed: Duration,
     keyframe_bytes: usize,
     frames: Vec<EncodedFrame>,
@@ -173,10 +177,11 @@ impl Run {
             format!("{:.1}", cpu_ms / frames as f64)
         };
         format!(
-            "| {} | {}x{} | {:.1} | {} | {} | {} | {} | {:.0} | {} | {} | {:.0} % | {} |",
+            "| {} | {}x{} | {} | {:.1} | {} | {} | {} | {} | {:.0} | {} | {} | {:.0} % | {} |",
             self.scene.name(),
             self.size.0,
             self.size.1,
+            self.codec,
             frames as f64 / seconds,
             self.stage(|t| t.capture),
             self.stage(|t| t.convert),
@@ -191,12 +196,18 @@ impl Run {
     }
 }
 
-async fn measure(scene: Scene, size: (u32, u32), period: Duration) -> Result<Run> {
+async fn measure(
+    scene: Scene,
+    size: (u32, u32),
+    codec: VideoCodec,
+    period: Duration,
+) -> Result<Run> {
     let mut xvfb = Xvfb::start(size.0, size.1)?;
     scene.show(&mut xvfb)?;
     let (pipeline, mut receiver) = Pipeline::start(MediaConfig {
         display: Some(xvfb.display().to_owned()),
         max_fps: MAX_FPS,
+        codec,
         ..MediaConfig::default()
     })?;
 
@@ -234,6 +245,7 @@ async fn measure(scene: Scene, size: (u32, u32), period: Duration) -> Result<Run
     Ok(Run {
         scene,
         size,
+        codec,
         elapsed,
         keyframe_bytes: first.data.len(),
         frames,
@@ -245,6 +257,17 @@ async fn measure(scene: Scene, size: (u32, u32), period: Duration) -> Result<Run
 fn sizes() -> Result<Vec<(u32, u32)>> {
     let list = std::env::var("BENCH_SIZES").unwrap_or_else(|_| "1280x720,1920x1080".into());
     parse_sizes(&list).map_err(|e| anyhow::anyhow!("BENCH_SIZES: {e}"))
+}
+
+fn codecs() -> Result<Vec<VideoCodec>> {
+    let list = std::env::var("BENCH_CODECS").unwrap_or_else(|_| "h264,vp8".into());
+    list.split(',')
+        .map(|name| match name.trim().to_ascii_lowercase().as_str() {
+            "h264" => Ok(VideoCodec::H264),
+            "vp8" => Ok(VideoCodec::Vp8),
+            other => bail!("BENCH_CODECS: {other:?} is neither h264 nor vp8"),
+        })
+        .collect()
 }
 
 fn cpu_model() -> String {
@@ -271,8 +294,15 @@ async fn main() -> Result<()> {
     let mut rows = Vec::new();
     for size in sizes()? {
         for scene in Scene::ALL {
-            eprintln!("{}x{} {}: {seconds} s", size.0, size.1, scene.name());
-            rows.push(measure(scene, size, period).await?.row());
+            for codec in codecs()? {
+                eprintln!(
+                    "{}x{} {} {codec}: {seconds} s",
+                    size.0,
+                    size.1,
+                    scene.name()
+                );
+                rows.push(measure(scene, size, codec, period).await?.row());
+            }
         }
     }
 
@@ -281,11 +311,11 @@ async fn main() -> Result<()> {
         cpu_model()
     );
     println!(
-        "| scene | size | frames/s | capture ms p50 / p95 | convert ms p50 / p95 \
+        "| scene | size | codec | frames/s | capture ms p50 / p95 | convert ms p50 / p95 \
          | encode ms p50 / p95 | bytes/frame p50 | kbit/s | keyframe bytes | CPU ms/frame \
          | CPU (one core = 100 %) | dropped |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         println!("{row}");
     }

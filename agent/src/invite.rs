@@ -14,7 +14,7 @@ use crate::invitation::clipboard::Clipboard;
 use crate::invitation::file::{self as invitation_file, InvitationFile};
 use crate::invitation::mail;
 use crate::media::{MediaConfig, Pipeline};
-use crate::peer::{Peer, PeerConfig, PeerEvent, TurnTrust};
+use crate::peer::{Peer, PeerConfig, PeerError, PeerEvent, TurnTrust};
 use crate::quality::{self, SendCounters, Snapshot, REPORT_INTERVAL};
 use crate::server_api::ServerApi;
 use crate::session::{Command, PeerNews, Session, DEFAULT_ANSWER_TIME};
@@ -81,6 +81,8 @@ struct Sharing {
     events: mpsc::Receiver<PeerEvent>,
     pipeline: Pipeline,
     pump: JoinHandle<()>,
+    /// Passes the congestion controller's estimates to the encoder.
+    rate: JoinHandle<()>,
     input: Option<ControlIo>,
     /// What the pump sent, and the totals at the last report.
     sent: Arc<SendCounters>,
@@ -112,6 +114,7 @@ impl Sharing {
             input.injector.release_all();
         }
         self.pump.abort();
+        self.rate.abort();
         self.pipeline.stop();
         self.peer.close().await;
     }
@@ -276,7 +279,10 @@ pub async fn serve_sessions(
             _ = reports.tick(), if sharing.is_some() => {
                 if let Some(s) = &mut sharing {
                     let rtt = s.peer.round_trip_time().await;
-                    let now = s.sent.snapshot(Instant::now());
+                    if let Some(rtt) = rtt {
+                        s.pipeline.rate_control().round_trip(rtt);
+                    }
+                    let now = s.sent.snapshot(Instant::now(), s.peer.video_sent().await);
                     session.handle_stats(quality::measure(s.last_report, now, rtt));
                     s.last_report = now;
                 }
@@ -290,6 +296,11 @@ pub async fn serve_sessions(
                 SharingEvent::Escape(EscapeEdge::Up(at)) => session.handle_local_escape(false, at),
                 SharingEvent::Peer(event) => match event {
                 PeerEvent::Signal(s) => session.handle_peer(PeerNews::Signal(s), Instant::now()),
+                PeerEvent::Negotiated { codec } => {
+                    if let Some(s) = &sharing {
+                        s.pipeline.set_codec(codec);
+                    }
+                }
                 PeerEvent::Connected => {
                     if let Some(s) = &sharing {
                         s.pipeline.request_keyframe();
@@ -344,8 +355,15 @@ pub async fn serve_sessions(
                 }
                 Command::ToPeer(signal) => {
                     if let Some(s) = &sharing {
-                        if let Err(err) = s.peer.handle_signal(signal).await {
-                            tracing::warn!(error = %err, "peer refused a negotiation message");
+                        match s.peer.handle_signal(signal).await {
+                            Ok(()) => {}
+                            Err(PeerError::NoCommonCodec) => {
+                                tracing::warn!("{}", PeerError::NoCommonCodec);
+                                session.handle_peer(PeerNews::VideoUnsupported, Instant::now());
+                            }
+                            Err(err) => {
+                                tracing::warn!(error = %err, "peer refused a negotiation message");
+                            }
                         }
                     }
                 }
@@ -454,6 +472,7 @@ async fn start_sharing(
         ice_servers,
         local_ips: opts.local_ips.clone(),
         turn_trust: opts.turn_trust.clone(),
+        max_bitrate: opts.media.bitrate_bps,
     })
     .await
     {
@@ -475,9 +494,9 @@ async fn start_sharing(
             // shown at once, instead of being held to match a gap in its timestamps.
             let interval = Duration::from_secs(1) / max_fps.max(1);
             while let Some(frame) = frames.recv().await {
-                match peer.send_video(&frame.data, interval).await {
-                    Ok(()) => {
-                        sent.frame_sent(frame.data.len());
+                match peer.send_video(&frame.data, frame.codec, interval).await {
+                    Ok(packets) => {
+                        sent.frame_handed_over(packets);
                         if let Some(trace) = &trace {
                             trace.frame_sent(&frame);
                         }
@@ -494,12 +513,25 @@ async fn start_sharing(
             None
         }
     };
-    let last_report = sent.snapshot(Instant::now());
+    let rate = {
+        let mut estimates = peer.target_bitrate();
+        let control = pipeline.rate_control();
+        tokio::spawn(async move {
+            loop {
+                control.estimate(*estimates.borrow_and_update());
+                if estimates.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let last_report = sent.snapshot(Instant::now(), peer.video_sent().await);
     Ok(Sharing {
         peer,
         events,
         pipeline,
         pump,
+        rate,
         input,
         sent,
         last_report,

@@ -5,7 +5,7 @@
 
 use agent::invitation::file as invitation_file;
 use agent::invite::{self, InviteOptions, ShareOptions};
-use agent::media::MediaConfig;
+use agent::media::{MediaConfig, VideoCodec};
 use agent::peer::TurnTrust;
 use agent::server_api::{NameChange, ServerApi};
 use agent::status_page::StatusPage;
@@ -105,6 +105,7 @@ impl ShareArgs {
                 display: self.display,
                 max_fps: self.max_fps,
                 bitrate_bps: self.bitrate,
+                codec: VideoCodec::default(),
             },
             local_ips: self.local_ips,
             turn_trust,

@@ -63,6 +63,8 @@ pub enum PeerNews {
     Connected,
     Data(DataMessage),
     Closed(String),
+    /// The expert's browser answered without a video codec the agent can send.
+    VideoUnsupported,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -365,11 +367,25 @@ impl Session {
             }
             // Only the agent speaks about control; the server sees the session end on its own.
             PeerNews::Data(DataMessage::Control { .. } | DataMessage::Bye) => {}
+            PeerNews::VideoUnsupported => {
+                self.with_control(Control::end);
+                self.commands
+                    .push_back(Command::ToServer(AgentToServer::HangUp {
+                        session_id: session,
+                        reason: Some(EndReason::VideoUnsupported),
+                    }));
+                self.commands.push_back(Command::StopSharing);
+                self.state = State::Idle;
+                self.say(
+                    "Your helper's browser cannot show your screen (it plays neither H.264 nor VP8 video), so the session ended. Ask them to open the invitation in a current Firefox, Chrome, Edge or Safari.",
+                );
+            }
             PeerNews::Closed(reason) => {
                 self.with_control(Control::end);
                 self.commands
                     .push_back(Command::ToServer(AgentToServer::HangUp {
                         session_id: session,
+                        reason: None,
                     }));
                 self.commands.push_back(Command::StopSharing);
                 self.state = State::Idle;
@@ -439,6 +455,7 @@ impl Session {
                 self.commands
                     .push_back(Command::ToServer(AgentToServer::HangUp {
                         session_id: session,
+                        reason: None,
                     }));
                 self.commands.push_back(Command::StopSharing);
                 self.say("You ended the session.");
@@ -494,6 +511,9 @@ fn ended_line(reason: EndReason) -> String {
         EndReason::Declined => "The request was declined.",
         EndReason::NoviceHungUp => "You ended the session.",
         EndReason::NotRecorded => "The server could not record the session.",
+        EndReason::VideoUnsupported => {
+            "Your helper's browser cannot show your screen (it plays neither H.264 nor VP8 video)."
+        }
     };
     format!("Session ended: {text}")
 }
@@ -807,7 +827,10 @@ mod tests {
         let (mut s, id) = live();
         s.handle_line("/end");
         let cmds = drain(&mut s);
-        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp { session_id: id })));
+        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp {
+            session_id: id,
+            reason: None
+        })));
         assert!(cmds.contains(&Command::StopSharing));
         assert!(!s.is_live());
     }
@@ -834,8 +857,27 @@ mod tests {
         let (mut s, id) = live();
         s.handle_peer(PeerNews::Closed("ICE failed".into()), Instant::now());
         let cmds = drain(&mut s);
-        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp { session_id: id })));
+        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp {
+            session_id: id,
+            reason: None
+        })));
         assert!(cmds.contains(&Command::StopSharing));
+    }
+
+    #[test]
+    fn a_browser_without_our_codecs_ends_the_session_saying_why_to_both() {
+        let (mut s, id) = live();
+        s.handle_peer(PeerNews::VideoUnsupported, Instant::now());
+        let cmds = drain(&mut s);
+        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp {
+            session_id: id,
+            reason: Some(EndReason::VideoUnsupported),
+        })));
+        assert!(cmds.contains(&Command::StopSharing));
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Command::Say(line) if line.contains("neither H.264 nor VP8"))));
+        assert!(!s.is_live());
     }
 
     #[test]
@@ -843,7 +885,10 @@ mod tests {
         let (mut s, id) = live();
         s.handle_line("/quit");
         let cmds = drain(&mut s);
-        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp { session_id: id })));
+        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp {
+            session_id: id,
+            reason: None
+        })));
         assert_eq!(cmds.last(), Some(&Command::Quit));
     }
 

@@ -145,6 +145,7 @@ mod tests {
         });
         let frame = EncodedFrame {
             data: vec![0; 1234],
+            codec: crate::media::VideoCodec::H264,
             keyframe: true,
             repeat: false,
             width: 64,

@@ -2,7 +2,7 @@
 //! an offer (the agent always offers), and refuses media until the connection is up. The
 //! answering side here is a second WebRTC stack in the test; no packet leaves loopback.
 
-use agent::peer::{Peer, PeerConfig, PeerError, PeerEvent};
+use agent::peer::{Peer, PeerConfig, PeerError, PeerEvent, VideoCodec};
 use anyhow::{bail, Context, Result};
 use protocol::signal::Signal;
 use rtc::peer_connection::configuration::media_engine::MIME_TYPE_H264;
@@ -36,8 +36,12 @@ async fn candidates_before_the_answer_are_kept_until_it_arrives() -> Result<()> 
 
     // Nothing negotiated yet: media and offers are refused with errors a caller can act on.
     assert!(matches!(
-        peer.send_video(&[0, 0, 0, 1, 0x65], Duration::from_millis(33))
-            .await,
+        peer.send_video(
+            &[0, 0, 0, 1, 0x65],
+            VideoCodec::H264,
+            Duration::from_millis(33)
+        )
+        .await,
         Err(PeerError::NotConnected)
     ));
     assert!(matches!(

@@ -4,7 +4,7 @@
 //! agent closes. The test itself stands in for the signaling server, carrying signals between
 //! the two through DevTools.
 
-use agent::peer::{Peer, PeerConfig, PeerError, PeerEvent};
+use agent::peer::{Peer, PeerConfig, PeerError, PeerEvent, VideoCodec};
 use anyhow::{bail, Context, Result};
 use openh264::encoder::{Encoder, EncoderConfig};
 use openh264::formats::{RgbSliceU8, YUVBuffer};
@@ -60,6 +60,7 @@ window.centrePixel = () => {
 /// What the agent side has seen, for the scenario to wait on.
 #[derive(Clone, Debug, Default)]
 struct AgentSeen {
+    codec: Option<VideoCodec>,
     connected: bool,
     keyframe_requests: usize,
     messages: Vec<DataMessage>,
@@ -114,6 +115,11 @@ async fn scenario(
     mut seen: watch::Receiver<AgentSeen>,
 ) -> Result<()> {
     wait_agent(&mut seen, "the agent to report Connected", |s| s.connected).await?;
+    assert_eq!(
+        seen.borrow().codec,
+        Some(VideoCodec::H264),
+        "Chromium answers with H.264 first when it is offered first"
+    );
 
     // The encoder's first IDR went out before the connection was up and was dropped, so the
     // browser can only start decoding after it has asked for a keyframe.
@@ -242,8 +248,8 @@ async fn run_agent(
                 }
                 let frame = solid_frame(*colour.borrow());
                 let access_unit = encoder.encode(&frame)?.to_vec();
-                match peer.send_video(&access_unit, FRAME).await {
-                    Ok(()) | Err(PeerError::NotConnected) => {}
+                match peer.send_video(&access_unit, VideoCodec::H264, FRAME).await {
+                    Ok(_) | Err(PeerError::NotConnected) => {}
                     Err(e) => return Err(e.into()),
                 }
                 relay_browser_signals(peer, page).await?;
@@ -254,6 +260,9 @@ async fn run_agent(
                     PeerEvent::Signal(signal) => {
                         let json = serde_json::to_string(&signal)?;
                         page.eval(&format!("expert.handleSignal({json})")).await?;
+                    }
+                    PeerEvent::Negotiated { codec } => {
+                        seen.send_modify(|s| s.codec = Some(codec));
                     }
                     PeerEvent::Connected => seen.send_modify(|s| s.connected = true),
                     PeerEvent::Data(message) => seen.send_modify(|s| s.messages.push(message)),

@@ -54,6 +54,9 @@ pub enum EndReason {
     /// The server could not write the session's consent to its audit log, so the session did
     /// not go ahead.
     NotRecorded,
+    /// The expert's browser answered without a video codec the agent can send (it decodes
+    /// neither H.264 nor VP8), so there is no picture to show.
+    VideoUnsupported,
 }
 
 impl EndReason {
@@ -68,7 +71,14 @@ impl EndReason {
             Self::Revoked => "The invitation was expired by its owner.",
             Self::ServerShutdown => "The server is shutting down.",
             Self::NotRecorded => "The server could not record the session; try again later.",
+            Self::VideoUnsupported => "This browser cannot show the picture: it decodes neither H.264 nor VP8 video. Open the invitation in a current Firefox, Chrome, Edge or Safari.",
         }
+    }
+
+    /// Whether the agent may name this reason when it hangs up: only what the agent itself
+    /// found out; the rest the server decides.
+    pub fn agent_may_give(self) -> bool {
+        matches!(self, Self::VideoUnsupported)
     }
 }
 
@@ -83,8 +93,13 @@ pub enum AgentToServer {
         session_id: SessionId,
         signal: Signal,
     },
-    /// The novice ends the session.
-    HangUp { session_id: SessionId },
+    /// The novice ends the session, or the agent has to: `reason` says why when the agent found
+    /// out something the expert must hear (see [`EndReason::agent_may_give`]).
+    HangUp {
+        session_id: SessionId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<EndReason>,
+    },
     /// Keep-alive; answered with [`ServerToAgent::Pong`].
     Ping,
     /// Connection quality of a live session, every few seconds while the screen is shared; the

@@ -258,7 +258,10 @@ fn agent_to_server() -> impl Strategy<Value = AgentToServer> {
             .prop_map(|(session_id, accept)| AgentToServer::Consent { session_id, accept }),
         (session_id(), signal())
             .prop_map(|(session_id, signal)| AgentToServer::Signal { session_id, signal }),
-        session_id().prop_map(|session_id| AgentToServer::HangUp { session_id }),
+        session_id().prop_map(|session_id| AgentToServer::HangUp {
+            session_id,
+            reason: None,
+        }),
         Just(AgentToServer::Ping),
         (session_id(), stats())
             .prop_map(|(session_id, stats)| AgentToServer::Stats { session_id, stats }),

@@ -1,26 +1,139 @@
-//! H.264 encoding with OpenH264, set up for a live desktop.
+//! Video encoding for a live desktop, in the codec the expert's browser chose.
 //!
-//! Screen-content mode, rate control by bitrate, Constrained Baseline (what every WebRTC
-//! browser decodes) in Annex-B, no periodic keyframes: a receiver asks for one (PLI/FIR) when
-//! it needs it, and idle periods cost nothing. OpenH264 is built from source, so there is no
-//! run-time library to find.
+//! H.264 with OpenH264: screen-content mode, rate control by bitrate, Constrained Baseline
+//! (what every WebRTC browser decodes) in Annex-B. OpenH264 is built from source, so there is
+//! no run-time library to find. VP8 with libvpx (`codec_ffi::vp8`), for browsers without H.264.
+//! Neither makes periodic keyframes: a receiver asks for one (PLI/FIR) when it needs it, and
+//! idle periods cost nothing. Both follow a new bitrate without a keyframe.
 
 use openh264::encoder::{
     BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, Profile,
     RateControlMode, UsageType, VuiConfig,
 };
+use openh264::formats::YUVSource;
 use openh264::OpenH264API;
 
 use super::convert::I420Image;
-use super::MediaError;
+use super::{MediaError, VideoCodec};
 
 /// Largest frame rate we configure; OpenH264 rejects rates far above real displays.
 pub(crate) const MAX_FPS: u32 = 120;
+
+/// The encoder of the codec in use.
+pub(crate) enum VideoEncoder {
+    H264(H264Encoder),
+    /// Made at the first picture, and again when the picture's size changes: libvpx's encoder
+    /// is fixed to one size.
+    Vp8 {
+        encoder: Option<codec_ffi::vp8::Vp8Encoder>,
+        max_fps: u32,
+        bitrate_bps: u32,
+        keyframe_wanted: bool,
+    },
+}
+
+impl VideoEncoder {
+    pub fn new(codec: VideoCodec, max_fps: u32, bitrate_bps: u32) -> Result<Self, MediaError> {
+        Ok(match codec {
+            VideoCodec::H264 => Self::H264(H264Encoder::new(max_fps, bitrate_bps)?),
+            VideoCodec::Vp8 => Self::Vp8 {
+                encoder: None,
+                max_fps,
+                bitrate_bps,
+                keyframe_wanted: true,
+            },
+        })
+    }
+
+    pub fn codec(&self) -> VideoCodec {
+        match self {
+            Self::H264(_) => VideoCodec::H264,
+            Self::Vp8 { .. } => VideoCodec::Vp8,
+        }
+    }
+
+    /// Makes the next encoded frame a keyframe.
+    pub fn force_keyframe(&mut self) {
+        match self {
+            Self::H264(encoder) => encoder.force_keyframe(),
+            Self::Vp8 {
+                keyframe_wanted, ..
+            } => *keyframe_wanted = true,
+        }
+    }
+
+    /// Aims at a new bitrate from the next frame on.
+    pub fn set_bitrate(&mut self, bits_per_second: u32) -> Result<(), MediaError> {
+        match self {
+            Self::H264(encoder) => encoder.set_bitrate(bits_per_second),
+            Self::Vp8 {
+                encoder,
+                bitrate_bps,
+                ..
+            } => {
+                *bitrate_bps = bits_per_second;
+                match encoder {
+                    Some(encoder) => encoder
+                        .set_bitrate(bits_per_second)
+                        .map_err(|e| MediaError::Encode(e.to_string())),
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// Encodes one picture into `out` (cleared first): an Annex-B H.264 access unit or a VP8
+    /// frame. Returns whether it is a keyframe, or `None` if the encoder produced no data.
+    pub fn encode(
+        &mut self,
+        picture: &I420Image,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<bool>, MediaError> {
+        match self {
+            Self::H264(encoder) => encoder.encode(picture, out),
+            Self::Vp8 {
+                encoder,
+                max_fps,
+                bitrate_bps,
+                keyframe_wanted,
+            } => {
+                let (width, height) = picture.dimensions();
+                let size = (width as u32, height as u32);
+                let encoder = match encoder {
+                    Some(e) if e.dimensions() == size => e,
+                    _ => encoder.insert(
+                        codec_ffi::vp8::Vp8Encoder::new(size.0, size.1, *max_fps, *bitrate_bps)
+                            .map_err(|e| MediaError::Encode(e.to_string()))?,
+                    ),
+                };
+                let (y_stride, uv_stride, _) = picture.strides();
+                let frame = codec_ffi::vp8::I420 {
+                    width: size.0,
+                    height: size.1,
+                    y: picture.y(),
+                    u: picture.u(),
+                    v: picture.v(),
+                    y_stride,
+                    uv_stride,
+                };
+                let encoded = encoder
+                    .encode(&frame, *keyframe_wanted, out)
+                    .map_err(|e| MediaError::Encode(e.to_string()))?;
+                Ok(encoded.map(|encoded| {
+                    *keyframe_wanted &= !encoded.keyframe;
+                    encoded.keyframe
+                }))
+            }
+        }
+    }
+}
 
 pub(crate) struct H264Encoder {
     encoder: Encoder,
     /// OpenH264 sets itself up on the first frame; before that, an IDR is what it emits anyway.
     started: bool,
+    /// A bitrate asked for before the first frame, applied right after it.
+    pending_bitrate: Option<u32>,
 }
 
 impl H264Encoder {
@@ -46,7 +159,19 @@ impl H264Encoder {
         Ok(Self {
             encoder,
             started: false,
+            pending_bitrate: None,
         })
+    }
+
+    /// Aims at a new bitrate from the next frame on, without a new IDR.
+    pub fn set_bitrate(&mut self, bits_per_second: u32) -> Result<(), MediaError> {
+        if !self.started {
+            // OpenH264 takes options once it has set itself up on the first frame.
+            self.pending_bitrate = Some(bits_per_second);
+            return Ok(());
+        }
+        codec_ffi::h264::set_bitrate(&mut self.encoder, bits_per_second)
+            .map_err(|e| MediaError::Encode(e.to_string()))
     }
 
     /// Makes the next encoded frame an IDR picture.
@@ -69,9 +194,12 @@ impl H264Encoder {
             .encoder
             .encode(picture)
             .map_err(|e| MediaError::Encode(e.to_string()))?;
-        self.started = true;
         let frame_type = bitstream.frame_type();
         bitstream.write_vec(out);
+        self.started = true;
+        if let Some(bitrate) = self.pending_bitrate.take() {
+            self.set_bitrate(bitrate)?;
+        }
         if out.is_empty() || frame_type == FrameType::Skip {
             return Ok(None);
         }
@@ -173,6 +301,64 @@ mod tests {
                 .encode(&picture(64, 48, 3), &mut out)
                 .expect("encode"),
             Some(false)
+        );
+    }
+
+    #[test]
+    fn the_h264_bitrate_changes_without_an_idr() {
+        let mut encoder = VideoEncoder::new(VideoCodec::H264, 30, 2_000_000).expect("encoder");
+        let mut out = Vec::new();
+        encoder
+            .set_bitrate(300_000)
+            .expect("before the first frame");
+        assert_eq!(
+            encoder
+                .encode(&picture(64, 48, 0), &mut out)
+                .expect("encode"),
+            Some(true)
+        );
+        encoder.set_bitrate(150_000).expect("a lower rate");
+        encoder.set_bitrate(1_500_000).expect("a higher rate");
+        assert_eq!(
+            encoder
+                .encode(&picture(64, 48, 1), &mut out)
+                .expect("encode"),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn vp8_frames_follow_keyframe_requests_and_size_changes() {
+        let mut encoder = VideoEncoder::new(VideoCodec::Vp8, 30, 1_000_000).expect("encoder");
+        assert_eq!(encoder.codec(), VideoCodec::Vp8);
+        let mut out = Vec::new();
+        let encode = |encoder: &mut VideoEncoder, p: I420Image, out: &mut Vec<u8>| {
+            encoder.encode(&p, out).expect("encode")
+        };
+        assert_eq!(
+            encode(&mut encoder, picture(64, 48, 0), &mut out),
+            Some(true)
+        );
+        // RFC 6386 §9.1: a keyframe's tag has bit 0 clear and the start code 9d 01 2a.
+        assert_eq!(&out[3..6], &[0x9d, 0x01, 0x2a]);
+        assert_eq!(
+            encode(&mut encoder, picture(64, 48, 1), &mut out),
+            Some(false)
+        );
+        encoder.force_keyframe();
+        assert_eq!(
+            encode(&mut encoder, picture(64, 48, 2), &mut out),
+            Some(true)
+        );
+        encoder.set_bitrate(200_000).expect("new rate");
+        assert_eq!(
+            encode(&mut encoder, picture(64, 48, 3), &mut out),
+            Some(false)
+        );
+        assert_eq!(
+            encode(&mut encoder, picture(96, 64, 0), &mut out),
+            Some(true),
+            "a new size starts with a keyframe"
         );
     }
 

@@ -157,6 +157,7 @@ mod tests {
         EncodedFrame {
             repeat: false,
             data: vec![number],
+            codec: crate::media::VideoCodec::H264,
             keyframe,
             width: 2,
             height: 2,

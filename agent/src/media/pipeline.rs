@@ -9,7 +9,9 @@
 //! (`STILL_REFRESH`).
 //! Without the DAMAGE extension the thread falls back to grabbing and comparing on every tick.
 //! Commands and change reports reach the thread over one channel whose receive also serves as
-//! its sleep, so a stop is noticed at once.
+//! its sleep, so a stop is noticed at once. The network's estimate arrives the same way and
+//! sets the encoder's bitrate and the frame rate (see `rate`); keyframe requests are answered
+//! no faster than a keyframe can cross the link.
 
 use openh264::formats::YUVSource;
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -19,9 +21,10 @@ use std::time::{Duration, Instant};
 use super::capture::{BgraImage, ScreenCapture};
 use super::convert::I420Image;
 use super::damage::DamageWatcher;
-use super::encode::{H264Encoder, MAX_FPS};
+use super::encode::{VideoEncoder, MAX_FPS};
 use super::handoff::{self, FrameReceiver, FrameSender, Sent};
-use super::{EncodedFrame, FrameTimings, MediaConfig, MediaError};
+use super::rate::{self, KeyframeGate};
+use super::{EncodedFrame, FrameTimings, MediaConfig, MediaError, VideoCodec};
 
 /// Frames the queue holds for a slow consumer: 100 ms at 30 fps absorbs a brief stall of the
 /// sending task; any more would only be latency.
@@ -36,7 +39,33 @@ enum Command {
     Keyframe,
     /// Something was drawn on the screen since the last report.
     Damaged,
+    /// Encode in this codec from the next frame on, starting with a keyframe.
+    Codec(VideoCodec),
+    /// The network's estimate of what the path carries, in bits/s.
+    Estimate(u32),
+    /// The path's round-trip time as last measured.
+    RoundTrip(Duration),
     Stop,
+}
+
+/// Tells a running pipeline what the network can carry; cheap to clone and to send from any
+/// task.
+#[derive(Debug, Clone)]
+pub struct RateControl {
+    commands: mpsc::Sender<Command>,
+}
+
+impl RateControl {
+    /// The congestion controller's estimate, in bits/s.
+    pub fn estimate(&self, bits_per_second: u32) {
+        // Fails only once the thread has ended, when there is no stream to adjust.
+        let _ = self.commands.send(Command::Estimate(bits_per_second));
+    }
+
+    /// The round-trip time to the viewer.
+    pub fn round_trip(&self, rtt: Duration) {
+        let _ = self.commands.send(Command::RoundTrip(rtt));
+    }
 }
 
 /// The running media pipeline. Dropping it stops the thread, like [`Pipeline::stop`].
@@ -102,6 +131,19 @@ impl Pipeline {
         let _ = self.commands.send(Command::Keyframe);
     }
 
+    /// Encodes in `codec` from the next frame on, starting with a keyframe: the viewer's
+    /// browser chose it.
+    pub fn set_codec(&self, codec: VideoCodec) {
+        let _ = self.commands.send(Command::Codec(codec));
+    }
+
+    /// A handle for the network side to report its estimates with.
+    pub fn rate_control(&self) -> RateControl {
+        RateControl {
+            commands: self.commands.clone(),
+        }
+    }
+
     /// Stops capturing and waits for the thread to finish its current frame.
     pub fn stop(self) {
         drop(self);
@@ -122,8 +164,14 @@ impl Drop for Pipeline {
 /// Everything the media thread owns.
 struct Worker {
     capture: ScreenCapture,
-    encoder: H264Encoder,
+    encoder: VideoEncoder,
+    /// The configured frame rate and bitrate: the most the network's estimate may give.
+    max_fps: u32,
+    max_bitrate: u32,
+    /// The bitrate the encoder aims at now.
+    bitrate: u32,
     interval: Duration,
+    keyframes: KeyframeGate,
     /// Reports changes; `None` when the display has no DAMAGE extension, and then the thread
     /// grabs on every tick.
     damage: Option<DamageWatcher>,
@@ -144,10 +192,36 @@ impl Worker {
         };
         Ok(Self {
             capture,
-            encoder: H264Encoder::new(config.max_fps, config.bitrate_bps)?,
+            encoder: VideoEncoder::new(config.codec, config.max_fps, config.bitrate_bps)?,
+            max_fps: config.max_fps,
+            max_bitrate: config.bitrate_bps,
+            bitrate: config.bitrate_bps,
             interval: Duration::from_secs(1) / config.max_fps,
+            keyframes: KeyframeGate::new(config.bitrate_bps),
             damage,
         })
+    }
+
+    /// Follows the network's estimate: the encoder's bitrate and, on slow links, fewer frames.
+    fn handle_estimate(&mut self, estimate: u32) -> Result<(), MediaError> {
+        let bitrate = rate::encoder_bitrate(estimate, self.max_bitrate);
+        if bitrate != self.bitrate {
+            self.bitrate = bitrate;
+            self.encoder.set_bitrate(bitrate)?;
+            self.keyframes.handle_bitrate(bitrate);
+            self.interval = Duration::from_secs(1) / rate::frame_rate(bitrate, self.max_fps);
+            tracing::debug!(estimate, bitrate, interval = ?self.interval, "following the network");
+        }
+        Ok(())
+    }
+
+    /// Switches to `codec` at the current bitrate; the new encoder starts with a keyframe.
+    fn handle_codec(&mut self, codec: VideoCodec) -> Result<(), MediaError> {
+        if codec != self.encoder.codec() {
+            self.encoder = VideoEncoder::new(codec, self.max_fps, self.bitrate)?;
+            self.keyframes = KeyframeGate::new(self.bitrate);
+        }
+        Ok(())
     }
 
     fn run(mut self, commands: &mpsc::Receiver<Command>, frames: &FrameSender) {
@@ -176,17 +250,29 @@ impl Worker {
 
         loop {
             // Sleep until there is something to grab and its time has come, or until a still
-            // screen is due for its refresh, acting on commands as they arrive.
+            // screen is due for its refresh, acting on commands as they arrive. A keyframe
+            // request waits while the last keyframe is still on its way.
             let refresh = loop {
-                let wanted = changed || keyframe_wanted;
-                let deadline = if wanted {
-                    next_grab
-                } else {
-                    last_frame_at + STILL_REFRESH
+                let keyframe_at = keyframe_wanted.then(|| {
+                    self.keyframes
+                        .poll_open_at()
+                        .map_or(next_grab, |open| open.max(next_grab))
+                });
+                let deadline = match keyframe_at {
+                    _ if changed => next_grab,
+                    Some(at) => at.min(last_frame_at + STILL_REFRESH),
+                    None => last_frame_at + STILL_REFRESH,
                 };
+                let wanted = changed || keyframe_at.is_some_and(|at| at <= deadline);
                 match commands.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
                     Ok(Command::Keyframe) => keyframe_wanted = true,
                     Ok(Command::Damaged) => changed = true,
+                    Ok(Command::Estimate(estimate)) => self.handle_estimate(estimate)?,
+                    Ok(Command::RoundTrip(rtt)) => self.keyframes.handle_round_trip(rtt),
+                    Ok(Command::Codec(codec)) => {
+                        self.handle_codec(codec)?;
+                        keyframe_wanted = true;
+                    }
                     Ok(Command::Stop) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
                     Err(RecvTimeoutError::Timeout) => break !wanted,
                 }
@@ -196,9 +282,10 @@ impl Worker {
             next_grab = (next_grab + self.interval).max(Instant::now());
 
             let captured_at = Instant::now();
+            let keyframe_due = keyframe_wanted && self.keyframes.is_open(captured_at);
             let fresh = !refresh && {
                 self.capture.grab(&mut screen)?;
-                screen != last_sent || keyframe_wanted
+                screen != last_sent || keyframe_due
             };
             if !fresh && last_frame_at.elapsed() < STILL_REFRESH {
                 continue;
@@ -209,7 +296,7 @@ impl Worker {
                 i420.convert_from(&screen)?;
             }
             let encoding = Instant::now();
-            if keyframe_wanted {
+            if keyframe_due {
                 self.encoder.force_keyframe();
             }
             let mut data = Vec::new();
@@ -223,8 +310,13 @@ impl Worker {
             };
 
             let (width, height) = i420.dimensions();
+            if keyframe {
+                self.keyframes
+                    .handle_keyframe_sent(Instant::now(), data.len());
+            }
             let frame = EncodedFrame {
                 data,
+                codec: self.encoder.codec(),
                 keyframe,
                 repeat: !fresh,
                 width: width as u32,

@@ -22,8 +22,15 @@ pub enum PeerError {
     UnexpectedSignal(&'static str),
 
     /// The answer accepted no codec the agent can send.
-    #[error("the expert's browser cannot receive H.264 Constrained Baseline video; ask the expert to use a current Chrome, Edge, Firefox or Safari")]
+    #[error("the expert's browser decodes neither H.264 Constrained Baseline nor VP8 video; ask the expert to use a current Chrome, Edge, Firefox or Safari")]
     NoCommonCodec,
+
+    /// A frame was encoded in another codec than the browser chose: the encoder is switching.
+    #[error("a {frame} frame cannot be sent while {negotiated} is negotiated; the encoder is switching to it")]
+    OtherCodec {
+        frame: super::VideoCodec,
+        negotiated: super::VideoCodec,
+    },
 
     /// Media or data was handed over before the browser's answer arrived.
     #[error("the connection to the expert is not negotiated yet; wait for PeerEvent::Connected before sending")]

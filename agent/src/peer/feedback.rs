@@ -1,9 +1,13 @@
-//! Lets the browser's keyframe requests through to the agent.
+//! Lets the browser's keyframe requests, and the congestion controller's estimates, through to
+//! the agent.
 //!
 //! The stack's interceptor chain ends inbound RTCP before the application unless an interceptor
 //! marks a packet for delivery: reports feed its own statistics and NACK, and nothing else needs
 //! them. A keyframe request is different, because only the encoder can answer it, so this marks
 //! compound packets holding a PLI or FIR and lets everything else pass unmarked.
+//!
+//! The congestion controller, nearer the wire, attaches each new estimate to the feedback packet
+//! that produced it (`Attribute::TargetBitrateChanged`); this publishes it for the encoder.
 
 use super::wire;
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
@@ -11,19 +15,32 @@ use rtc::sansio::Protocol;
 use rtc::shared::error::Error;
 use std::collections::VecDeque;
 use std::time::Instant;
+use tokio::sync::watch;
 
-/// Where the forwarder sits in the chain (see `rtc::interceptor::Slot`): it only marks, so any
-/// place does; this one is after the report interceptors have read the same packets.
+/// Where the forwarder sits in the chain (see `rtc::interceptor::Slot`): application-ward of the
+/// congestion controller and the pacer, so it sees their estimate, and after the report
+/// interceptors have read the same packets.
 pub(crate) const SLOT: usize = 12_500;
 
-/// Marks inbound RTCP carrying PLI or FIR for delivery to the application.
-#[derive(Default)]
-pub(crate) struct KeyframeRequestForwarder {
+/// Marks inbound RTCP carrying PLI or FIR for delivery to the application, and publishes the
+/// congestion controller's estimates.
+pub(crate) struct FeedbackForwarder {
+    estimates: watch::Sender<u32>,
     reads: VecDeque<TaggedPacket>,
     writes: VecDeque<TaggedPacket>,
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
+impl FeedbackForwarder {
+    pub(crate) fn new(estimates: watch::Sender<u32>) -> Self {
+        Self {
+            estimates,
+            reads: VecDeque::new(),
+            writes: VecDeque::new(),
+        }
+    }
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for FeedbackForwarder {
     type Rout = TaggedPacket;
     type Wout = TaggedPacket;
     type Eout = ();
@@ -35,6 +52,16 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
             if wire::is_keyframe_request(packets) {
                 msg.message.add(Attribute::DeliverToApplication);
             }
+        }
+        if let Some(Attribute::TargetBitrateChanged { bits_per_second }) =
+            msg.message.get(&Attribute::TargetBitrateChanged {
+                bits_per_second: 0.0,
+            })
+        {
+            // `as` saturates; the estimator's numbers are finite and positive.
+            let estimate = *bits_per_second as u32;
+            // Nobody listening is no error: the session is ending.
+            self.estimates.send_replace(estimate);
         }
         self.reads.push_back(msg);
         Ok(())
@@ -54,7 +81,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestForwarder {
     }
 }
 
-impl Interceptor for KeyframeRequestForwarder {
+impl Interceptor for FeedbackForwarder {
     fn bind_local_stream(&mut self, _info: &StreamInfo) {}
     fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
     fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
@@ -79,7 +106,8 @@ mod tests {
 
     #[test]
     fn keyframe_requests_are_marked_and_reports_are_not() {
-        let mut forwarder = KeyframeRequestForwarder::default();
+        let (estimates, _) = watch::channel(0);
+        let mut forwarder = FeedbackForwarder::new(estimates);
         let handled = forwarder
             .handle_read(inbound(vec![
                 Box::new(ReceiverReport::default()),
@@ -93,5 +121,19 @@ mod tests {
         let report = forwarder.poll_read().expect("the report passes on");
         assert!(pli.message.has(&Attribute::DeliverToApplication));
         assert!(!report.message.has(&Attribute::DeliverToApplication));
+    }
+
+    #[test]
+    fn estimates_are_published() {
+        let (estimates, mut seen) = watch::channel(0);
+        let mut forwarder = FeedbackForwarder::new(estimates);
+        let mut packet = inbound(vec![Box::new(ReceiverReport::default())]);
+        packet.message.add(Attribute::TargetBitrateChanged {
+            bits_per_second: 640_000.0,
+        });
+        assert!(forwarder.handle_read(packet).is_ok());
+        assert!(forwarder.poll_read().is_some(), "the packet passes on");
+        assert!(seen.has_changed().unwrap_or(false));
+        assert_eq!(*seen.borrow_and_update(), 640_000);
     }
 }

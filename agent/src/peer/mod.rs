@@ -1,38 +1,46 @@
 //! The agent's side of one WebRTC session with the expert's browser.
 //!
-//! The agent is the offerer: [`Peer::start`] creates the connection with one send-only H.264
-//! video track and one reliable, ordered data channel labelled [`protocol::data::CHANNEL_LABEL`],
-//! and emits the offer. Everything the other side needs to see (the offer, trickled candidates,
+//! The agent is the offerer: [`Peer::start`] creates the connection with one send-only video
+//! track, offered as H.264 and VP8 (the browser's answer picks, see [`PeerEvent::Negotiated`]),
+//! and one reliable, ordered data channel labelled [`protocol::data::CHANNEL_LABEL`], and emits
+//! the offer. Everything the other side needs to see (the offer, trickled candidates,
 //! end of candidates) comes out as [`PeerEvent::Signal`] for the signaling connection to relay;
 //! what the browser sends back goes into [`Peer::handle_signal`].
 //!
 //! * `wire`: pure translations between protocol messages and the stack's types.
 //! * `events`: the bridge from the stack's callbacks and streams to [`PeerEvent`].
-//! * `feedback`: lets the browser's keyframe requests through the stack's RTCP interceptors.
+//! * `feedback`: lets the browser's keyframe requests, and the congestion controller's
+//!   estimates, through the stack's RTCP interceptors.
+//! * `sending`: what the answer settled for the video (codec, payload type, header
+//!   extensions) and the packetizer that turns frames into RTP packets for it.
 //! * `recovery`: ICE restart when the network path breaks.
 //! * `turn_tcp`: TURN over TCP and TLS, which the stack lacks, through loopback shims.
 //! * `error`: [`PeerError`].
 //!
 //! The WebRTC stack is `webrtc` (webrtc-rs), which runs its own driver task per connection over
-//! a sans-IO core; this module only configures it and translates.
+//! a sans-IO core; this module only configures it and translates. Send-side congestion control
+//! is the stack's: transport-wide sequence numbers on every packet, the browser's feedback into
+//! its GCC estimator, a pacer releasing packets at the estimate; the estimate comes out as
+//! [`Peer::target_bitrate`] for the encoder to follow.
 
 mod error;
 mod events;
 mod feedback;
 mod recovery;
+mod sending;
 mod turn_tcp;
 mod wire;
 
 pub use error::PeerError;
 pub use turn_tcp::{FrameError, TurnTrust};
+pub use wire::VideoCodec;
 
 use events::Events;
 use protocol::data::{DataMessage, CHANNEL_LABEL};
 use protocol::signal::Signal;
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::Slot;
-use rtc::media::Sample;
+use rtc::interceptor::{CongestionControlBuilder, Gcc, PacerBuilder, Slot, TwccSenderBuilder};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp::extension::playout_delay_extension::PlayoutDelayExtension;
 use rtc::rtp::extension::HeaderExtension;
@@ -43,10 +51,10 @@ use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use webrtc::data_channel::DataChannel;
-use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 use webrtc::peer_connection::{
     register_default_interceptors, MediaEngine, PeerConnection, PeerConnectionBuilder,
@@ -58,8 +66,18 @@ use webrtc::rtp_transceiver::RtpSender;
 /// How many events may wait for the agent before the stack's callbacks wait too.
 const EVENT_CAPACITY: usize = 256;
 
+/// Where the congestion controller starts before the browser's first feedback, in bits/s: a
+/// desktop's first keyframe leaves within a second on a 1 Mbit/s link, and the estimate moves
+/// from there within a few round trips.
+const INITIAL_BITRATE: f64 = 1_000_000.0;
+/// The lowest estimate the encoder is asked to follow: below it a desktop is unreadable anyway.
+pub const MIN_BITRATE: u32 = 100_000;
+/// Packets the pacer may hold: two seconds of a 5 Mbit/s stream. Past that, new packets are
+/// refused, which the browser's NACK and keyframe requests repair.
+const PACER_QUEUE: usize = 1_000;
+
 /// What a session needs to know about the network.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct PeerConfig {
     /// STUN and TURN servers, used as given (the server hands out short-lived TURN credentials
     /// with each session).
@@ -70,6 +88,20 @@ pub struct PeerConfig {
     pub local_ips: Vec<IpAddr>,
     /// Whom a TURN server reached over TLS (`turns:`) must have its certificate from.
     pub turn_trust: TurnTrust,
+    /// The most the congestion controller may estimate, in bits/s: the encoder's configured
+    /// bitrate, which a fast link reaches and never exceeds.
+    pub max_bitrate: u32,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        Self {
+            ice_servers: Vec::new(),
+            local_ips: Vec::new(),
+            turn_trust: TurnTrust::default(),
+            max_bitrate: crate::media::MediaConfig::default().bitrate_bps,
+        }
+    }
 }
 
 /// What happened on the session, in the order it happened.
@@ -78,6 +110,9 @@ pub enum PeerEvent {
     /// To relay to the expert through the signaling server: the offer, trickled candidates and
     /// end-of-candidates.
     Signal(Signal),
+    /// The browser's answer chose the codec the video must be encoded in. Reported once, before
+    /// [`PeerEvent::Connected`].
+    Negotiated { codec: VideoCodec },
     /// ICE and DTLS are up: media can flow. Reported once; a path restored by ICE restart is
     /// reported as a keyframe request.
     Connected,
@@ -95,11 +130,13 @@ pub enum PeerEvent {
 /// Its event receiver must be drained: the stack waits when it is full.
 pub struct Peer {
     connection: Arc<dyn PeerConnection>,
-    video: Arc<TrackLocalStaticSample>,
+    video: Arc<TrackLocalStaticRTP>,
     video_sender: Arc<dyn RtpSender>,
     video_ssrc: u32,
-    /// Known once the browser's answer confirmed the codec; video before that is refused.
-    video_payload_type: OnceLock<u8>,
+    /// Known once the browser's answer settled the codec; video before that is refused.
+    sending: OnceLock<tokio::sync::Mutex<sending::Sending>>,
+    /// The congestion controller's latest estimate, in bits/s.
+    target_bitrate: watch::Receiver<u32>,
     /// The browser's candidates that overtook its answer on the way, applied after it; `None`
     /// once the answer is in.
     early_candidates: Mutex<Option<Vec<RTCIceCandidateInit>>>,
@@ -125,10 +162,11 @@ impl Peer {
             !config.local_ips.is_empty() && config.local_ips.iter().all(IpAddr::is_loopback);
 
         let mut media = MediaEngine::default();
-        let codec = wire::h264_codec();
-        media
-            .register_codec(codec.clone(), RtpCodecKind::Video)
-            .map_err(PeerError::Setup)?;
+        for codec in wire::OFFERED {
+            media
+                .register_codec(wire::codec_parameters(codec), RtpCodecKind::Video)
+                .map_err(PeerError::Setup)?;
+        }
         // Asks the browser to show each frame as soon as it is decoded (see `send_video`).
         media
             .register_header_extension(
@@ -139,12 +177,34 @@ impl Peer {
                 None,
             )
             .map_err(PeerError::Setup)?;
-        // NACK retransmission, PLI/FIR feedback and receiver reports, and our keyframe requests.
+        // NACK retransmission, PLI/FIR feedback, receiver reports and transport-wide feedback
+        // (whose header extension and `transport-cc` feedback they register), then send-side
+        // congestion control over that feedback: sequence numbers on what leaves, GCC, a pacer.
+        let max_bitrate = f64::from(config.max_bitrate.max(MIN_BITRATE));
+        let initial = INITIAL_BITRATE.min(max_bitrate);
+        let (estimates, target_bitrate) = watch::channel(initial as u32);
         let interceptors = register_default_interceptors(Registry::new(), &mut media)
             .map_err(PeerError::Setup)?
             .with(
+                Slot::CongestionControl,
+                CongestionControlBuilder::new(Gcc::new(
+                    initial,
+                    f64::from(MIN_BITRATE),
+                    max_bitrate,
+                ))
+                .build(),
+            )
+            .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+            .with(
+                Slot::Pacer,
+                PacerBuilder::new()
+                    .with_target_bitrate(initial)
+                    .with_queue_limit(PACER_QUEUE)
+                    .build(),
+            )
+            .with(
                 Slot::from(feedback::SLOT),
-                feedback::KeyframeRequestForwarder::default(),
+                feedback::FeedbackForwarder::new(estimates),
             );
 
         // The stack reaches TURN servers over UDP only; those over TCP and TLS through shims.
@@ -181,26 +241,12 @@ impl Peer {
         let connection: Arc<dyn PeerConnection> = Arc::new(connection);
 
         let video_ssrc = rand::random::<u32>();
-        let video = Arc::new(
-            TrackLocalStaticSample::new(
-                Instant::now(),
-                MediaStreamTrack::new(
-                    "desktop".to_owned(),
-                    "desktop-video".to_owned(),
-                    "desktop".to_owned(),
-                    RtpCodecKind::Video,
-                    vec![RTCRtpEncodingParameters {
-                        rtp_coding_parameters: RTCRtpCodingParameters {
-                            ssrc: Some(video_ssrc),
-                            ..Default::default()
-                        },
-                        codec: codec.rtp_codec,
-                        ..Default::default()
-                    }],
-                ),
-            )
-            .map_err(PeerError::Setup)?,
-        );
+        // Bound to the connection as the H.264 track; a VP8 answer renames its codec before
+        // the answer is applied (see `handle_answer`). Packets are made by `sending`.
+        let video = Arc::new(TrackLocalStaticRTP::new(desktop_track(
+            video_ssrc,
+            wire::OFFERED[0],
+        )));
         let transceiver = connection
             .add_transceiver_from_track(
                 Arc::clone(&video) as Arc<dyn TrackLocal>,
@@ -210,6 +256,11 @@ impl Peer {
                     send_encodings: vec![],
                 }),
             )
+            .await
+            .map_err(PeerError::Setup)?;
+        // Every codec in the offer, not only the track's.
+        transceiver
+            .set_codec_preferences(wire::OFFERED.map(wire::codec_parameters).to_vec())
             .await
             .map_err(PeerError::Setup)?;
         let video_sender = transceiver
@@ -261,7 +312,8 @@ impl Peer {
             video,
             video_sender,
             video_ssrc,
-            video_payload_type: OnceLock::new(),
+            sending: OnceLock::new(),
+            target_bitrate,
             early_candidates: Mutex::new(Some(Vec::new())),
             loopback_only,
             channel,
@@ -333,7 +385,21 @@ impl Peer {
             what: "answer",
             source,
         };
+        // Read before the answer is applied: the stack binds the track's feedback and
+        // congestion control to the codec the track names when the answer is applied.
+        let chosen = wire::answered_video_codec(&sdp);
         let answer = RTCSessionDescription::answer(sdp).map_err(negotiation)?;
+        let first_answer = self.sending.get().is_none();
+        if first_answer {
+            let codec = chosen.ok_or(PeerError::NoCommonCodec)?;
+            if codec != wire::OFFERED[0] {
+                let renamed = TrackLocalStaticRTP::new(desktop_track(self.video_ssrc, codec));
+                self.video_sender
+                    .replace_track(Arc::new(renamed))
+                    .await
+                    .map_err(negotiation)?;
+            }
+        }
         self.connection
             .set_remote_description(answer)
             .await
@@ -343,13 +409,12 @@ impl Peer {
             .get_parameters()
             .await
             .map_err(negotiation)?;
-        let payload_type = parameters
-            .rtp_parameters
-            .codecs
-            .first()
-            .map(|codec| codec.payload_type)
+        let settled = sending::Sending::from_parameters(&parameters, self.video_ssrc)
             .ok_or(PeerError::NoCommonCodec)?;
-        if self.video_payload_type.set(payload_type).is_ok() {
+        let codec = settled.codec();
+        if first_answer && self.sending.set(tokio::sync::Mutex::new(settled)).is_ok() {
+            tracing::info!(%codec, "the expert's browser chose the video codec");
+            self.events.emit(PeerEvent::Negotiated { codec }).await;
             // The track is bound to the connection only now, so its feedback can be read.
             let feedback = tokio::spawn(events::read_video_feedback(
                 Arc::clone(&self.video) as Arc<dyn TrackLocal>,
@@ -364,24 +429,69 @@ impl Peer {
         Ok(())
     }
 
-    /// Sends one encoded access unit (Annex-B H.264, SPS and PPS before each IDR) lasting
-    /// `duration`.
-    pub async fn send_video(&self, annex_b: &[u8], duration: Duration) -> Result<(), PeerError> {
-        let payload_type = match self.video_payload_type.get() {
-            Some(payload_type) if self.events.is_connected() => *payload_type,
-            _ => return Err(PeerError::NotConnected),
+    /// Sends one encoded frame lasting `duration`: an Annex-B H.264 access unit (SPS and PPS
+    /// before each IDR), or a VP8 frame. A frame in another codec than the one of
+    /// [`PeerEvent::Negotiated`] is refused. Returns the number of RTP packets handed to the
+    /// stack.
+    pub async fn send_video(
+        &self,
+        frame: &[u8],
+        codec: VideoCodec,
+        duration: Duration,
+    ) -> Result<usize, PeerError> {
+        let Some(sending) = self.sending.get().filter(|_| self.events.is_connected()) else {
+            return Err(PeerError::NotConnected);
         };
-        let sample = Sample {
-            data: bytes::Bytes::copy_from_slice(annex_b),
-            duration,
-            ..Sample::new(Instant::now())
+        let mut sending = sending.lock().await;
+        if sending.codec() != codec {
+            // Encoded before the encoder switched to the answer's codec.
+            return Err(PeerError::OtherCodec {
+                frame: codec,
+                negotiated: sending.codec(),
+            });
+        }
+        let packets = sending
+            .packetize(frame, duration)
+            .map_err(|e| self.send_error(e))?;
+        let count = packets.len();
+        // Only what the answer accepted: the stack drops a packet carrying anything else.
+        let extensions: &[HeaderExtension] = if sending.playout_delay() {
+            &[no_playout_delay()]
+        } else {
+            &[]
         };
-        self.video
-            .sample_writer(self.video_ssrc, payload_type)
-            .with_extension(no_playout_delay())
-            .write_sample(&sample)
-            .await
-            .map_err(|e| self.send_error(e))
+        for packet in packets {
+            self.video
+                .write_rtp_with_extensions(packet, extensions)
+                .await
+                .map_err(|e| self.send_error(e))?;
+        }
+        Ok(count)
+    }
+
+    /// The congestion controller's estimate of what the path to the browser carries, in bits/s;
+    /// changes as the browser's feedback arrives.
+    pub fn target_bitrate(&self) -> watch::Receiver<u32> {
+        self.target_bitrate.clone()
+    }
+
+    /// RTP packets and their bytes the stack has really sent for the video so far (after the
+    /// pacer, retransmissions included): what the statistics report, rather than what was
+    /// handed over.
+    pub async fn video_sent(&self) -> (u64, u64) {
+        let report = self
+            .connection
+            .get_stats(Instant::now(), StatsSelector::None)
+            .await;
+        report
+            .outbound_rtp_streams()
+            .filter(|s| s.sent_rtp_stream_stats.rtp_stream_stats.ssrc == self.video_ssrc)
+            .fold((0, 0), |(packets, bytes), s| {
+                (
+                    packets + s.sent_rtp_stream_stats.packets_sent,
+                    bytes + s.sent_rtp_stream_stats.bytes_sent,
+                )
+            })
     }
 
     /// Sends one message to the console.
@@ -491,6 +601,24 @@ fn round_trip_time(report: &RTCStatsReport) -> Option<Duration> {
 /// frame is decoded, never buffered for smoothness.
 fn no_playout_delay() -> HeaderExtension {
     HeaderExtension::PlayoutDelay(PlayoutDelayExtension::new(0, 0))
+}
+
+/// The desktop's video track of one SSRC, named as sent in `codec`.
+fn desktop_track(ssrc: u32, codec: VideoCodec) -> MediaStreamTrack {
+    MediaStreamTrack::new(
+        "desktop".to_owned(),
+        "desktop-video".to_owned(),
+        "desktop".to_owned(),
+        RtpCodecKind::Video,
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: wire::codec_parameters(codec).rtp_codec,
+            ..Default::default()
+        }],
+    )
 }
 
 #[cfg(test)]

@@ -12,6 +12,11 @@
 //! arrives from the remote address, and after a break the browser's checks still arrive through
 //! the relay while our media goes the dead way.
 //!
+//! A congested path is not a dead one: its checks and their answers queue behind the video or
+//! are lost with it, yet the browser's feedback on the video (receiver reports, transport-wide
+//! feedback, many a second) keeps arriving on the same pair. While the pair receives anything,
+//! unanswered checks restart nothing; the congestion controller deals with the queue.
+//!
 //! [`Recovery`] decides when (pure, simulated time in its tests); [`run`] is its driver.
 
 use super::events::Events;
@@ -38,6 +43,8 @@ pub(crate) const PROBE_EVERY: Duration = Duration::from_secs(1);
 pub(crate) struct Checks {
     pub(crate) sent: u64,
     pub(crate) answered: u64,
+    /// Packets the pair received, of any kind.
+    pub(crate) received: u64,
 }
 
 /// What the connection reports about its path, and the signaling connection coming back.
@@ -112,8 +119,13 @@ impl Recovery {
             return None;
         }
         match self.answered {
-            // Answers grew, or another pair was selected: the path works.
-            Some((seen, _)) if checks.answered != seen.answered || checks.sent < seen.sent => {
+            // Answers grew, anything else arrived on the pair, or another pair was selected:
+            // the path works.
+            Some((seen, _))
+                if checks.answered != seen.answered
+                    || checks.received > seen.received
+                    || checks.sent < seen.sent =>
+            {
                 self.answered = Some((checks, now));
                 None
             }
@@ -205,6 +217,7 @@ async fn selected_pair_checks(connection: &dyn PeerConnection) -> Option<Checks>
         .map(|pair| Checks {
             sent: pair.requests_sent + pair.consent_requests_sent,
             answered: pair.responses_received,
+            received: pair.packets_received,
         })
         .max_by_key(|checks| checks.answered)
 }
@@ -283,6 +296,7 @@ mod tests {
         let checks = Checks {
             sent: 9,
             answered: 9,
+            received: 100,
         };
         assert_eq!(r.handle_checks(checks, t0), None);
         let back = t0 + Duration::from_millis(700);
@@ -335,7 +349,11 @@ mod tests {
         let t0 = Instant::now();
         let mut r = Recovery::default();
         r.handle_state(PathState::Up, t0);
-        let checks = |sent, answered| Checks { sent, answered };
+        let checks = |sent, answered| Checks {
+            sent,
+            answered,
+            received: answered,
+        };
         let at = |secs| t0 + Duration::from_secs(secs);
         assert_eq!(r.handle_checks(checks(10, 10), at(1)), None);
         assert_eq!(r.handle_checks(checks(11, 11), at(2)), None);
@@ -355,7 +373,11 @@ mod tests {
         let t0 = Instant::now();
         let mut r = Recovery::default();
         r.handle_state(PathState::Up, t0);
-        let checks = |sent, answered| Checks { sent, answered };
+        let checks = |sent, answered| Checks {
+            sent,
+            answered,
+            received: answered,
+        };
         let at = |secs| t0 + Duration::from_secs(secs);
         r.handle_checks(checks(5, 5), at(0));
         // No checks sent for a while: nothing to judge.
@@ -363,6 +385,33 @@ mod tests {
         // Another pair, with counts of its own.
         assert_eq!(r.handle_checks(checks(2, 1), at(31)), None);
         assert_eq!(r.handle_checks(checks(3, 2), at(40)), None);
+    }
+
+    #[test]
+    fn a_congested_pair_that_still_receives_feedback_is_not_restarted() {
+        let t0 = Instant::now();
+        let mut r = Recovery::default();
+        r.handle_state(PathState::Up, t0);
+        let at = |secs| t0 + Duration::from_secs(secs);
+        let checks = |sent, received| Checks {
+            sent,
+            answered: 10,
+            received,
+        };
+        r.handle_checks(checks(10, 500), at(0));
+        // Answers stop, the browser's feedback keeps coming: a queue, not a break.
+        for second in 1..20 {
+            assert_eq!(
+                r.handle_checks(checks(10 + second, 500 + 40 * second), at(second)),
+                None
+            );
+        }
+        // Then nothing arrives at all: that is a break.
+        assert_eq!(r.handle_checks(checks(30, 1260), at(20)), None);
+        assert_eq!(
+            r.handle_checks(checks(33, 1260), at(25)),
+            Some(Action::Restart)
+        );
     }
 
     #[test]

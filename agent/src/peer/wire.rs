@@ -3,16 +3,19 @@
 
 use protocol::api::IceServer;
 use protocol::signal::Signal;
-use rtc::peer_connection::configuration::media_engine::MIME_TYPE_H264;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_H264, MIME_TYPE_VP8};
 use rtc::rtcp;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters};
 use webrtc::peer_connection::{RTCIceCandidateInit, RTCIceServer};
 
-/// RTP payload type of the one video codec. Any dynamic type (RFC 3551 §6) works; the browser
+pub use crate::media::VideoCodec;
+
+/// RTP payload types of the video codecs. Any dynamic types (RFC 3551 §6) work; the browser
 /// answers with the offerer's numbers.
 pub(crate) const H264_PAYLOAD_TYPE: u8 = 102;
+pub(crate) const VP8_PAYLOAD_TYPE: u8 = 96;
 
 /// H.264 Constrained Baseline with non-interleaved packetization (RFC 6184 §8.1): what openh264
 /// produces and what every WebRTC browser decodes. `level-asymmetry-allowed` lets us send above
@@ -21,27 +24,66 @@ pub(crate) const H264_PAYLOAD_TYPE: u8 = 102;
 pub(crate) const H264_FMTP: &str =
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
 
+/// The codecs the agent offers, most preferred first: H.264 where the browser has it (OpenH264
+/// is the cheaper encoder of screen content here), VP8 for browsers without it (Firefox before
+/// its OpenH264 plugin arrives, and builds that leave it out).
+pub(crate) const OFFERED: [VideoCodec; 2] = [VideoCodec::H264, VideoCodec::Vp8];
+
 /// The video codec the agent registers, with the feedback the browser must send to get a
-/// keyframe after loss: PLI (RFC 4585 §6.3.1) and FIR (RFC 5104 §4.3.1).
-pub(crate) fn h264_codec() -> RTCRtpCodecParameters {
+/// keyframe after loss, PLI (RFC 4585 §6.3.1) and FIR (RFC 5104 §4.3.1), and transport-wide
+/// congestion feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01 §5.1).
+pub(crate) fn codec_parameters(codec: VideoCodec) -> RTCRtpCodecParameters {
     let feedback = |typ: &str, parameter: &str| RTCPFeedback {
         typ: typ.to_owned(),
         parameter: parameter.to_owned(),
     };
+    let (mime_type, sdp_fmtp_line, payload_type) = match codec {
+        VideoCodec::H264 => (MIME_TYPE_H264, H264_FMTP, H264_PAYLOAD_TYPE),
+        VideoCodec::Vp8 => (MIME_TYPE_VP8, "", VP8_PAYLOAD_TYPE),
+    };
     RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec {
-            mime_type: MIME_TYPE_H264.to_owned(),
+            mime_type: mime_type.to_owned(),
             clock_rate: 90_000,
             channels: 0,
-            sdp_fmtp_line: H264_FMTP.to_owned(),
+            sdp_fmtp_line: sdp_fmtp_line.to_owned(),
             rtcp_feedback: vec![
                 feedback("nack", ""),
                 feedback("nack", "pli"),
                 feedback("ccm", "fir"),
+                feedback("transport-cc", ""),
             ],
         },
-        payload_type: H264_PAYLOAD_TYPE,
+        payload_type,
     }
+}
+
+/// The video codec the browser's answer chose: the first payload type of its video section
+/// (RFC 3264 §6.1: the answerer lists what it will receive, most preferred first, and the
+/// sender uses the first), as one of ours. `None` when the answer rejected the video section
+/// (port 0) or kept no codec we offered.
+pub(crate) fn answered_video_codec(sdp: &str) -> Option<VideoCodec> {
+    let lines = || sdp.lines().map(str::trim_end);
+    let mut media = lines()
+        .find_map(|line| line.strip_prefix("m=video "))?
+        .split_whitespace();
+    let port = media.next()?;
+    if port == "0" {
+        return None;
+    }
+    let _protocol = media.next()?;
+    media.find_map(|payload_type| {
+        let payload_type: u8 = payload_type.parse().ok()?;
+        let prefix = format!("a=rtpmap:{payload_type} ");
+        let name = lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))?
+            .split('/')
+            .next()?;
+        OFFERED.into_iter().find(|codec| {
+            encoding_name(*codec).eq_ignore_ascii_case(name)
+                && codec_parameters(*codec).payload_type == payload_type
+        })
+    })
 }
 
 /// ICE servers as the server handed them out, in the stack's shape.
@@ -102,10 +144,53 @@ pub(crate) fn is_keyframe_request(packets: &[Box<dyn rtcp::Packet>]) -> bool {
     })
 }
 
+/// The name of a codec in SDP (`a=rtpmap`, RFC 6184 §8.1 and RFC 7741 §6.1).
+pub(crate) fn encoding_name(codec: VideoCodec) -> &'static str {
+    match codec {
+        VideoCodec::H264 => "H264",
+        VideoCodec::Vp8 => "VP8",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rtc::rtcp::receiver_report::ReceiverReport;
+
+    const FIREFOX_WITHOUT_H264: &str = "v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n\
+        m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:96 VP8/90000\r\n\
+        a=recvonly\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n";
+
+    #[test]
+    fn the_answers_first_codec_is_the_one_sent() {
+        let chromium = "m=video 9 UDP/TLS/RTP/SAVPF 102 96\r\na=rtpmap:102 H264/90000\r\n\
+            a=rtpmap:96 VP8/90000\r\n";
+        assert_eq!(answered_video_codec(chromium), Some(VideoCodec::H264));
+        let prefers_vp8 = "m=video 9 UDP/TLS/RTP/SAVPF 96 102\r\na=rtpmap:102 H264/90000\r\n\
+            a=rtpmap:96 vp8/90000\r\n";
+        assert_eq!(answered_video_codec(prefers_vp8), Some(VideoCodec::Vp8));
+        assert_eq!(
+            answered_video_codec(FIREFOX_WITHOUT_H264),
+            Some(VideoCodec::Vp8)
+        );
+    }
+
+    #[test]
+    fn a_rejected_or_foreign_video_section_chooses_nothing() {
+        let rejected = "m=video 0 UDP/TLS/RTP/SAVPF 102\r\na=rtpmap:102 H264/90000\r\n";
+        assert_eq!(answered_video_codec(rejected), None);
+        let foreign = "m=video 9 UDP/TLS/RTP/SAVPF 45\r\na=rtpmap:45 AV1/90000\r\n";
+        assert_eq!(answered_video_codec(foreign), None);
+        // Our number under another codec's name is not ours.
+        let renamed = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP9/90000\r\n";
+        assert_eq!(answered_video_codec(renamed), None);
+        assert_eq!(
+            answered_video_codec("m=application 9 UDP/DTLS/SCTP x\r\n"),
+            None
+        );
+        assert_eq!(answered_video_codec(""), None);
+        assert_eq!(answered_video_codec("m=video"), None);
+    }
 
     #[test]
     fn candidate_addresses_are_read_from_the_line() {
@@ -167,7 +252,7 @@ mod tests {
 
     #[test]
     fn the_codec_is_constrained_baseline_with_pli() {
-        let codec = h264_codec();
+        let codec = codec_parameters(VideoCodec::H264);
         assert_eq!(
             codec.rtp_codec.sdp_fmtp_line,
             "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"

@@ -660,13 +660,16 @@ impl Hub {
                     self.relay_to_expert(session_id, ServerToExpert::Signal { signal }, conn);
                 }
             }
-            AgentToServer::HangUp { session_id } => {
+            AgentToServer::HangUp { session_id, reason } => {
                 if own_session(&mut self.sessions, agent, session_id).is_none() {
                     self.commands
                         .push_back(reject("unknown_session", UNKNOWN_SESSION));
                     return;
                 }
-                self.end(session_id, EndReason::NoviceHungUp, Some(Side::Agent), now);
+                let reason = reason
+                    .filter(|r| r.agent_may_give())
+                    .unwrap_or(EndReason::NoviceHungUp);
+                self.end(session_id, reason, Some(Side::Agent), now);
             }
             AgentToServer::Stats { session_id, stats } => {
                 let refusal = "A session has statistics only after the novice accepts.";
@@ -1552,6 +1555,7 @@ mod tests {
             },
             AgentToServer::HangUp {
                 session_id: f.session,
+                reason: None,
             },
         ] {
             f.hub.handle_agent_message(7, msg, T0);
@@ -1607,6 +1611,7 @@ mod tests {
             AGENT_CONN,
             AgentToServer::HangUp {
                 session_id: f.session,
+                reason: None,
             },
             T0,
         );
@@ -2087,6 +2092,7 @@ mod tests {
             AGENT_CONN,
             AgentToServer::HangUp {
                 session_id: f.session,
+                reason: None,
             },
             T0 + 20,
         );
