@@ -1630,6 +1630,37 @@ mod tests {
     }
 
     #[test]
+    fn the_expert_hears_why_the_agent_hung_up_only_for_what_the_agent_can_know() {
+        let ended_for_expert = |reason: Option<EndReason>| {
+            let mut f = active();
+            f.hub.handle_agent_message(
+                AGENT_CONN,
+                AgentToServer::HangUp {
+                    session_id: f.session,
+                    reason,
+                },
+                T0,
+            );
+            drain(&mut f.hub).into_iter().find_map(|c| match c {
+                Command::ToExpert {
+                    msg: ServerToExpert::SessionEnded { reason, message },
+                    ..
+                } => Some((reason, message)),
+                _ => None,
+            })
+        };
+        let (reason, message) =
+            ended_for_expert(Some(EndReason::VideoUnsupported)).expect("the expert is told");
+        assert_eq!(reason, EndReason::VideoUnsupported);
+        assert!(message.contains("H.264") && message.contains("VP8"), "{message}");
+        // What the server alone decides is not the agent's to claim.
+        for claimed in [EndReason::Revoked, EndReason::ServerShutdown, EndReason::Declined] {
+            let (reason, _) = ended_for_expert(Some(claimed)).expect("the expert is told");
+            assert_eq!(reason, EndReason::NoviceHungUp, "{claimed:?}");
+        }
+    }
+
+    #[test]
     fn vanishing_peers_end_the_session() {
         let mut f = active();
         f.hub.handle_expert_disconnected(EXPERT_CONN, T0);
