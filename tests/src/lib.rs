@@ -5,6 +5,7 @@ pub mod console;
 pub mod desk;
 pub mod measure;
 pub mod netns;
+pub mod shaping;
 pub mod sockets;
 pub mod stack;
 pub mod tk;

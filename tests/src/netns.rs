@@ -11,6 +11,8 @@
 //! network stack; names carry the process id and a counter so that tests can run side by side.
 //! Dropping the network deletes the namespaces, and with them their links and rules.
 //!
+//! [`Network::shape`] makes the link between the hosts slow, far or lossy (see [`shaping`]).
+//!
 //! Needs root and `ip` (iproute2) and `iptables`; [`Network::create`] returns `None` with the
 //! reason when they are missing, for the test to skip.
 
@@ -31,6 +33,9 @@ pub const ROUTER_NOVICE_SIDE: Ipv4Addr = Ipv4Addr::new(10, 71, 1, 1);
 pub const EXPERT_IP: Ipv4Addr = Ipv4Addr::new(10, 71, 2, 2);
 /// The router's address on the expert's side.
 pub const ROUTER_EXPERT_SIDE: Ipv4Addr = Ipv4Addr::new(10, 71, 2, 1);
+
+pub mod shaping;
+pub use shaping::{LinkCounters, LinkProfile, ShapedLink};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
@@ -75,6 +80,21 @@ impl Namespace {
         })
         .join()
         .map_err(|_| anyhow!("the thread connecting inside the namespace panicked"))?
+    }
+
+    /// A UDP socket bound to `addr` inside the namespace, for tests that measure the network
+    /// itself. Made by a short-lived thread that enters the namespace, as in
+    /// [`Namespace::connect_tcp`].
+    pub fn bind_udp(&self, addr: SocketAddr) -> Result<std::net::UdpSocket> {
+        let path = format!("/run/netns/{}", self.name);
+        std::thread::spawn(move || -> Result<std::net::UdpSocket> {
+            let file = std::fs::File::open(&path).with_context(|| format!("opening {path}"))?;
+            nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET)
+                .with_context(|| format!("entering the network namespace {path}"))?;
+            std::net::UdpSocket::bind(addr).with_context(|| format!("binding {addr} in {path}"))
+        })
+        .join()
+        .map_err(|_| anyhow!("the thread binding inside the namespace panicked"))?
     }
 }
 
