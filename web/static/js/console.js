@@ -4,7 +4,13 @@
 //
 // The page's progress is mirrored in `document.body.dataset.state` so that people (through CSS)
 // and tests can see it: open → redeeming → waiting → connecting → live → ended, or declined /
-// refused / failed.
+// refused / failed, or unsupported when this browser cannot show the picture at all. Before
+// anything is asked of the novice the page checks that it can: WebRTC, and a video codec the
+// agent sends (`document.body.dataset.browser`: supported, no-webrtc or no-codec).
+//
+// While live, a picture that stops changing for longer than the agent ever leaves a working
+// link quiet is marked paused (`#frozen`, `document.body.dataset.frozen`), and the quality line
+// (`#quality`) rates the link good, fair or poor from its round-trip time and packet loss.
 //
 // The server admits this page once per ticket and gives it a resume secret, kept here in memory
 // only. If the signaling connection drops, the page reconnects with that secret for up to
@@ -17,6 +23,47 @@ import { clean } from "/static/js/text.js";
 
 const $ = (id) => document.getElementById(id);
 
+// ---- what the page says -----------------------------------------------------------------------
+// Every sentence this script shows, in one table, to move into the translation files (English,
+// Swedish) as it is: plain strings, or functions of the values they name. Codes that tests and
+// CSS read (states, `data-*` values) are not in here: they stay the same in every language.
+const TEXT = {
+  nameNeeded: "Please enter your name.",
+  checkingInvitation: "Checking the invitation…",
+  serverUnreachable: (why) => `Cannot reach the server: ${why}. Check your connection and try again.`,
+  invitationRefused: (status) => `The server refused the invitation (${status}).`,
+  cannotConnect: "Cannot connect",
+  damagedPage: "This page is damaged. Go back to the dashboard and offer help again.",
+  waitingFor: (novice) => `Waiting for ${novice} to allow the connection…`,
+  allowed: (novice) => `${novice} allowed the connection. Connecting…`,
+  connectedTo: (novice) => `Connected to ${novice}.`,
+  reconnecting: "Lost the connection to the server; reconnecting…",
+  serverLost: "Lost the connection to the server. Open the invitation link again to reconnect.",
+  openLinkAgain: (message) => `${message} Open the invitation link again to reconnect.`,
+  connectionEnded: (why) => `The connection ended (${why}).`,
+  noviceEnded: "The person you are helping ended the session.",
+  youEnded: "You ended the session.",
+  messageNotSent: (why) => `Message not sent: ${why}`,
+  // The browser check, before the novice is asked.
+  unsupportedHeadline: "This browser cannot show a live screen",
+  notAsked: (novice) => `${novice} has not been asked anything.`,
+  offerWithdrawn: (novice) => `Your offer to ${novice} was withdrawn.`,
+  noWebRtc:
+    "This browser cannot show a live screen: it has no WebRTC. Open the invitation in a current Firefox, Chrome, Edge or Safari.",
+  noCodec:
+    "This browser cannot show a live screen: it cannot decode H.264 or VP8 video. Open the invitation in a current Firefox, Chrome, Edge or Safari.",
+  // The live picture and the quality line.
+  frozen: "Picture paused: poor connection",
+  size: (width, height) => `${width}×${height}`,
+  fps: (fps) => `${fps} fps`,
+  link: (word) => `Link ${word}`,
+  linkWords: { good: "good", fair: "fair", poor: "poor" },
+  bitrate: (mbits) => `${mbits} Mbit/s`,
+  rtt: (ms) => `RTT ${ms} ms`,
+  loss: (percent) => `${percent} % lost`,
+  paths: { direct: "direct", relayed: "relayed", reconnecting: "reconnecting" },
+};
+
 /** How often the quality line is refreshed, in ms. */
 const STATS_EVERY = 1000;
 /** How often the signaling connection is kept alive, in ms. */
@@ -27,6 +74,25 @@ const RECONNECT_FOR = 12000;
 const RECONNECT_EVERY = 1000;
 /** Frames kept for the server while the connection is down. */
 const OUTBOX_LIMIT = 256;
+/**
+ * No new frame for longer than this while live, in ms, and the picture is shown as paused. The
+ * agent sends a still screen again every second (STILL_REFRESH in agent/src/media/pipeline.rs),
+ * a little later when its machine is busy: one second would flag every still screen, and a busy
+ * novice's machine (the usual reason to ask for help) needs some room beyond it.
+ */
+const FROZEN_AFTER = 2000;
+/** How often the page looks for new frames, in ms. */
+const FROZEN_CHECK_EVERY = 250;
+/**
+ * After the connection to the agent closed, how long to wait for the server or the agent to say
+ * why (they usually do at once) before showing what the browser saw, in ms.
+ */
+const EXPLANATION_WAIT = 2000;
+/** Link ratings: worse than `fair` is poor, worse than `good` is fair. RTT in s, loss 0..1. */
+const LINK_LIMITS = {
+  good: { roundTripTime: 0.15, lossRate: 0.01 },
+  fair: { roundTripTime: 0.4, lossRate: 0.05 },
+};
 
 const page = {
   state: document.body.dataset.state,
@@ -43,7 +109,12 @@ const page = {
   outbox: [],
   // STUN and TURN servers from the consent frame, once the novice has accepted.
   iceServers: null,
+  /** The timer that ends the page if nobody explains a closed connection in time. */
+  explanationTimer: null,
 };
+
+/** When the last new frame was seen, and whether the picture is shown as paused. */
+const frames = { lastAt: 0, decoded: 0, frozen: false, looking: false };
 
 /** Sends to the server, or keeps the frame until the connection is back. */
 function sendToServer(msg) {
@@ -70,20 +141,91 @@ function inviteCode() {
   return decodeURIComponent(parts[parts.length - 1] ?? "");
 }
 
+// ---- can this browser show the picture? -------------------------------------------------------
+
+/**
+ * What keeps this browser from showing the live screen: null when nothing does, else
+ * `no-webrtc` or `no-codec`. Checked before the invitation is redeemed, because redeeming asks
+ * the novice, and a question answered for a browser that cannot show anything wastes their yes.
+ */
+function missingForLiveView() {
+  if (typeof window.RTCPeerConnection !== "function") return "no-webrtc";
+  // Without the capability query (older browsers) the answer to the agent's offer will tell.
+  if (typeof window.RTCRtpReceiver?.getCapabilities !== "function") return null;
+  let codecs;
+  try {
+    codecs = RTCRtpReceiver.getCapabilities("video")?.codecs ?? [];
+  } catch {
+    codecs = [];
+  }
+  return codecs.some(agentSends) ? null : "no-codec";
+}
+
+/** Whether `codec` (an RTCRtpCodecCapability) is one the agent can send: VP8, or H.264 as it
+ * packetizes it (non-interleaved, packetization-mode=1; RFC 6184 §6.2). */
+function agentSends(codec) {
+  const type = String(codec?.mimeType ?? "").toLowerCase();
+  if (type === "video/vp8") return true;
+  const fmtp = String(codec?.sdpFmtpLine ?? "");
+  return type === "video/h264" && fmtp.split(";").some((p) => p.trim() === "packetization-mode=1");
+}
+
+/** Runs the check, shows its outcome, and tells whether the page may go on. */
+function checkBrowser() {
+  const missing = missingForLiveView();
+  document.body.dataset.browser = missing ?? "supported";
+  if (!missing) return true;
+  const message = missing === "no-webrtc" ? TEXT.noWebRtc : TEXT.noCodec;
+  const connect = $("connect");
+  if (connect) connect.disabled = true;
+  // Only where there was something to connect to; an expired invitation says so already.
+  const novice = document.body.dataset.noviceName ?? "";
+  if ($("join")) {
+    setHeadline(TEXT.unsupportedHeadline, TEXT.notAsked(novice));
+    setState("unsupported", message);
+  } else if (document.body.dataset.offer) {
+    setHeadline(TEXT.unsupportedHeadline, TEXT.offerWithdrawn(novice));
+    setState("unsupported", message);
+  }
+  return false;
+}
+
+/**
+ * Help offered from the desk, in a browser that cannot show it: the server asked the novice when
+ * the offer was made, so withdraw the question rather than leave them answering for nothing.
+ */
+function withdrawOffer(json) {
+  let offered;
+  try {
+    offered = JSON.parse(json);
+  } catch {
+    return;
+  }
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(`${scheme}//${location.host}/ws/expert`);
+  ws.onopen = () => {
+    ws.send(JSON.stringify({ type: "hello", ticket: offered.ticket }));
+    ws.send(JSON.stringify({ type: "hang_up" }));
+    ws.close();
+  };
+}
+
 // ---- joining ---------------------------------------------------------------------------------
 
 async function join(event) {
   event.preventDefault();
+  // The button is disabled then, but a form can be submitted in other ways.
+  if (document.body.dataset.browser !== "supported") return;
   const form = $("join");
   const name = $("expert-name").value.trim();
   if (!name) {
-    setState("open", "Please enter your name.");
+    setState("open", TEXT.nameNeeded);
     return;
   }
   page.expertName = name;
   const password = $("password")?.value ?? null;
   $("connect").disabled = true;
-  setState("redeeming", "Checking the invitation…");
+  setState("redeeming", TEXT.checkingInvitation);
 
   let response;
   let body;
@@ -96,12 +238,12 @@ async function join(event) {
     body = await response.json().catch(() => ({}));
   } catch (err) {
     $("connect").disabled = false;
-    setState("open", `Cannot reach the server: ${err.message}. Check your connection and try again.`);
+    setState("open", TEXT.serverUnreachable(err.message));
     return;
   }
 
   if (!response.ok) {
-    const message = body.message ?? `The server refused the invitation (${response.status}).`;
+    const message = body.message ?? TEXT.invitationRefused(response.status);
     $("connect").disabled = false;
     if (body.error === "wrong_password" || body.error === "password_required") {
       setState("open", message);
@@ -110,13 +252,13 @@ async function join(event) {
       // Expired, revoked, locked, in use, unknown: nothing the expert can retry here.
       form.hidden = true;
       setState("refused", message);
-      setHeadline("Cannot connect", message);
+      setHeadline(TEXT.cannotConnect, message);
     }
     return;
   }
 
   form.hidden = true;
-  setState("waiting", `Waiting for ${body.novice_name} to allow the connection…`);
+  setState("waiting", TEXT.waitingFor(body.novice_name));
   connect(body);
 }
 
@@ -125,11 +267,11 @@ function joinOffered(json) {
   try {
     offered = JSON.parse(json);
   } catch {
-    setState("failed", "This page is damaged. Go back to the dashboard and offer help again.");
+    setState("failed", TEXT.damagedPage);
     return;
   }
   page.expertName = offered.expert_name;
-  setState("waiting", `Waiting for ${offered.novice_name} to allow the connection…`);
+  setState("waiting", TEXT.waitingFor(offered.novice_name));
   connect(offered);
 }
 
@@ -165,13 +307,13 @@ function openSignaling(redeemed) {
     if (page.ended || page.ws !== ws) return;
     page.lostAt ??= Date.now();
     if (page.resume && Date.now() - page.lostAt < RECONNECT_FOR) {
-      setState(page.state, "Lost the connection to the server; reconnecting…");
+      setState(page.state, TEXT.reconnecting);
       setTimeout(() => {
         if (!page.ended) openSignaling(redeemed);
       }, RECONNECT_EVERY);
       return;
     }
-    finish("failed", "Lost the connection to the server. Open the invitation link again to reconnect.");
+    finish("failed", TEXT.serverLost);
   };
 }
 
@@ -184,13 +326,13 @@ function onServerMessage(msg, redeemed, send) {
         page.outbox.splice(0).forEach(sendToServer);
       }
       if (msg.state === "waiting") {
-        setState("waiting", `Waiting for ${msg.novice_name} to allow the connection…`);
+        setState("waiting", TEXT.waitingFor(msg.novice_name));
       } else if (msg.state === "accepted") {
         // The session's TURN credential comes with the novice's yes, never before.
         if (msg.ice_servers) page.iceServers = msg.ice_servers;
         // Back after a dropped signaling connection: the picture went on meanwhile.
         if (page.peer) break;
-        setState("connecting", `${msg.novice_name} allowed the connection. Connecting…`);
+        setState("connecting", TEXT.allowed(msg.novice_name));
         startPeer(redeemed, send);
       }
       break;
@@ -201,14 +343,21 @@ function onServerMessage(msg, redeemed, send) {
       });
       break;
     case "session_ended": {
-      const state = msg.reason === "declined" || msg.reason === "consent_timeout" ? "declined" : "ended";
+      // The server's sentence says why, also for what the agent found out (e.g. that this
+      // browser's answer has no codec it can send); it wins over what the browser saw.
+      let state = "ended";
+      if (msg.reason === "declined" || msg.reason === "consent_timeout") state = "declined";
+      if (msg.reason === "video_unsupported") {
+        state = "unsupported";
+        document.body.dataset.browser = "no-codec";
+      }
       finish(state, msg.message);
       break;
     }
     case "error":
       console.warn(`server error ${msg.code}: ${msg.message}`);
       if (["bad_ticket", "ticket_expired", "hello_expected", "ticket_used"].includes(msg.code)) {
-        finish("failed", `${msg.message} Open the invitation link again to reconnect.`);
+        finish("failed", TEXT.openLinkAgain(msg.message));
       }
       break;
     case "pong":
@@ -230,7 +379,8 @@ function startPeer(redeemed, sendToServer) {
   page.peer = peer;
   peer.addEventListener("track", () => {
     $("session").hidden = false;
-    setState("live", `Connected to ${redeemed.novice_name}.`);
+    setState("live", TEXT.connectedTo(redeemed.novice_name));
+    watchFrames($("video"));
   });
   peer.addEventListener("open", () => {
     $("chat-input").disabled = false;
@@ -238,7 +388,14 @@ function startPeer(redeemed, sendToServer) {
   });
   peer.addEventListener("message", (e) => onDataMessage(e.detail));
   peer.addEventListener("closed", (e) => {
-    if (!page.ended) finish("ended", `The connection ended (${e.detail.reason}).`);
+    if (page.ended || page.explanationTimer !== null) return;
+    // The agent's bye or the server's session_ended usually follows at once and says why the
+    // session ended (the novice ended it, negotiation failed, ...); what the browser saw ("video
+    // track ended") is only the fallback.
+    page.explanationTimer = setTimeout(
+      () => finish("ended", TEXT.connectionEnded(e.detail.reason)),
+      EXPLANATION_WAIT,
+    );
   });
   page.timers.push(setInterval(showQuality, STATS_EVERY));
 }
@@ -249,7 +406,8 @@ function onDataMessage(msg) {
       addChatLine(msg.from, msg.text, "them");
       break;
     case "bye":
-      finish("ended", "The person you are helping ended the session.");
+      // A bye may say why; the sentence is the agent's, cleaned like all text from a peer.
+      finish("ended", msg.message?.trim?.() ? msg.message : TEXT.noviceEnded);
       break;
     case "control":
       page.control?.update(msg);
@@ -259,24 +417,95 @@ function onDataMessage(msg) {
   }
 }
 
+// ---- is the picture moving? ------------------------------------------------------------------
+
+/**
+ * Watches `video` for new frames: each presented frame where the browser reports them
+ * (requestVideoFrameCallback), and the decoder's frame count otherwise. The count is also asked
+ * when frame callbacks go quiet, since a hidden tab stops them while frames still arrive.
+ */
+function watchFrames(video) {
+  frames.lastAt = performance.now();
+  if (typeof video.requestVideoFrameCallback === "function") {
+    const onFrame = () => {
+      frames.lastAt = performance.now();
+      if (!page.ended) video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }
+  page.timers.push(setInterval(lookForFrames, FROZEN_CHECK_EVERY));
+}
+
+async function lookForFrames() {
+  if (page.ended || page.state !== "live" || !page.peer || frames.looking) return;
+  if (performance.now() - frames.lastAt >= FROZEN_CHECK_EVERY) {
+    frames.looking = true;
+    const decoded = await page.peer.framesDecoded().catch(() => null);
+    frames.looking = false;
+    if (decoded !== null && decoded > frames.decoded) {
+      frames.decoded = decoded;
+      frames.lastAt = performance.now();
+    }
+  }
+  if (page.ended) return;
+  setFrozen(performance.now() - frames.lastAt > FROZEN_AFTER);
+}
+
+function setFrozen(frozen) {
+  frames.frozen = frozen;
+  $("frozen").hidden = !frozen;
+  document.body.dataset.frozen = String(frozen);
+}
+
+// ---- the quality line ------------------------------------------------------------------------
+
+/** `good`, `fair` or `poor`, from the round-trip time and the share of packets lost. */
+function rateLink({ roundTripTime, lossRate }) {
+  const within = (limit) =>
+    (roundTripTime === null || roundTripTime <= limit.roundTripTime) &&
+    (lossRate === null || lossRate <= limit.lossRate);
+  if (frames.frozen) return "poor";
+  if (within(LINK_LIMITS.good)) return "good";
+  return within(LINK_LIMITS.fair) ? "fair" : "poor";
+}
+
 async function showQuality() {
   if (!page.peer || page.ended) return;
   const s = await page.peer.stats().catch(() => null);
-  if (!s) return;
-  const parts = [];
-  if (s.frameWidth) parts.push(`${s.frameWidth}×${s.frameHeight}`);
-  parts.push(`${Math.round(s.framesPerSecond ?? 0)} fps`);
-  parts.push(`${(s.bitrate / 1e6).toFixed(2)} Mbit/s`);
-  if (s.roundTripTime !== null) parts.push(`RTT ${Math.round(s.roundTripTime * 1000)} ms`);
+  if (!s || page.ended) return;
   // Whether media goes straight between the two machines or through the TURN relay.
   const lost = ["disconnected", "failed"].includes(page.peer.connectionState);
   const path = lost ? "reconnecting" : s.candidateTypes ? (s.relayed ? "relayed" : "direct") : "";
-  if (path) parts.push(path);
-  $("quality").textContent = parts.join(" · ");
-  $("quality").dataset.framesDecoded = String(s.framesDecoded);
-  $("quality").dataset.path = path;
-  $("quality").dataset.candidateTypes = s.candidateTypes ?? "";
-  $("quality").dataset.relayProtocol = s.relayProtocol ?? "";
+  const link = rateLink(s);
+  const fps = Math.round(s.framesPerSecond ?? 0);
+  const mbits = (s.bitrate / 1e6).toFixed(2);
+  const rttMs = s.roundTripTime === null ? null : Math.round(s.roundTripTime * 1000);
+  const lossPercent = s.lossRate === null ? null : (s.lossRate * 100).toFixed(1);
+
+  const parts = [];
+  if (s.frameWidth) parts.push(TEXT.size(s.frameWidth, s.frameHeight));
+  parts.push(TEXT.fps(fps));
+  const numbers = [TEXT.bitrate(mbits)];
+  if (rttMs !== null) numbers.push(TEXT.rtt(rttMs));
+  if (lossPercent !== null) numbers.push(TEXT.loss(lossPercent));
+  parts.push(`${TEXT.link(TEXT.linkWords[link])}: ${numbers.join(", ")}`);
+  if (path) parts.push(TEXT.paths[path]);
+
+  const quality = $("quality");
+  quality.textContent = parts.join(" · ");
+  Object.assign(quality.dataset, {
+    framesDecoded: String(s.framesDecoded),
+    fps: String(fps),
+    link,
+    bitrate: String(Math.round(s.bitrate)),
+    rttMs: rttMs === null ? "" : String(rttMs),
+    packetsReceived: String(s.packetsReceived),
+    packetsLost: String(s.packetsLost),
+    lossPercent: lossPercent ?? "",
+    path,
+    candidateTypes: s.candidateTypes ?? "",
+    relayProtocol: s.relayProtocol ?? "",
+  });
 }
 
 function addChatLine(from, text, who) {
@@ -297,7 +526,7 @@ function sendChat(event) {
   try {
     page.peer.send({ type: "chat", from: page.expertName, text });
   } catch (err) {
-    setState(page.state, `Message not sent: ${err.message}`);
+    setState(page.state, TEXT.messageNotSent(err.message));
     return;
   }
   addChatLine(page.expertName, text, "me");
@@ -312,7 +541,7 @@ function endByExpert() {
     // The channel is already gone; the hang-up below still tells the agent.
   }
   if (page.ws?.readyState === WebSocket.OPEN) page.ws.send(JSON.stringify({ type: "hang_up" }));
-  finish("ended", "You ended the session.");
+  finish("ended", TEXT.youEnded);
 }
 
 /** Ends the session on this page: stops the video, closes the connections, says why. */
@@ -320,6 +549,8 @@ function finish(state, message) {
   if (page.ended) return;
   page.ended = true;
   page.timers.forEach(clearInterval);
+  clearTimeout(page.explanationTimer);
+  setFrozen(false);
   page.peer?.close();
   const video = $("video");
   video.srcObject?.getTracks().forEach((t) => t.stop());
@@ -343,6 +574,8 @@ function setViewMode(mode) {
 }
 
 function init() {
+  $("frozen").textContent = TEXT.frozen;
+  setFrozen(false);
   $("join")?.addEventListener("submit", join);
   $("chat-form").addEventListener("submit", sendChat);
   $("chat-input").disabled = true;
@@ -361,8 +594,15 @@ function init() {
   $("control").disabled = true;
   $("fit").addEventListener("click", () => setViewMode("fit"));
   $("actual").addEventListener("click", () => setViewMode("actual"));
+  // Nothing is redeemed, and so nobody asked, before this browser is known to show the picture.
+  const supported = checkBrowser();
+  if (supported && $("connect")) $("connect").disabled = false;
   // Help offered from the support desk: the server already admitted this page to a session.
-  if (document.body.dataset.offer) joinOffered(document.body.dataset.offer);
+  const offer = document.body.dataset.offer;
+  if (offer) {
+    if (supported) joinOffered(offer);
+    else withdrawOffer(offer);
+  }
   window.addEventListener("pagehide", () => {
     if (!page.ended && page.ws?.readyState === WebSocket.OPEN) {
       page.ws.send(JSON.stringify({ type: "hang_up" }));

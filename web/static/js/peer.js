@@ -13,6 +13,7 @@
 //   await peer.handleSignal(signal);  // every signal from the agent, in order of arrival
 //   peer.send({ type: "chat", from: "Expert", text: "hello" });  // throws if the channel is not open
 //   const s = await peer.stats();
+//   const n = await peer.framesDecoded();   // cheap: the decoder's frame count only
 //   peer.close();
 //
 // Signals have exactly the JSON shape of protocol::signal::Signal:
@@ -33,8 +34,11 @@
 // Properties: `connectionState`, `channelOpen` (boolean), `closedReason` (null until "closed").
 //
 // stats() resolves to {framesDecoded, framesPerSecond, frameWidth, frameHeight, bitrate,
-// roundTripTime, relayed, candidateTypes}: bitrate in bits/s from the bytesReceived change since
-// the previous call (0 on the first call), roundTripTime in seconds from the selected candidate
+// packetsReceived, packetsLost, lossRate, roundTripTime, relayed, candidateTypes}: bitrate in
+// bits/s from the bytesReceived change since the previous call (0 on the first call);
+// packetsReceived and packetsLost the video's totals so far (inbound-rtp); lossRate the share of
+// the video's packets lost since the previous call, 0..1 (null on the first call and while
+// nothing new was expected); roundTripTime in seconds from the selected candidate
 // pair (null before one is selected), relayed true when either end of that pair is a TURN relay,
 // candidateTypes "<local>/<remote>" of that pair once it has succeeded (e.g. "host/relay"), else
 // null, relayProtocol "udp", "tcp" or "tls" when this side reaches its TURN relay that way.
@@ -58,6 +62,7 @@ export class ExpertPeer extends EventTarget {
   #channel = null;
   #queue = Promise.resolve();
   #lastBytes = null;
+  #lastPackets = null;
   #recoveryTimer = null;
 
   closedReason = null;
@@ -142,6 +147,9 @@ export class ExpertPeer extends EventTarget {
       frameWidth: 0,
       frameHeight: 0,
       bitrate: 0,
+      packetsReceived: 0,
+      packetsLost: 0,
+      lossRate: null,
       roundTripTime: null,
       relayed: false,
       candidateTypes: null,
@@ -159,6 +167,16 @@ export class ExpertPeer extends EventTarget {
           out.bitrate = ((now.bytes - this.#lastBytes.bytes) * 8 * 1000) / (now.at - this.#lastBytes.at);
         }
         this.#lastBytes = now;
+        out.packetsReceived = s.packetsReceived ?? 0;
+        // Duplicates can make the count negative (RFC 3550 §6.4.1): that is no loss.
+        out.packetsLost = Math.max(0, s.packetsLost ?? 0);
+        const packets = { received: out.packetsReceived, lost: out.packetsLost };
+        if (this.#lastPackets) {
+          const received = packets.received - this.#lastPackets.received;
+          const lost = Math.max(0, packets.lost - this.#lastPackets.lost);
+          if (received + lost > 0) out.lossRate = lost / (received + lost);
+        }
+        this.#lastPackets = packets;
       } else if (s.type === "transport" && s.selectedCandidatePairId) {
         pairId = s.selectedCandidatePairId;
       }
@@ -175,6 +193,18 @@ export class ExpertPeer extends EventTarget {
       }
     }
     return out;
+  }
+
+  /** Video frames decoded so far (0 before the first); lighter than stats() for frequent use. */
+  async framesDecoded() {
+    const receiver = this.#pc.getReceivers().find((r) => r.track?.kind === "video");
+    if (!receiver) return 0;
+    const report = await receiver.getStats();
+    let decoded = 0;
+    report.forEach((s) => {
+      if (s.type === "inbound-rtp" && s.kind === "video") decoded = s.framesDecoded ?? 0;
+    });
+    return decoded;
   }
 
   /** Ends the session from this side. */

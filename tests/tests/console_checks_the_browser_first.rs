@@ -1,0 +1,554 @@
+//! The console checks that the browser can show the live screen before anything is asked of the
+//! novice: a browser without WebRTC, or one that decodes neither H.264 nor VP8, gets a sentence
+//! saying what to do, a disabled Connect button, and the invitation is not redeemed, so the
+//! novice is never asked. In a browser that can, the join form goes away after Connect and the
+//! picture is marked paused only while frames really stop.
+//!
+//! Browsers without WebRTC (WebKitGTK here) cannot be driven in these tests, so Chromium plays
+//! them: a script that runs in every new document of the tab before the page's own takes
+//! WebRTC, or its H.264 and VP8 decoders, away. The shared harness does not offer such scripts,
+//! so this file opens a DevTools connection of its own to the browser for them.
+
+use anyhow::{anyhow, bail, Context, Result};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Duration;
+use tests::browser::{Browser, Page};
+use tests::console::{
+    frames_decoded, invitation_link, join, start_agent, state, status, text, wait_dataset,
+    wait_state, WAIT,
+};
+use tests::stack::{AgentProcess, ServerProcess};
+use tests::xvfb::Xvfb;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long the novice's terminal is watched for a question that must not come. Redeeming and
+/// asking take well under a second on loopback; the invitation's status is checked after it.
+const QUIET: Duration = Duration::from_secs(5);
+
+/// How long one DevTools command of this file may take.
+const STEP: Duration = Duration::from_secs(30);
+
+/// A browser without WebRTC, as Debian's WebKitGTK is built.
+const NO_WEBRTC: &str = r#"
+delete window.RTCPeerConnection;
+delete window.webkitRTCPeerConnection;
+"#;
+
+/// A browser that decodes neither H.264 nor VP8 (VP9 and AV1 remain).
+const NO_H264_NOR_VP8: &str = r#"
+(() => {
+  const capabilities = RTCRtpReceiver.getCapabilities.bind(RTCRtpReceiver);
+  RTCRtpReceiver.getCapabilities = (kind) => {
+    const found = capabilities(kind);
+    if (kind !== "video" || !found) return found;
+    return { ...found, codecs: found.codecs.filter((c) => !/^video\/(h264|vp8)$/i.test(c.mimeType)) };
+  };
+})();
+"#;
+
+/// Whether the join form takes up space on the page: not hidden, not `display: none`.
+const JOIN_FORM_SHOWN: &str = "(() => { const f = document.getElementById('join'); \
+     return getComputedStyle(f).display !== 'none' && f.offsetParent !== null; })()";
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A DevTools connection of this test's own, beside the harness's, attached to one tab.
+struct Tab {
+    socket: Socket,
+    session: String,
+    next_id: u64,
+}
+
+impl Tab {
+    /// Finds the tab showing `url` in one of the browsers this test program started.
+    async fn showing(url: &str) -> Result<Tab> {
+        for address in own_browsers()? {
+            let Ok((socket, _)) =
+                tokio::time::timeout(STEP, tokio_tungstenite::connect_async(&address))
+                    .await
+                    .map_err(|_| anyhow!("connecting to {address} timed out"))?
+            else {
+                continue;
+            };
+            let mut tab = Tab {
+                socket,
+                session: String::new(),
+                next_id: 1,
+            };
+            let targets = tab.call(None, "Target.getTargets", json!({})).await?;
+            let found = targets["targetInfos"].as_array().and_then(|all| {
+                all.iter()
+                    .find(|t| t["type"] == "page" && t["url"] == url)
+                    .and_then(|t| t["targetId"].as_str())
+                    .map(str::to_owned)
+            });
+            let Some(target) = found else { continue };
+            let attached = tab
+                .call(
+                    None,
+                    "Target.attachToTarget",
+                    json!({ "targetId": target, "flatten": true }),
+                )
+                .await?;
+            tab.session = attached["sessionId"]
+                .as_str()
+                .context("Target.attachToTarget returned no sessionId")?
+                .to_owned();
+            return Ok(tab);
+        }
+        bail!("no browser started by this test shows {url}")
+    }
+
+    /// Runs `source` in every document this tab loads from now on, before the page's scripts.
+    async fn run_before_page_scripts(&mut self, source: &str) -> Result<()> {
+        let session = self.session.clone();
+        self.call(Some(&session), "Page.enable", json!({})).await?;
+        self.call(
+            Some(&session),
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": source }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Goes to `url` and waits until `page` (the harness's view of this tab) has loaded it.
+    async fn go_to(&mut self, page: &Page, url: &str) -> Result<()> {
+        let session = self.session.clone();
+        let navigated = self
+            .call(Some(&session), "Page.navigate", json!({ "url": url }))
+            .await?;
+        if let Some(error) = navigated["errorText"].as_str() {
+            bail!("opening {url} failed: {error}");
+        }
+        let loaded = format!(
+            "location.href === {} && document.readyState === 'complete'",
+            json!(url)
+        );
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            // The old document's context may vanish under an evaluation: that is not an answer.
+            if page.eval(&loaded).await.ok() == Some(Value::Bool(true)) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("{url} did not load within {STEP:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Result<Value> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut frame = json!({ "id": id, "method": method, "params": params });
+        if let Some(session) = session {
+            frame["sessionId"] = json!(session);
+        }
+        self.socket
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .with_context(|| format!("{method}: sending to chromium"))?;
+        let deadline = tokio::time::Instant::now() + STEP;
+        loop {
+            let message = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .map_err(|_| anyhow!("{method}: chromium did not answer within {STEP:?}"))?
+                .ok_or_else(|| anyhow!("{method}: chromium closed the DevTools connection"))?
+                .with_context(|| format!("{method}: reading from chromium"))?;
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let reply: Value = serde_json::from_str(&text)?;
+            if reply["id"].as_u64() != Some(id) {
+                continue;
+            }
+            if let Some(error) = reply.get("error") {
+                bail!("{method} failed: {error}");
+            }
+            return Ok(reply["result"].clone());
+        }
+    }
+}
+
+/// DevTools addresses of the Chromium processes this test program started: its children with a
+/// remote-debugging port, which Chromium writes to `DevToolsActivePort` in its profile.
+fn own_browsers() -> Result<Vec<String>> {
+    let me = std::process::id();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").context("listing /proc")? {
+        let Some(pid) = entry?
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (command) state ppid ...", where the command may hold spaces and parentheses.
+        let parent = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if parent != Some(me) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        if !args
+            .iter()
+            .any(|a| a.starts_with("--remote-debugging-port"))
+        {
+            continue;
+        }
+        let Some(profile) = args.iter().find_map(|a| a.strip_prefix("--user-data-dir=")) else {
+            continue;
+        };
+        let Ok(active) = std::fs::read_to_string(Path::new(profile).join("DevToolsActivePort"))
+        else {
+            continue;
+        };
+        let mut lines = active.lines();
+        if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
+            found.push(format!("ws://127.0.0.1:{}{}", port.trim(), path.trim()));
+        }
+    }
+    Ok(found)
+}
+
+/// The status of the agent's one invitation as `agent list` shows it (`open`, `in use`, ...).
+async fn invitation_status(agent: &AgentProcess) -> Result<String> {
+    let listed = agent.run(&["list"]).await?;
+    // "<id>  <status>  created <date> UTC  expires <date> UTC"
+    let statuses: Vec<String> = listed
+        .lines()
+        .filter_map(|l| l.split_once("  created "))
+        .map(|(head, _)| {
+            head.split_whitespace()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    match &statuses[..] {
+        [one] => Ok(one.clone()),
+        _ => bail!("not one invitation in: {listed}"),
+    }
+}
+
+/// A novice (the agent, sharing an empty display) has sent an invitation; the expert opens it in
+/// a Chromium tab whose documents run `script` first, and the console has finished loading.
+async fn open_in_a_browser_changed_by(
+    script: &str,
+) -> Result<(Page, AgentProcess, ServerProcess, Browser, Xvfb)> {
+    let xvfb = Xvfb::start(320, 240)?;
+    let server = ServerProcess::start().await?;
+    let mut agent = start_agent(&server, &xvfb, &[]).await?;
+    let link = invitation_link(&mut agent).await?;
+    let browser = Browser::launch().await?;
+    // A page of the server that runs nothing, so that the script is in place before the console
+    // is loaded the first time.
+    let probe = format!(
+        "{}/static/css/console.css?tab={}",
+        server.url().trim_end_matches('/'),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_nanos()
+    );
+    let page = browser.open(&probe).await?;
+    let mut tab = Tab::showing(&probe).await?;
+    tab.run_before_page_scripts(script).await?;
+    tab.go_to(&page, &link).await?;
+    // The tab's own connection must stay open for as long as the script should run: here, the
+    // test is done with it once the console has loaded.
+    drop(tab);
+    Ok((page, agent, server, browser, xvfb))
+}
+
+/// The console in an unsupported browser says `says`, keeps Connect disabled whatever the expert
+/// tries, and never redeems the invitation: the novice is not asked and it stays open.
+async fn refuses_before_asking(
+    page: &Page,
+    agent: &mut AgentProcess,
+    browser: &str,
+    says: &str,
+) -> Result<()> {
+    wait_state(page, "unsupported").await?;
+    assert_eq!(
+        text(page, "document.body.dataset.browser").await?,
+        browser,
+        "the check's outcome is on the page"
+    );
+    let said = status(page).await?;
+    assert!(
+        said.contains(says) && said.contains("Open the invitation in a current Firefox, Chrome"),
+        "the page says what is wrong and what to do: {said}"
+    );
+    let headline = text(page, "document.getElementById('headline').textContent").await?;
+    assert!(headline.contains("cannot show a live screen"), "{headline}");
+    let explanation = text(page, "document.getElementById('explanation').textContent").await?;
+    assert_eq!(explanation, "Nora has not been asked anything.");
+    assert_eq!(
+        page.eval("document.getElementById('connect').disabled")
+            .await?,
+        Value::Bool(true),
+        "Connect stays disabled"
+    );
+
+    // The expert tries anyway: a name, the button, and Enter in the name field.
+    page.type_text("#expert-name", "Eve").await?;
+    page.click("#connect").await?;
+    page.key("Enter", true).await?;
+    page.key("Enter", false).await?;
+
+    if let Ok(line) = agent.expect_line("wants to see your screen", QUIET).await {
+        bail!("the novice was asked although the browser cannot show the screen: {line}");
+    }
+    assert_eq!(
+        agent.try_exit_status()?,
+        None,
+        "the agent still runs, waiting for an expert"
+    );
+    assert_eq!(
+        invitation_status(agent).await?,
+        "open",
+        "the invitation was not redeemed"
+    );
+    assert_eq!(state(page).await?, "unsupported");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_without_webrtc_is_told_so_and_the_novice_is_never_asked() -> Result<()> {
+    let (page, mut agent, server, _browser, _xvfb) =
+        open_in_a_browser_changed_by(NO_WEBRTC).await?;
+    assert_eq!(
+        text(&page, "typeof window.RTCPeerConnection").await?,
+        "undefined",
+        "the tab has no WebRTC, as a browser built without it"
+    );
+    refuses_before_asking(&page, &mut agent, "no-webrtc", "it has no WebRTC").await?;
+    server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_without_h264_or_vp8_is_told_so_and_the_novice_is_never_asked() -> Result<()> {
+    let (page, mut agent, server, _browser, _xvfb) =
+        open_in_a_browser_changed_by(NO_H264_NOR_VP8).await?;
+    let codecs = text(
+        &page,
+        "RTCRtpReceiver.getCapabilities('video').codecs.map((c) => c.mimeType).join(' ')",
+    )
+    .await?;
+    assert!(
+        !codecs.contains("H264") && !codecs.contains("VP8") && codecs.contains("VP9"),
+        "the tab decodes other codecs only: {codecs}"
+    );
+    refuses_before_asking(
+        &page,
+        &mut agent,
+        "no-codec",
+        "it cannot decode H.264 or VP8 video",
+    )
+    .await?;
+    server.stop().await;
+    Ok(())
+}
+
+/// Sends `signal` (such as `-STOP`) to the process `pid`.
+fn signal(pid: u32, signal: &str) -> Result<()> {
+    let status = std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .context("running kill")?;
+    if !status.success() {
+        bail!("kill {signal} {pid} failed: {status}");
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_capable_browser_the_form_goes_after_connect_and_a_stopped_picture_is_marked_paused(
+) -> Result<()> {
+    // An empty display: the agent sends a still screen once a second, the slowest stream a
+    // working link carries.
+    let xvfb = Xvfb::start(320, 240)?;
+    let server = ServerProcess::start().await?;
+    let mut agent = start_agent(&server, &xvfb, &[]).await?;
+    let link = invitation_link(&mut agent).await?;
+    let browser = Browser::launch().await?;
+    let page = browser.open(&link).await?;
+
+    assert_eq!(
+        text(&page, "document.body.dataset.browser").await?,
+        "supported"
+    );
+    assert_eq!(state(&page).await?, "open");
+    assert_eq!(
+        page.eval(JOIN_FORM_SHOWN).await?,
+        Value::Bool(true),
+        "the form shows before Connect"
+    );
+    assert_eq!(
+        page.eval("document.getElementById('connect').disabled")
+            .await?,
+        Value::Bool(false)
+    );
+
+    join(&page, "Eve", None).await?;
+    agent.expect_line("wants to see your screen", WAIT).await?;
+    wait_state(&page, "waiting").await?;
+    assert_eq!(
+        page.eval(JOIN_FORM_SHOWN).await?,
+        Value::Bool(false),
+        "the form is gone once the invitation is redeemed"
+    );
+    assert_eq!(invitation_status(&agent).await?, "in use");
+    agent.type_line("y").await?;
+    wait_state(&page, "live").await?;
+    assert_eq!(page.eval(JOIN_FORM_SHOWN).await?, Value::Bool(false));
+
+    // Frames flow: the picture is never marked paused, the quality line rates the link.
+    page.wait_for(
+        "Number(document.getElementById('quality').dataset.framesDecoded) > 0",
+        WAIT,
+        "the first decoded frames",
+    )
+    .await?;
+    page.eval(
+        "window.pausedSeen = document.body.dataset.frozen !== 'false'; \
+         new MutationObserver(() => { if (document.body.dataset.frozen !== 'false') window.pausedSeen = true; }) \
+           .observe(document.body, { attributes: true, attributeFilter: ['data-frozen'] }); true",
+    )
+    .await?;
+    let before = frames_decoded(&page).await?;
+    page.wait_for(
+        &format!(
+            "Number(document.getElementById('quality').dataset.framesDecoded) >= {}",
+            before + 3
+        ),
+        WAIT,
+        "three more frames of the still screen",
+    )
+    .await?;
+    assert_eq!(
+        page.eval("window.pausedSeen").await?,
+        Value::Bool(false),
+        "a still screen refreshed once a second is not a paused picture; console: {:?}",
+        page.console()
+    );
+    assert_eq!(
+        page.eval("getComputedStyle(document.getElementById('frozen')).display")
+            .await?,
+        json!("none"),
+        "no pause notice over the picture"
+    );
+    let link_word = text(&page, "document.getElementById('quality').dataset.link").await?;
+    assert!(
+        ["good", "fair", "poor"].contains(&link_word.as_str()),
+        "the link is rated: {link_word:?}"
+    );
+    let quality = text(&page, "document.getElementById('quality').textContent").await?;
+    assert!(
+        quality.contains("fps") && quality.contains(&format!("Link {link_word}")),
+        "{quality}"
+    );
+
+    // The novice's machine stops sending (its agent is stopped): the picture is marked paused,
+    // and the mark goes when frames come again.
+    let pid = agent.pid().context("the agent runs")?;
+    signal(pid, "-STOP")?;
+    let paused = wait_dataset(&page, "frozen", "true").await;
+    signal(pid, "-CONT")?;
+    paused?;
+    let notice = text(
+        &page,
+        "(() => { const f = document.getElementById('frozen'); \
+           return getComputedStyle(f).display === 'none' ? '' : f.textContent; })()",
+    )
+    .await?;
+    assert_eq!(notice, "Picture paused: poor connection");
+    wait_dataset(&page, "frozen", "false").await?;
+    assert_eq!(
+        page.eval("getComputedStyle(document.getElementById('frozen')).display")
+            .await?,
+        json!("none")
+    );
+    assert_eq!(state(&page).await?, "live");
+    server.stop().await;
+    Ok(())
+}
+
+/// Renames every video codec the agent may offer in the offers this page receives, so that the
+/// browser finds none it knows and refuses the video, as a browser would whose capability list
+/// promised more than its decoders take.
+const OFFER_WITHOUT_KNOWN_CODECS: &str = r#"(() => {
+  const rename = (sdp) => sdp.replace(/^(a=rtpmap:\d+ )(H264|VP8)\//gm, "$1X-$2/");
+  const proto = RTCPeerConnection.prototype;
+  const setRemote = proto.setRemoteDescription;
+  proto.setRemoteDescription = function (description, ...rest) {
+    if (description?.type === "offer") description = { type: "offer", sdp: rename(description.sdp) };
+    return setRemote.call(this, description, ...rest);
+  };
+  return true;
+})()"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_that_passes_the_check_but_takes_no_codec_is_told_why_the_session_ended(
+) -> Result<()> {
+    let xvfb = Xvfb::start(320, 240)?;
+    let server = ServerProcess::start().await?;
+    let mut agent = start_agent(&server, &xvfb, &[]).await?;
+    let link = invitation_link(&mut agent).await?;
+    let browser = Browser::launch().await?;
+    let page = browser.open(&link).await?;
+    assert_eq!(
+        text(&page, "document.body.dataset.browser").await?,
+        "supported"
+    );
+    // The console makes its connection only after the novice's yes: the change is in place.
+    assert_eq!(
+        page.eval(OFFER_WITHOUT_KNOWN_CODECS).await?,
+        Value::Bool(true)
+    );
+
+    join(&page, "Eve", None).await?;
+    agent.expect_line("wants to see your screen", WAIT).await?;
+    agent.type_line("y").await?;
+
+    // The agent finds no codec in the answer and ends the session saying so; the expert reads
+    // that, not what the browser saw of the connection closing.
+    let ended = ["ended", "unsupported", "failed", "declined"];
+    page.wait_for(
+        &format!("{ended:?}.includes(document.body.dataset.state)"),
+        WAIT,
+        "the session to end",
+    )
+    .await?;
+    let (now, said) = (state(&page).await?, status(&page).await?);
+    if now != "unsupported" {
+        bail!("the session ended as {now:?} with {said:?}, not with the agent's reason");
+    }
+    assert!(
+        said.contains("H.264") && said.contains("VP8") && !said.contains("connection ended"),
+        "the expert reads why: {said}"
+    );
+    assert_eq!(
+        text(&page, "document.body.dataset.browser").await?,
+        "no-codec"
+    );
+    assert_eq!(frames_decoded(&page).await?, 0);
+    server.stop().await;
+    Ok(())
+}
