@@ -14,6 +14,8 @@
 //! * `sending`: what the answer settled for the video (codec, payload type, header
 //!   extensions) and the packetizer that turns frames into RTP packets for it.
 //! * `recovery`: ICE restart when the network path breaks.
+//! * `retransmission`: one resent copy of a lost packet per round trip, however often the
+//!   browser asks.
 //! * `turn_tcp`: TURN over TCP and TLS, which the stack lacks, through loopback shims.
 //! * `error`: [`PeerError`].
 //!
@@ -27,6 +29,7 @@ mod error;
 mod events;
 mod feedback;
 mod recovery;
+mod retransmission;
 mod sending;
 mod turn_tcp;
 mod wire;
@@ -137,6 +140,8 @@ pub struct Peer {
     sending: OnceLock<tokio::sync::Mutex<sending::Sending>>,
     /// The congestion controller's latest estimate, in bits/s.
     target_bitrate: watch::Receiver<u32>,
+    /// The last round-trip time measured, for the retransmission filter.
+    round_trip_ms: retransmission::SharedRoundTrip,
     /// The browser's candidates that overtook its answer on the way, applied after it; `None`
     /// once the answer is in.
     early_candidates: Mutex<Option<Vec<RTCIceCandidateInit>>>,
@@ -183,6 +188,7 @@ impl Peer {
         let max_bitrate = f64::from(config.max_bitrate.max(MIN_BITRATE));
         let initial = INITIAL_BITRATE.min(max_bitrate);
         let (estimates, target_bitrate) = watch::channel(initial as u32);
+        let round_trip_ms = retransmission::SharedRoundTrip::default();
         let interceptors = register_default_interceptors(Registry::new(), &mut media)
             .map_err(PeerError::Setup)?
             .with(
@@ -201,6 +207,10 @@ impl Peer {
                     .with_target_bitrate(initial)
                     .with_queue_limit(PACER_QUEUE)
                     .build(),
+            )
+            .with(
+                Slot::from(retransmission::SLOT),
+                retransmission::RetransmissionFilter::new(Arc::clone(&round_trip_ms)),
             )
             .with(
                 Slot::from(feedback::SLOT),
@@ -314,6 +324,7 @@ impl Peer {
             video_ssrc,
             sending: OnceLock::new(),
             target_bitrate,
+            round_trip_ms,
             early_candidates: Mutex::new(Some(Vec::new())),
             loopback_only,
             channel,
@@ -512,7 +523,13 @@ impl Peer {
             .connection
             .get_stats(Instant::now(), StatsSelector::None)
             .await;
-        round_trip_time(&report)
+        let rtt = round_trip_time(&report);
+        if let Some(rtt) = rtt {
+            let ms = u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX);
+            self.round_trip_ms
+                .store(ms, std::sync::atomic::Ordering::Relaxed);
+        }
+        rtt
     }
 
     /// A failure to send is the connection's end, not an error of its own, once it has closed.
