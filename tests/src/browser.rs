@@ -1,12 +1,16 @@
-//! Headless Chromium for end-to-end tests, driven over the Chrome DevTools Protocol.
+//! Headless browsers for end-to-end tests: Chromium driven over the Chrome DevTools Protocol
+//! (this file), Firefox ESR over WebDriver BiDi ([`firefox`]).
 //!
 //! [`Browser::launch`] starts `/usr/bin/chromium` with a fresh profile and the flags that make
-//! WebRTC work headless and offline; [`Browser::open`] opens a tab on a URL and returns a
-//! [`Page`] to evaluate JavaScript in, click, type and take screenshots. [`TestSite`] serves
-//! `web/static` and test pages on loopback, because a real URL is needed for module scripts.
-//! Dropping the browser kills its whole process group and removes the profile.
+//! WebRTC work headless and offline; [`Browser::launch_firefox`] does the same for
+//! `/usr/bin/firefox-esr`. [`Browser::open`] opens a tab on a URL and returns a [`Page`] to
+//! evaluate JavaScript in, click, type and take screenshots; a `Page` is the same type for both
+//! browsers, so helpers that take `&Page` work with either. [`TestSite`] serves `web/static`
+//! and test pages on loopback, because a real URL is needed for module scripts. Dropping the
+//! browser kills its whole process group and removes the profile.
 //!
-//! Every wait is bounded and fails with a sentence saying what did not happen.
+//! Every wait is bounded and fails with a sentence saying what did not happen. A page that
+//! navigates while [`Page::wait_for`] polls it is not an error: the next document is asked.
 
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine;
@@ -26,6 +30,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::netns::Namespace;
 
+mod firefox;
+pub use firefox::{FirefoxOptions, FIREFOX, H264};
+
 /// The browser binary; tests never download one.
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -41,11 +48,20 @@ pub fn web_static_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/static")
 }
 
-/// One headless Chromium process with its own profile.
+/// One headless browser process with its own profile.
 pub struct Browser {
     child: Child,
     profile: PathBuf,
-    cdp: Cdp,
+    connection: Connection,
+    /// Scripts to run in every document of tabs opened from now on (Chromium takes them per
+    /// tab; Firefox has them already).
+    init_scripts: Mutex<Vec<String>>,
+}
+
+/// How the harness talks to the browser.
+enum Connection {
+    Chromium(Cdp),
+    Firefox(firefox::Bidi),
 }
 
 impl Browser {
@@ -65,6 +81,12 @@ impl Browser {
     /// on this machine's own network when `None`.
     pub async fn launch_in(netns: Option<&Namespace>) -> Result<Browser> {
         Self::start(netns, true).await
+    }
+
+    /// Starts Firefox ESR (`/usr/bin/firefox-esr`) on loopback, with or without H.264 as
+    /// `options` say. Its pages are the same [`Page`] as Chromium's.
+    pub async fn launch_firefox(options: FirefoxOptions) -> Result<Browser> {
+        firefox::launch(options).await
     }
 
     async fn start(netns: Option<&Namespace>, show_local_addresses: bool) -> Result<Browser> {
@@ -147,20 +169,34 @@ impl Browser {
         Ok(Browser {
             child,
             profile,
-            cdp,
+            connection: Connection::Chromium(cdp),
+            init_scripts: Mutex::default(),
         })
     }
 
     /// Lets pages of `origin` show desktop notifications, as a person answering the browser's
     /// question with "Allow" would.
     pub async fn allow_notifications(&self, origin: &str) -> Result<()> {
-        self.cdp
-            .call(
-                None,
-                "Browser.grantPermissions",
-                json!({ "origin": origin, "permissions": ["notifications"] }),
-            )
-            .await?;
+        let cdp = match &self.connection {
+            Connection::Chromium(cdp) => cdp,
+            Connection::Firefox(bidi) => return bidi.allow_notifications(origin).await,
+        };
+        cdp.call(
+            None,
+            "Browser.grantPermissions",
+            json!({ "origin": origin, "permissions": ["notifications"] }),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Runs `source` (script statements) in every document of the tabs opened from now on,
+    /// before the page's own scripts: to watch what a page does from inside it.
+    pub async fn add_init_script(&self, source: &str) -> Result<()> {
+        match &self.connection {
+            Connection::Chromium(_) => lock(&self.init_scripts).push(source.to_owned()),
+            Connection::Firefox(bidi) => bidi.add_preload_script(source).await?,
+        }
         Ok(())
     }
 
@@ -172,15 +208,17 @@ impl Browser {
     /// Opens a new tab on `url` and waits until the document at `lands_on` has loaded: `url`
     /// redirects there.
     pub async fn open_landing_on(&self, url: &str, lands_on: &str) -> Result<Page> {
-        let target = self
-            .cdp
+        let cdp = match &self.connection {
+            Connection::Chromium(cdp) => cdp,
+            Connection::Firefox(bidi) => return bidi.open_landing_on(url, lands_on).await,
+        };
+        let target = cdp
             .call(None, "Target.createTarget", json!({ "url": "about:blank" }))
             .await?;
         let target_id = target["targetId"]
             .as_str()
             .ok_or_else(|| anyhow!("Target.createTarget returned no targetId: {target}"))?;
-        let attached = self
-            .cdp
+        let attached = cdp
             .call(
                 None,
                 "Target.attachToTarget",
@@ -191,16 +229,27 @@ impl Browser {
             .as_str()
             .ok_or_else(|| anyhow!("Target.attachToTarget returned no sessionId: {attached}"))?
             .to_owned();
-        let page = Page {
-            cdp: self.cdp.clone(),
+        let tab = ChromiumTab {
+            cdp: cdp.clone(),
             session,
         };
-        page.call("Runtime.enable", json!({})).await?;
-        page.call("Page.enable", json!({})).await?;
-        let navigated = page.call("Page.navigate", json!({ "url": url })).await?;
+        tab.call("Runtime.enable", json!({})).await?;
+        tab.call("Page.enable", json!({})).await?;
+        let init_scripts = lock(&self.init_scripts).clone();
+        for source in init_scripts {
+            tab.call(
+                "Page.addScriptToEvaluateOnNewDocument",
+                json!({ "source": source }),
+            )
+            .await?;
+        }
+        let navigated = tab.call("Page.navigate", json!({ "url": url })).await?;
         if let Some(error) = navigated["errorText"].as_str() {
             bail!("opening {url} failed: {error}");
         }
+        let page = Page {
+            tab: Tab::Chromium(tab),
+        };
         page.wait_for(
             &format!(
                 "location.href === {} && document.readyState === 'complete'",
@@ -216,7 +265,10 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        self.cdp.shutdown();
+        match &self.connection {
+            Connection::Chromium(cdp) => cdp.shutdown(),
+            Connection::Firefox(bidi) => bidi.shutdown(),
+        }
         kill_group(&mut self.child);
         remove_profile(&self.profile);
     }
@@ -237,7 +289,7 @@ impl Drop for Launching {
     }
 }
 
-/// Ends Chromium and every process it started: they share the process group we gave it.
+/// Ends the browser and every process it started: they share the process group we gave it.
 fn kill_group(child: &mut Child) {
     let group = format!("-{}", child.id());
     let killed = Command::new("kill")
@@ -261,10 +313,14 @@ fn remove_profile(profile: &Path) {
     eprintln!("could not remove the browser profile {}", profile.display());
 }
 
-/// One tab.
+/// One tab, in either browser.
 pub struct Page {
-    cdp: Cdp,
-    session: String,
+    tab: Tab,
+}
+
+enum Tab {
+    Chromium(ChromiumTab),
+    Firefox(firefox::Tab),
 }
 
 impl Page {
@@ -276,6 +332,152 @@ impl Page {
 
     /// [`Page::eval`] with a custom limit, for scripts that wait for something themselves.
     pub async fn eval_within(&self, js: &str, limit: Duration) -> Result<Value> {
+        match &self.tab {
+            Tab::Chromium(tab) => tab.eval_within(js, limit).await,
+            Tab::Firefox(tab) => tab.eval_within(js, limit).await,
+        }
+    }
+
+    /// Evaluates `js` until it returns something truthy, and returns that. `what` completes the
+    /// sentence "timed out waiting for ..." in the error. An evaluation cut short because the
+    /// page navigated or its document went away counts as "not yet"; an exception thrown by
+    /// `js` itself fails at once.
+    pub async fn wait_for(&self, js: &str, limit: Duration, what: &str) -> Result<Value> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let last = match self.eval(js).await {
+                Ok(value) if truthy(&value) => return Ok(value),
+                Ok(value) => format!("last value: {value}"),
+                Err(error) if error.downcast_ref::<DocumentGone>().is_some() => {
+                    format!("the page was navigating: {error:#}")
+                }
+                Err(error) => return Err(error),
+            };
+            if Instant::now() >= deadline {
+                bail!("timed out after {limit:?} waiting for {what} ({last})");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+
+    /// Clicks the centre of the first element matching `selector`.
+    pub async fn click(&self, selector: &str) -> Result<()> {
+        let centre = self
+            .eval(&format!(
+                "(() => {{ const e = document.querySelector({0}); if (!e) return null; \
+                 e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
+                 return [r.x + r.width / 2, r.y + r.height / 2]; }})()",
+                json!(selector)
+            ))
+            .await?;
+        let (Some(x), Some(y)) = (centre[0].as_f64(), centre[1].as_f64()) else {
+            bail!("no element matches {selector} to click");
+        };
+        for kind in ["mousePressed", "mouseReleased"] {
+            self.mouse(kind, x, y, "left", 0.0).await?;
+        }
+        Ok(())
+    }
+
+    /// Focuses the first element matching `selector` and types `text` into it.
+    pub async fn type_text(&self, selector: &str, text: &str) -> Result<()> {
+        let found = self
+            .eval(&format!(
+                "(() => {{ const e = document.querySelector({0}); if (!e) return false; \
+                 e.focus(); return true; }})()",
+                json!(selector)
+            ))
+            .await?;
+        if found != Value::Bool(true) {
+            bail!("no element matches {selector} to type into");
+        }
+        match &self.tab {
+            Tab::Chromium(tab) => tab.insert_text(text).await,
+            Tab::Firefox(tab) => tab.insert_text(text).await,
+        }
+    }
+
+    /// Sends one mouse event at page coordinates, as a real pointer would: `kind` is
+    /// `mousePressed`, `mouseReleased`, `mouseMoved` or `mouseWheel`; `button` is `left`,
+    /// `middle`, `right` or `none`; `delta_y` only matters for the wheel.
+    pub async fn mouse(
+        &self,
+        kind: &str,
+        x: f64,
+        y: f64,
+        button: &str,
+        delta_y: f64,
+    ) -> Result<()> {
+        match &self.tab {
+            Tab::Chromium(tab) => tab.mouse(kind, x, y, button, delta_y).await,
+            Tab::Firefox(tab) => tab.mouse(kind, x, y, button, delta_y).await,
+        }
+    }
+
+    /// Presses or releases one key as a real keyboard would, to the focused element. `key` is
+    /// a `KeyboardEvent.key` value: a character or a name such as `Enter` or `Shift`.
+    pub async fn key(&self, key: &str, down: bool) -> Result<()> {
+        match &self.tab {
+            Tab::Chromium(tab) => tab.key(key, down).await,
+            Tab::Firefox(tab) => tab.key(key, down).await,
+        }
+    }
+
+    /// Calls `function` (a JavaScript function declaration) with `this` bound to an array of
+    /// every live object whose prototype is `prototype` (an expression such as
+    /// `RTCDataChannel.prototype`), and returns its result. Reaches objects that no global
+    /// variable holds, as a hostile page script could. Chromium only: Firefox has no way to
+    /// list a prototype's instances.
+    pub async fn call_on_instances(&self, prototype: &str, function: &str) -> Result<Value> {
+        match &self.tab {
+            Tab::Chromium(tab) => tab.call_on_instances(prototype, function).await,
+            Tab::Firefox(_) => bail!(
+                "call_on_instances needs Chromium's Runtime.queryObjects, which Firefox lacks"
+            ),
+        }
+    }
+
+    /// A PNG of the visible part of the page.
+    pub async fn screenshot(&self) -> Result<Vec<u8>> {
+        let data = match &self.tab {
+            Tab::Chromium(tab) => tab.screenshot().await?,
+            Tab::Firefox(tab) => tab.screenshot().await?,
+        };
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .context("decoding the screenshot")
+    }
+
+    /// Console messages and uncaught exceptions of this tab so far, for failure reports.
+    pub fn console(&self) -> Vec<String> {
+        match &self.tab {
+            Tab::Chromium(tab) => tab.cdp.console(&tab.session),
+            Tab::Firefox(tab) => tab.console(),
+        }
+    }
+}
+
+/// An evaluation cut short because its document went away: the page navigated, or is
+/// navigating. The next document may well give the answer, so [`Page::wait_for`] asks again.
+#[derive(Debug)]
+struct DocumentGone(String);
+
+impl std::fmt::Display for DocumentGone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DocumentGone {}
+
+/// One Chromium tab: a DevTools session attached to its target.
+struct ChromiumTab {
+    cdp: Cdp,
+    session: String,
+}
+
+impl ChromiumTab {
+    async fn eval_within(&self, js: &str, limit: Duration) -> Result<Value> {
         let reply = self
             .cdp
             .call_within(
@@ -301,73 +503,13 @@ impl Page {
         Ok(reply["result"]["value"].clone())
     }
 
-    /// Evaluates `js` until it returns something truthy, and returns that. `what` completes the
-    /// sentence "timed out waiting for ..." in the error.
-    pub async fn wait_for(&self, js: &str, limit: Duration, what: &str) -> Result<Value> {
-        let deadline = Instant::now() + limit;
-        loop {
-            let value = self.eval(js).await?;
-            if truthy(&value) {
-                return Ok(value);
-            }
-            if Instant::now() >= deadline {
-                bail!("timed out after {limit:?} waiting for {what} (last value: {value})");
-            }
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
-    }
-
-    /// Clicks the centre of the first element matching `selector`.
-    pub async fn click(&self, selector: &str) -> Result<()> {
-        let centre = self
-            .eval(&format!(
-                "(() => {{ const e = document.querySelector({0}); if (!e) return null; \
-                 e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect(); \
-                 return [r.x + r.width / 2, r.y + r.height / 2]; }})()",
-                json!(selector)
-            ))
-            .await?;
-        let (Some(x), Some(y)) = (centre[0].as_f64(), centre[1].as_f64()) else {
-            bail!("no element matches {selector} to click");
-        };
-        for kind in ["mousePressed", "mouseReleased"] {
-            self.call(
-                "Input.dispatchMouseEvent",
-                json!({ "type": kind, "x": x, "y": y, "button": "left", "clickCount": 1 }),
-            )
-            .await?;
-        }
-        Ok(())
-    }
-
-    /// Focuses the first element matching `selector` and types `text` into it.
-    pub async fn type_text(&self, selector: &str, text: &str) -> Result<()> {
-        let found = self
-            .eval(&format!(
-                "(() => {{ const e = document.querySelector({0}); if (!e) return false; \
-                 e.focus(); return true; }})()",
-                json!(selector)
-            ))
-            .await?;
-        if found != Value::Bool(true) {
-            bail!("no element matches {selector} to type into");
-        }
+    async fn insert_text(&self, text: &str) -> Result<()> {
         self.call("Input.insertText", json!({ "text": text }))
             .await?;
         Ok(())
     }
 
-    /// Sends one mouse event at page coordinates, as a real pointer would: `kind` is
-    /// `mousePressed`, `mouseReleased`, `mouseMoved` or `mouseWheel`; `button` is `left`,
-    /// `middle`, `right` or `none`; `delta_y` only matters for the wheel.
-    pub async fn mouse(
-        &self,
-        kind: &str,
-        x: f64,
-        y: f64,
-        button: &str,
-        delta_y: f64,
-    ) -> Result<()> {
+    async fn mouse(&self, kind: &str, x: f64, y: f64, button: &str, delta_y: f64) -> Result<()> {
         let mut params = json!({ "type": kind, "x": x, "y": y, "button": button, "clickCount": 1 });
         if kind == "mouseWheel" {
             params["deltaX"] = json!(0);
@@ -377,9 +519,7 @@ impl Page {
         Ok(())
     }
 
-    /// Presses or releases one key as a real keyboard would, to the focused element. `key` is
-    /// a `KeyboardEvent.key` value: a character or a name such as `Enter` or `Shift`.
-    pub async fn key(&self, key: &str, down: bool) -> Result<()> {
+    async fn key(&self, key: &str, down: bool) -> Result<()> {
         let mut params = json!({ "type": if down { "rawKeyDown" } else { "keyUp" }, "key": key });
         let mut chars = key.chars();
         if let (Some(c), None) = (chars.next(), chars.next()) {
@@ -395,11 +535,7 @@ impl Page {
         Ok(())
     }
 
-    /// Calls `function` (a JavaScript function declaration) with `this` bound to an array of
-    /// every live object whose prototype is `prototype` (an expression such as
-    /// `RTCDataChannel.prototype`), and returns its result. Reaches objects that no global
-    /// variable holds, as a hostile page script could.
-    pub async fn call_on_instances(&self, prototype: &str, function: &str) -> Result<Value> {
+    async fn call_on_instances(&self, prototype: &str, function: &str) -> Result<Value> {
         let proto = self
             .call("Runtime.evaluate", json!({ "expression": prototype }))
             .await?;
@@ -427,22 +563,15 @@ impl Page {
         Ok(reply["result"]["value"].clone())
     }
 
-    /// A PNG of the visible part of the page.
-    pub async fn screenshot(&self) -> Result<Vec<u8>> {
+    /// The screenshot as base64, as the protocol sends it.
+    async fn screenshot(&self) -> Result<String> {
         let reply = self
             .call("Page.captureScreenshot", json!({ "format": "png" }))
             .await?;
-        let data = reply["data"]
+        reply["data"]
             .as_str()
-            .ok_or_else(|| anyhow!("Page.captureScreenshot returned no data"))?;
-        base64::engine::general_purpose::STANDARD
-            .decode(data)
-            .context("decoding the screenshot")
-    }
-
-    /// Console messages and uncaught exceptions of this tab so far, for failure reports.
-    pub fn console(&self) -> Vec<String> {
-        self.cdp.console(&self.session)
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("Page.captureScreenshot returned no data"))
     }
 
     async fn call(&self, method: &str, params: Value) -> Result<Value> {
@@ -602,6 +731,9 @@ impl Cdp {
                 bail!("{method}: chromium did not answer within {limit:?}")
             }
             Ok(Err(_)) => bail!("{method}: chromium closed the DevTools connection"),
+            Ok(Ok(Err(error))) if document_gone(&error) => {
+                Err(DocumentGone(format!("{method} failed: {error}")).into())
+            }
             Ok(Ok(Err(error))) => bail!("{method} failed: {error}"),
             Ok(Ok(Ok(result))) => Ok(result),
         }
@@ -619,6 +751,20 @@ impl Cdp {
             task.abort();
         }
     }
+}
+
+/// Whether a DevTools error says the command's document went away: Chromium answers so when
+/// the page navigates while an evaluation runs (or awaits a promise), or between the old
+/// document's end and the new one's start.
+fn document_gone(error: &str) -> bool {
+    [
+        "Inspected target navigated or closed",
+        "Execution context was destroyed",
+        "Cannot find context with specified id",
+        "Cannot find default execution context",
+    ]
+    .iter()
+    .any(|message| error.contains(message))
 }
 
 /// One readable line for a console call or an uncaught exception; `None` for other events.
@@ -727,5 +873,131 @@ mod tests {
             "params": { "type": "warn", "args": [{ "type": "string", "value": "hi" }, { "type": "number", "value": 2 }] }
         });
         assert_eq!(console_line(&frame).as_deref(), Some("console.warn: hi 2"));
+    }
+
+    #[test]
+    fn navigation_errors_count_as_a_document_gone() {
+        assert!(document_gone(
+            r#"{"code":-32000,"message":"Inspected target navigated or closed"}"#
+        ));
+        assert!(!document_gone(
+            r#"{"code":-32601,"message":"'Runtime.evaluat' wasn't found"}"#
+        ));
+    }
+
+    /// Goes from the first page to the second while the script still awaits on the first, as
+    /// a form's submission does: a test once failed here with "Inspected target navigated or
+    /// closed". True at once on the second page.
+    const NAVIGATE_WHILE_AWAITING: &str = "location.pathname === '/second.html' || \
+        (setTimeout(() => location.href = '/second.html', 300), \
+         new Promise(r => setTimeout(r, 10000)))";
+
+    async fn waits_across_a_navigation(browser: Browser) -> Result<()> {
+        let site = TestSite::start(vec![
+            ("/first.html", "<!doctype html><title>1</title>".to_owned()),
+            ("/second.html", "<!doctype html><title>2</title>".to_owned()),
+        ])
+        .await?;
+        // The navigation cuts the evaluation short, with the error a wait must see through.
+        let page = browser.open(&site.url("/first.html")).await?;
+        let cut = page
+            .eval(NAVIGATE_WHILE_AWAITING)
+            .await
+            .expect_err("the navigation ends the evaluation");
+        assert!(cut.downcast_ref::<DocumentGone>().is_some(), "{cut:#}");
+
+        let page = browser.open(&site.url("/first.html")).await?;
+        page.wait_for(
+            NAVIGATE_WHILE_AWAITING,
+            Duration::from_secs(20),
+            "the second page",
+        )
+        .await?;
+        // An exception thrown by the script is still an error at once.
+        let started = Instant::now();
+        let thrown = page
+            .wait_for("noSuchVariable.x", Duration::from_secs(20), "nothing")
+            .await
+            .expect_err("a thrown exception fails the wait");
+        assert!(format!("{thrown:#}").contains("threw"), "{thrown:#}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        Ok(())
+    }
+
+    /// A form that records what reaches it: clicks, typed text, keys, the pointer, a console line.
+    const FORM: &str = "<!doctype html><title>form</title><input id=name>\
+        <button id=go onclick=\"window.clicks = (window.clicks || 0) + 1\">Go</button>\
+        <script>window.keys = []; addEventListener('keydown', e => keys.push(e.key));\
+        addEventListener('mousedown', e => window.down = [e.button, e.clientX, e.clientY]);\
+        console.warn('ready', 2);</script>";
+
+    /// What every test helper relies on, whichever the browser.
+    async fn drives_a_form(browser: Browser) -> Result<()> {
+        let site = TestSite::start(vec![("/form.html", FORM.to_owned())]).await?;
+        let page = browser.open(&site.url("/form.html")).await?;
+        assert_eq!(page.eval("1 + 1").await?, json!(2));
+        assert_eq!(
+            page.eval("({ list: [1, 'a', null], node: document.body, none: undefined })")
+                .await?,
+            json!({ "list": [1, "a", null], "node": {} })
+        );
+        assert_eq!(page.eval("undefined").await?, Value::Null);
+        let thrown = page.eval("throw new Error('boom')").await.unwrap_err();
+        assert!(
+            format!("{thrown:#}").contains("threw: Error: boom"),
+            "{thrown:#}"
+        );
+
+        page.type_text("#name", "Zoë \u{202e}x").await?;
+        assert_eq!(
+            page.eval("document.getElementById('name').value").await?,
+            json!("Zoë \u{202e}x")
+        );
+        page.click("#go").await?;
+        page.click("#go").await?;
+        assert_eq!(page.eval("window.clicks").await?, json!(2));
+        page.mouse("mousePressed", 30.0, 40.0, "right", 0.0).await?;
+        page.mouse("mouseReleased", 30.0, 40.0, "right", 0.0)
+            .await?;
+        assert_eq!(page.eval("window.down").await?, json!([2, 30, 40]));
+        for key in ["a", "Enter", "Shift"] {
+            page.key(key, true).await?;
+            page.key(key, false).await?;
+        }
+        assert_eq!(
+            page.eval("window.keys").await?,
+            json!(["a", "Enter", "Shift"])
+        );
+        assert!(page.screenshot().await?.starts_with(b"\x89PNG"));
+        browser.allow_notifications(&site.url("")).await?;
+        assert_eq!(page.eval("Notification.permission").await?, "granted");
+        assert!(
+            page.console()
+                .iter()
+                .any(|l| l == "console.warning: ready 2"),
+            "{:?}",
+            page.console()
+        );
+        Ok(())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chromium_page_drives_a_form() -> Result<()> {
+        drives_a_form(Browser::launch().await?).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn firefox_page_drives_a_form() -> Result<()> {
+        drives_a_form(Browser::launch_firefox(FirefoxOptions::default()).await?).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn chromium_wait_for_keeps_polling_across_a_navigation() -> Result<()> {
+        waits_across_a_navigation(Browser::launch().await?).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn firefox_wait_for_keeps_polling_across_a_navigation() -> Result<()> {
+        waits_across_a_navigation(Browser::launch_firefox(FirefoxOptions::default()).await?).await
     }
 }
