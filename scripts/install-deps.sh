@@ -10,6 +10,8 @@ PACKAGES=(
   xvfb x11-utils x11-xserver-utils xdotool xterm fonts-dejavu-core python3-tk xclip
   # the expert's browser in end-to-end tests
   chromium chromium-driver firefox-esr
+  # Firefox decodes WebRTC H.264 with the system's libavcodec, which it only recommends
+  libavcodec59
   # NAT traversal tests: coturn (TURN server and client), network namespaces and a firewall
   coturn iproute2 iptables
   # a real SMTP server for the invitation e-mail tests
