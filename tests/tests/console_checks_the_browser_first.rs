@@ -6,13 +6,10 @@
 //!
 //! Browsers without WebRTC (WebKitGTK here) cannot be driven in these tests, so Chromium plays
 //! them: a script that runs in every new document of the tab before the page's own takes
-//! WebRTC, or its H.264 and VP8 decoders, away. The shared harness does not offer such scripts,
-//! so this file opens a DevTools connection of its own to the browser for them.
+//! WebRTC, or its H.264 and VP8 decoders, away.
 
-use anyhow::{anyhow, bail, Context, Result};
-use futures_util::{SinkExt, StreamExt};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
-use std::path::Path;
 use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{
@@ -21,14 +18,10 @@ use tests::console::{
 };
 use tests::stack::{AgentProcess, ServerProcess};
 use tests::xvfb::Xvfb;
-use tokio_tungstenite::tungstenite::Message;
 
 /// How long the novice's terminal is watched for a question that must not come. Redeeming and
 /// asking take well under a second on loopback; the invitation's status is checked after it.
 const QUIET: Duration = Duration::from_secs(5);
-
-/// How long one DevTools command of this file may take.
-const STEP: Duration = Duration::from_secs(30);
 
 /// A browser without WebRTC, as Debian's WebKitGTK is built.
 const NO_WEBRTC: &str = r#"
@@ -51,180 +44,6 @@ const NO_H264_NOR_VP8: &str = r#"
 /// Whether the join form takes up space on the page: not hidden, not `display: none`.
 const JOIN_FORM_SHOWN: &str = "(() => { const f = document.getElementById('join'); \
      return getComputedStyle(f).display !== 'none' && f.offsetParent !== null; })()";
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A DevTools connection of this test's own, beside the harness's, attached to one tab.
-struct Tab {
-    socket: Socket,
-    session: String,
-    next_id: u64,
-}
-
-impl Tab {
-    /// Finds the tab showing `url` in one of the browsers this test program started.
-    async fn showing(url: &str) -> Result<Tab> {
-        for address in own_browsers()? {
-            let Ok((socket, _)) =
-                tokio::time::timeout(STEP, tokio_tungstenite::connect_async(&address))
-                    .await
-                    .map_err(|_| anyhow!("connecting to {address} timed out"))?
-            else {
-                continue;
-            };
-            let mut tab = Tab {
-                socket,
-                session: String::new(),
-                next_id: 1,
-            };
-            let targets = tab.call(None, "Target.getTargets", json!({})).await?;
-            let found = targets["targetInfos"].as_array().and_then(|all| {
-                all.iter()
-                    .find(|t| t["type"] == "page" && t["url"] == url)
-                    .and_then(|t| t["targetId"].as_str())
-                    .map(str::to_owned)
-            });
-            let Some(target) = found else { continue };
-            let attached = tab
-                .call(
-                    None,
-                    "Target.attachToTarget",
-                    json!({ "targetId": target, "flatten": true }),
-                )
-                .await?;
-            tab.session = attached["sessionId"]
-                .as_str()
-                .context("Target.attachToTarget returned no sessionId")?
-                .to_owned();
-            return Ok(tab);
-        }
-        bail!("no browser started by this test shows {url}")
-    }
-
-    /// Runs `source` in every document this tab loads from now on, before the page's scripts.
-    async fn run_before_page_scripts(&mut self, source: &str) -> Result<()> {
-        let session = self.session.clone();
-        self.call(Some(&session), "Page.enable", json!({})).await?;
-        self.call(
-            Some(&session),
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": source }),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Goes to `url` and waits until `page` (the harness's view of this tab) has loaded it.
-    async fn go_to(&mut self, page: &Page, url: &str) -> Result<()> {
-        let session = self.session.clone();
-        let navigated = self
-            .call(Some(&session), "Page.navigate", json!({ "url": url }))
-            .await?;
-        if let Some(error) = navigated["errorText"].as_str() {
-            bail!("opening {url} failed: {error}");
-        }
-        let loaded = format!(
-            "location.href === {} && document.readyState === 'complete'",
-            json!(url)
-        );
-        let deadline = tokio::time::Instant::now() + STEP;
-        loop {
-            // The old document's context may vanish under an evaluation: that is not an answer.
-            if page.eval(&loaded).await.ok() == Some(Value::Bool(true)) {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() > deadline {
-                bail!("{url} did not load within {STEP:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn call(&mut self, session: Option<&str>, method: &str, params: Value) -> Result<Value> {
-        let id = self.next_id;
-        self.next_id += 1;
-        let mut frame = json!({ "id": id, "method": method, "params": params });
-        if let Some(session) = session {
-            frame["sessionId"] = json!(session);
-        }
-        self.socket
-            .send(Message::Text(frame.to_string().into()))
-            .await
-            .with_context(|| format!("{method}: sending to chromium"))?;
-        let deadline = tokio::time::Instant::now() + STEP;
-        loop {
-            let message = tokio::time::timeout_at(deadline, self.socket.next())
-                .await
-                .map_err(|_| anyhow!("{method}: chromium did not answer within {STEP:?}"))?
-                .ok_or_else(|| anyhow!("{method}: chromium closed the DevTools connection"))?
-                .with_context(|| format!("{method}: reading from chromium"))?;
-            let Message::Text(text) = message else {
-                continue;
-            };
-            let reply: Value = serde_json::from_str(&text)?;
-            if reply["id"].as_u64() != Some(id) {
-                continue;
-            }
-            if let Some(error) = reply.get("error") {
-                bail!("{method} failed: {error}");
-            }
-            return Ok(reply["result"].clone());
-        }
-    }
-}
-
-/// DevTools addresses of the Chromium processes this test program started: its children with a
-/// remote-debugging port, which Chromium writes to `DevToolsActivePort` in its profile.
-fn own_browsers() -> Result<Vec<String>> {
-    let me = std::process::id();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").context("listing /proc")? {
-        let Some(pid) = entry?
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (command) state ppid ...", where the command may hold spaces and parentheses.
-        let parent = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        if parent != Some(me) {
-            continue;
-        }
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = cmdline
-            .split(|b| *b == 0)
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
-        if !args
-            .iter()
-            .any(|a| a.starts_with("--remote-debugging-port"))
-        {
-            continue;
-        }
-        let Some(profile) = args.iter().find_map(|a| a.strip_prefix("--user-data-dir=")) else {
-            continue;
-        };
-        let Ok(active) = std::fs::read_to_string(Path::new(profile).join("DevToolsActivePort"))
-        else {
-            continue;
-        };
-        let mut lines = active.lines();
-        if let (Some(port), Some(path)) = (lines.next(), lines.next()) {
-            found.push(format!("ws://127.0.0.1:{}{}", port.trim(), path.trim()));
-        }
-    }
-    Ok(found)
-}
 
 /// The status of the agent's one invitation as `agent list` shows it (`open`, `in use`, ...).
 async fn invitation_status(agent: &AgentProcess) -> Result<String> {
@@ -256,22 +75,8 @@ async fn open_in_a_browser_changed_by(
     let mut agent = start_agent(&server, &xvfb, &[]).await?;
     let link = invitation_link(&mut agent).await?;
     let browser = Browser::launch().await?;
-    // A page of the server that runs nothing, so that the script is in place before the console
-    // is loaded the first time.
-    let probe = format!(
-        "{}/static/css/console.css?tab={}",
-        server.url().trim_end_matches('/'),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_nanos()
-    );
-    let page = browser.open(&probe).await?;
-    let mut tab = Tab::showing(&probe).await?;
-    tab.run_before_page_scripts(script).await?;
-    tab.go_to(&page, &link).await?;
-    // The tab's own connection must stay open for as long as the script should run: here, the
-    // test is done with it once the console has loaded.
-    drop(tab);
+    browser.add_init_script(script).await?;
+    let page = browser.open(&link).await?;
     Ok((page, agent, server, browser, xvfb))
 }
 
@@ -526,6 +331,13 @@ async fn a_browser_that_passes_the_check_but_takes_no_codec_is_told_why_the_sess
     join(&page, "Eve", None).await?;
     agent.expect_line("wants to see your screen", WAIT).await?;
     agent.type_line("y").await?;
+
+    // The novice reads why, not that the helper's connection was lost.
+    let novice = agent.expect_line("cannot show your screen", WAIT).await?;
+    assert!(
+        novice.contains("neither H.264 nor VP8"),
+        "the novice is told why: {novice}"
+    );
 
     // The agent finds no codec in the answer and ends the session saying so; the expert reads
     // that, not what the browser saw of the connection closing.
