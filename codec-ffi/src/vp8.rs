@@ -7,10 +7,10 @@
 //! slow link. The bitrate follows [`Vp8Encoder::set_bitrate`] without a new keyframe.
 
 use crate::CodecError;
-use vpx_sys as vpx;
 use std::ffi::CStr;
 use std::mem::MaybeUninit;
 use std::os::raw::{c_int, c_uint, c_ulong};
+use vpx_sys as vpx;
 
 /// libvpx's speed setting for real time: higher is faster and coarser (-16..16); 10 encodes a
 /// 1280x720 desktop in a few milliseconds on one core.

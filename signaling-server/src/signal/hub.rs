@@ -1652,9 +1652,16 @@ mod tests {
         let (reason, message) =
             ended_for_expert(Some(EndReason::VideoUnsupported)).expect("the expert is told");
         assert_eq!(reason, EndReason::VideoUnsupported);
-        assert!(message.contains("H.264") && message.contains("VP8"), "{message}");
+        assert!(
+            message.contains("H.264") && message.contains("VP8"),
+            "{message}"
+        );
         // What the server alone decides is not the agent's to claim.
-        for claimed in [EndReason::Revoked, EndReason::ServerShutdown, EndReason::Declined] {
+        for claimed in [
+            EndReason::Revoked,
+            EndReason::ServerShutdown,
+            EndReason::Declined,
+        ] {
             let (reason, _) = ended_for_expert(Some(claimed)).expect("the expert is told");
             assert_eq!(reason, EndReason::NoviceHungUp, "{claimed:?}");
         }
