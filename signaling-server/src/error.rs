@@ -1,4 +1,6 @@
-//! Errors: [`ServerError`] for what goes wrong inside, [`ApiError`] for what a client is told.
+//! Errors: [`Refused`] for what the server will not do and tells the client why (a 4xx),
+//! [`ServerError`] for what goes wrong inside (a bare 500), and [`ApiError`], either of them,
+//! for what a request or a use case can end with.
 //!
 //! Every failed request answers `{"error": code, "message": text}` with a fitting status. An
 //! internal failure is logged in full and answered with a bare 500 that reveals nothing.
@@ -27,26 +29,33 @@ pub enum ServerError {
     Ticket(#[from] jsonwebtoken::errors::Error),
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Stored data does not decode: a damaged row or a column changed by hand.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Something the server itself made or just checked turned out otherwise: a bug, not data.
+    #[error("broken invariant: {0}")]
+    Invariant(String),
+    /// A row kept changing under a read-decide-write step for all of its attempts
+    /// ([`crate::retry::on_concurrent_change`]).
+    #[error("{0} kept changing; gave up after {attempts} attempts", attempts = crate::retry::ATTEMPTS)]
+    KeptChanging(String),
     #[error("invalid configuration: {0}")]
     Config(String),
     #[error("cannot render page: {0}")]
     Template(#[from] askama::Error),
-    /// A command or form asked for something that cannot be done; the text says why.
-    #[error("{0}")]
-    Refused(String),
 }
 
-/// A refusal or failure as the client sees it.
-#[derive(Debug)]
-pub struct ApiError {
+/// Something the server will not do, and why, for the person who asked: a 4xx status, a
+/// stable code a program can match and a message a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
 }
 
-impl ApiError {
+impl Refused {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -55,8 +64,30 @@ impl ApiError {
         }
     }
 
+    /// The request names something unusable (a name, a lifetime, a password); the text says
+    /// what to change.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+}
+
+/// How a request or use case ends when it does not succeed: refused, with the reason for the
+/// client, or failed inside, which the client sees only as a bare 500.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    #[error(transparent)]
+    Failed(#[from] ServerError),
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Refused::new(status, code, message).into()
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Refused::bad_request(message).into()
     }
 
     pub fn unauthorized() -> Self {
@@ -76,17 +107,6 @@ impl ApiError {
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "Too many attempts from your address. Wait a minute and try again.",
-        )
-    }
-}
-
-impl From<ServerError> for ApiError {
-    fn from(err: ServerError) -> Self {
-        tracing::error!(error = %err, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Something went wrong on the server. Try again later.",
         )
     }
 }
@@ -119,10 +139,30 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: self.code.to_string(),
-            message: self.message,
-        };
-        (self.status, Json(body)).into_response()
+        match self {
+            Self::Refused(refused) => refused.into_response(),
+            Self::Failed(err) => {
+                tracing::error!(error = %err, "internal error");
+                json_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Something went wrong on the server. Try again later.".into(),
+                )
+            }
+        }
     }
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        json_error(self.status, self.code, self.message)
+    }
+}
+
+fn json_error(status: StatusCode, code: &str, message: String) -> Response {
+    let body = ErrorBody {
+        error: code.to_string(),
+        message,
+    };
+    (status, Json(body)).into_response()
 }

@@ -13,6 +13,8 @@
 //! * [`store`]: SQLite/PostgreSQL persistence, including the hash-chained audit log;
 //!   [`session_effects`] writes session changes; [`audit`] renders audit exports.
 //! * [`turn`]: STUN/TURN servers and credentials for each session; the embedded service.
+//! * [`retry`]: one read-decide-write step retried when a concurrent writer changed its row.
+//! * [`names`]: the one rule for names of people, machines and organisations.
 //! * [`ticket`], [`secrets`], [`ratelimit`], [`clock`], [`config`], [`error`], [`state`].
 //! * [`connections`]: the accept loop, with deadlines for slow and idle connections and caps
 //!   per client address and in all.
@@ -35,8 +37,10 @@ pub mod invitation;
 pub mod limits;
 pub mod mail;
 pub mod metrics;
+pub mod names;
 pub mod pages;
 pub mod ratelimit;
+pub mod retry;
 pub mod secrets;
 pub mod session_effects;
 pub mod signal;

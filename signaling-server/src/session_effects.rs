@@ -298,27 +298,27 @@ async fn apply(writes: &mut Writes, now: i64, effect: &Effect) -> Result<(), Ser
     }
 }
 
-/// Frees the invitation the ended session was using, retrying on a concurrent write.
+/// Frees the invitation the ended session was using. The row is locked before it is read, as
+/// redeeming does: this transaction writes anyway, and nothing can change the row under it.
 async fn release_invitation(
     writes: &mut Writes,
     invitation: InvitationId,
     session: SessionId,
 ) -> Result<(), ServerError> {
-    for _ in 0..5 {
-        let Some(mut inv): Option<Invitation> = writes.invitation_by_id(invitation).await? else {
-            return Ok(());
-        };
-        if inv.active_session != Some(session) {
-            return Ok(());
-        }
-        inv.handle_session_ended(session);
-        if writes.save_invitation(&mut inv).await? {
-            return Ok(());
-        }
+    let Some(mut inv): Option<Invitation> = writes.lock_invitation(invitation).await? else {
+        return Ok(());
+    };
+    if inv.active_session != Some(session) {
+        return Ok(());
     }
-    Err(ServerError::Corrupt(format!(
-        "invitation {invitation} kept changing while releasing session {session}"
-    )))
+    inv.handle_session_ended(session);
+    if writes.save_invitation(&mut inv).await? {
+        Ok(())
+    } else {
+        Err(ServerError::Invariant(format!(
+            "locked invitation {invitation} changed while session {session} released it"
+        )))
+    }
 }
 
 /// The snake_case name of an end reason, as stored and shown.

@@ -8,7 +8,7 @@ use common::{agent_ws, expect_type, Backend, Client, TestDb, TestServer};
 use protocol::api::EnrollResponse;
 use signaling_server::accounts::{self, Role, User};
 use signaling_server::enrolment;
-use signaling_server::error::ServerError;
+use signaling_server::error::ApiError;
 
 /// A server with the organisation "Acme" and its administrator.
 async fn desk(backend: Backend) -> (TestDb, TestServer, User) {
@@ -209,7 +209,7 @@ async fn only_administrators_manage_tokens_of_their_own_organisation(backend: Ba
     .expect("operator");
     let refused = enrolment::create_token(&server.store, &operator, now + 3600, None, now).await;
     assert!(
-        matches!(&refused, Err(ServerError::Refused(m)) if m.contains("administrator")),
+        matches!(&refused, Err(ApiError::Refused(r)) if r.message.contains("administrator")),
         "{refused:?}"
     );
 
@@ -233,7 +233,7 @@ async fn only_administrators_manage_tokens_of_their_own_organisation(backend: Ba
     .expect("other administrator");
     assert!(matches!(
         enrolment::revoke_token(&server.store, &other, token.id, now).await,
-        Err(ServerError::Refused(_))
+        Err(ApiError::Refused(_))
     ));
     assert!(enrolment::list_tokens(&server.store, other.org)
         .await

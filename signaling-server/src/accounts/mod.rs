@@ -4,15 +4,14 @@
 //! Passwords get Argon2id ([`crate::secrets`]); a signed-in browser holds a random cookie
 //! secret of which only the SHA-256 is stored, beside the CSRF token its forms must carry.
 
-use crate::error::ServerError;
+use crate::error::{ApiError, Refused, ServerError};
+use crate::names::clean_name;
 use crate::secrets::{hash_password, random_token, run_hashing, sha256_hex, verify_password};
 use crate::store::{AuditEvent, Store, UserRecord};
 use protocol::ids::{OrgId, UserId};
 
 /// Shortest password an account may have, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 10;
-/// Longest login, display or organisation name, in characters.
-pub const MAX_NAME: usize = 64;
 /// How long a sign-in lasts without signing in again.
 pub const SESSION_SECS: i64 = 12 * 3600;
 
@@ -64,43 +63,24 @@ impl User {
     }
 }
 
-/// Trims a name and refuses empty, overlong or control-character names.
-pub fn clean_name(raw: &str, what: &str) -> Result<String, ServerError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(ServerError::Refused(format!("{what} must not be empty.")));
-    }
-    if name.chars().count() > MAX_NAME {
-        return Err(ServerError::Refused(format!(
-            "{what} can be at most {MAX_NAME} characters."
-        )));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ServerError::Refused(format!(
-            "{what} must not contain control characters."
-        )));
-    }
-    Ok(name.to_string())
-}
-
-/// A login: lowercase letters, digits and `. _ @ -`.
-pub fn clean_login(raw: &str) -> Result<String, ServerError> {
+/// A login: a name ([`clean_name`]) of lowercase letters, digits and `. _ @ -`.
+pub fn clean_login(raw: &str) -> Result<String, Refused> {
     let login = clean_name(raw, "The login")?.to_lowercase();
     if !login
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '@' | '-'))
     {
-        return Err(ServerError::Refused(
-            "A login may hold only letters, digits and . _ @ -".into(),
+        return Err(Refused::bad_request(
+            "A login may hold only letters, digits and . _ @ -",
         ));
     }
     Ok(login)
 }
 
 /// Refuses passwords too short to resist guessing.
-pub fn check_new_password(password: &str) -> Result<(), ServerError> {
+pub fn check_new_password(password: &str) -> Result<(), Refused> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ServerError::Refused(format!(
+        return Err(Refused::bad_request(format!(
             "The password must have at least {MIN_PASSWORD_CHARS} characters."
         )));
     }
@@ -115,7 +95,7 @@ pub async fn create_admin(
     display_name: &str,
     password: &str,
     now: i64,
-) -> Result<User, ServerError> {
+) -> Result<User, ApiError> {
     let org_name = clean_name(org_name, "The organisation's name")?;
     let org = match store.org_by_name(&org_name).await? {
         Some(id) => id,
@@ -152,18 +132,17 @@ pub async fn create_user(
     password: &str,
     by: Option<&User>,
     now: i64,
-) -> Result<User, ServerError> {
+) -> Result<User, ApiError> {
     let login = clean_login(login)?;
     let display_name = clean_name(display_name, "The name")?;
     check_new_password(password)?;
     if store.user_by_login(&login).await?.is_some() {
-        return Err(ServerError::Refused(format!(
-            "The login {login:?} is already taken."
-        )));
+        return Err(Refused::bad_request(format!("The login {login:?} is already taken.")).into());
     }
     let password = password.to_owned();
     let password_hash = run_hashing(move || hash_password(&password))
-        .await?
+        .await
+        .map_err(ServerError::from)?
         .map_err(|e| ServerError::PasswordHash(e.to_string()))?;
     let record = UserRecord {
         id: UserId::new_random(),
@@ -190,10 +169,10 @@ pub async fn create_user(
         )
         .await?;
     writes.commit().await?;
-    store
+    Ok(store
         .user(record.id)
         .await?
-        .ok_or_else(|| ServerError::Corrupt("the new account vanished".into()))
+        .ok_or_else(|| ServerError::Invariant("the new account vanished".into()))?)
 }
 
 /// Checks a login and password. Unknown logins cost the same hashing work as known ones, so

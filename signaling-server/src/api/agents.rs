@@ -6,6 +6,7 @@
 
 use super::ApiJson;
 use crate::error::ApiError;
+use crate::names::clean_name;
 use crate::secrets::{digests_equal, random_token, sha256_hex};
 use crate::state::AppState;
 use crate::store::{AgentRecord, AuditEvent};
@@ -17,28 +18,6 @@ use protocol::api::{ErrorBody, RegisterAgentRequest, RegisterAgentResponse};
 use protocol::ids::{AgentId, OrgId};
 use serde::Serialize;
 use std::net::SocketAddr;
-
-/// Longest display name, in characters.
-pub const MAX_NAME: usize = 64;
-
-/// Trims a display name and refuses empty, overlong or control-character names.
-pub fn clean_name(raw: &str, what: &str) -> Result<String, ApiError> {
-    let name = raw.trim();
-    if name.is_empty() {
-        return Err(ApiError::bad_request(format!("{what} must not be empty.")));
-    }
-    if name.chars().count() > MAX_NAME {
-        return Err(ApiError::bad_request(format!(
-            "{what} can be at most {MAX_NAME} characters."
-        )));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request(format!(
-            "{what} must not contain control characters."
-        )));
-    }
-    Ok(name.to_string())
-}
 
 #[utoipa::path(post, path = "/api/agents", request_body = RegisterAgentRequest, responses(
     (status = 201, body = RegisterAgentResponse, description = "Registered; keep the token"),

@@ -8,6 +8,7 @@ use super::agents::AuthedAgent;
 use super::{ApiJson, ApiPath};
 use crate::error::{ApiError, ServerError};
 use crate::invitation::{codes, Invitation};
+use crate::retry;
 use crate::secrets::hash_password;
 use crate::state::AppState;
 use crate::store::{AuditEvent, Writes};
@@ -284,35 +285,40 @@ pub async fn revoke(
     agent: AuthedAgent,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<InvitationSummary>, ApiError> {
-    for _ in 0..5 {
-        let mut inv = owned(&state, &agent, &id).await?;
-        let now = state.clock.now();
-        let was_revoked = inv.revoked_at.is_some();
-        let session = inv.handle_revoke(now);
-        let mut writes = state.store.begin().await?;
-        if !writes.save_invitation(&mut inv).await? {
-            continue;
-        }
-        if !was_revoked {
-            writes
-                .append_audit(
-                    AuditEvent {
-                        kind: "invitation_revoked",
-                        actor: &agent.name,
-                        agent: Some(agent.id),
-                        invitation: Some(inv.id),
-                        session,
-                        ..Default::default()
-                    },
-                    now,
-                )
-                .await?;
-        }
-        writes.commit().await?;
-        if let Some(session) = session {
-            state.signal.revoked(session);
-        }
-        return Ok(Json(summary(&state, &inv)));
-    }
-    Err(ServerError::Corrupt("invitation kept changing during revoke".into()).into())
+    let (state, agent, id) = (&state, &agent, &id);
+    let inv = retry::on_concurrent_change(
+        || format!("invitation {id} being revoked"),
+        || async move {
+            let mut inv = owned(state, agent, id).await?;
+            let now = state.clock.now();
+            let was_revoked = inv.revoked_at.is_some();
+            let session = inv.handle_revoke(now);
+            let mut writes = state.store.begin().await?;
+            if !writes.save_invitation(&mut inv).await? {
+                return Ok(None);
+            }
+            if !was_revoked {
+                writes
+                    .append_audit(
+                        AuditEvent {
+                            kind: "invitation_revoked",
+                            actor: &agent.name,
+                            agent: Some(agent.id),
+                            invitation: Some(inv.id),
+                            session,
+                            ..Default::default()
+                        },
+                        now,
+                    )
+                    .await?;
+            }
+            writes.commit().await?;
+            if let Some(session) = session {
+                state.signal.revoked(session);
+            }
+            Ok::<_, ApiError>(Some(inv))
+        },
+    )
+    .await?;
+    Ok(Json(summary(state, &inv)))
 }

@@ -8,11 +8,11 @@
 //! creates a session waiting for the novice's consent and returns a short-lived ticket for the
 //! expert's WebSocket.
 
-use super::agents::clean_name;
 use super::invitations::MAX_PASSWORD;
 use super::ApiJson;
 use crate::error::{ApiError, ServerError};
 use crate::invitation::{codes, Invitation, PasswordCheck, Refusal};
+use crate::names::clean_name;
 use crate::secrets::verify_password;
 use crate::signal::NewSession;
 use crate::state::AppState;
@@ -186,7 +186,7 @@ pub async fn redeem(
     let before = inv.clone();
     let outcome = inv.handle_redeem(check, session, now, state.policy);
     if inv != before && !writes.save_invitation(&mut inv).await? {
-        return Err(ServerError::Corrupt("a locked invitation changed".into()).into());
+        return Err(ServerError::Invariant("a locked invitation changed".into()).into());
     }
     let audit = |kind: &'static str, session: Option<SessionId>| AuditEvent {
         kind,

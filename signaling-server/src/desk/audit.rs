@@ -127,7 +127,7 @@ async fn export(
     h.insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_str(&format!("attachment; filename=\"audit.{ext}\""))
-            .map_err(|e| ServerError::Corrupt(e.to_string()))?,
+            .map_err(|e| ServerError::Invariant(e.to_string()))?,
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

@@ -13,8 +13,8 @@ use super::auth::{CsrfForm, SignedIn};
 use super::offer::console_page;
 use super::PageError;
 use crate::accounts::User;
-use crate::error::ServerError;
 use crate::invitation::{AnswerRefusal, Invitation};
+use crate::retry;
 use crate::state::AppState;
 use crate::store::AuditEvent;
 use axum::extract::{Path, State};
@@ -22,9 +22,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use protocol::ids::{InvitationId, SessionId};
-
-/// Attempts when another answer changes the invitation between reading and writing it.
-const ATTEMPTS: usize = 3;
 
 fn unknown() -> PageError {
     PageError::new(
@@ -62,6 +59,7 @@ fn refused(refusal: AnswerRefusal) -> PageError {
 }
 
 /// The expert's answer.
+#[derive(Clone, Copy)]
 enum Answer<'a> {
     Accept {
         session: SessionId,
@@ -79,51 +77,54 @@ async fn answer(
     answer: Answer<'_>,
     now: i64,
 ) -> Result<Invitation, PageError> {
-    for _ in 0..ATTEMPTS {
-        let mut writes = state.store.begin().await?;
-        let mut inv = writes.invitation_by_id(id).await?.ok_or_else(unknown)?;
-        let (kind, session) = match answer {
-            Answer::Accept { session, .. } => {
-                inv.handle_accept(user.id, session, now).map_err(refused)?;
-                ("direct_invitation_accepted", Some(session))
+    retry::on_concurrent_change(
+        || format!("invitation {id} being answered"),
+        || async move {
+            let mut writes = state.store.begin().await?;
+            let mut inv = writes.invitation_by_id(id).await?.ok_or_else(unknown)?;
+            let (kind, session) = match answer {
+                Answer::Accept { session, .. } => {
+                    inv.handle_accept(user.id, session, now).map_err(refused)?;
+                    ("direct_invitation_accepted", Some(session))
+                }
+                Answer::Decline => {
+                    inv.handle_decline(user.id, now).map_err(refused)?;
+                    ("direct_invitation_declined", None)
+                }
+            };
+            if !writes.save_invitation(&mut inv).await? {
+                return Ok(None);
             }
-            Answer::Decline => {
-                inv.handle_decline(user.id, now).map_err(refused)?;
-                ("direct_invitation_declined", None)
+            if let Answer::Accept {
+                session,
+                expert_name,
+            } = answer
+            {
+                writes
+                    .insert_session(session, inv.id, inv.agent_id, expert_name, now)
+                    .await?;
+                writes.set_session_expert(session, user.id).await?;
             }
-        };
-        if !writes.save_invitation(&mut inv).await? {
-            continue;
-        }
-        if let Answer::Accept {
-            session,
-            expert_name,
-        } = answer
-        {
             writes
-                .insert_session(session, inv.id, inv.agent_id, expert_name, now)
+                .append_audit(
+                    AuditEvent {
+                        kind,
+                        actor: &user.login,
+                        agent: Some(inv.agent_id),
+                        invitation: Some(inv.id),
+                        session,
+                        org: Some(user.org),
+                        user: Some(user.id),
+                        ..Default::default()
+                    },
+                    now,
+                )
                 .await?;
-            writes.set_session_expert(session, user.id).await?;
-        }
-        writes
-            .append_audit(
-                AuditEvent {
-                    kind,
-                    actor: &user.login,
-                    agent: Some(inv.agent_id),
-                    invitation: Some(inv.id),
-                    session,
-                    org: Some(user.org),
-                    user: Some(user.id),
-                    ..Default::default()
-                },
-                now,
-            )
-            .await?;
-        writes.commit().await?;
-        return Ok(inv);
-    }
-    Err(ServerError::Corrupt("the invitation kept changing while being answered".into()).into())
+            writes.commit().await?;
+            Ok(Some(inv))
+        },
+    )
+    .await
 }
 
 fn parse(id: &str) -> Result<InvitationId, PageError> {

@@ -21,7 +21,7 @@ pub mod live;
 pub mod offer;
 pub mod presence;
 
-use crate::error::ServerError;
+use crate::error::{ApiError, Refused, ServerError};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::DefaultBodyLimit;
@@ -79,20 +79,28 @@ impl PageError {
     }
 }
 
+impl From<Refused> for PageError {
+    fn from(refused: Refused) -> Self {
+        Self::new(refused.status, "That did not work", refused.message)
+    }
+}
+
 impl From<ServerError> for PageError {
     fn from(err: ServerError) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "Something went wrong on the server. Try again later.",
+        )
+    }
+}
+
+impl From<ApiError> for PageError {
+    fn from(err: ApiError) -> Self {
         match err {
-            ServerError::Refused(message) => {
-                Self::new(StatusCode::BAD_REQUEST, "That did not work", message)
-            }
-            err => {
-                tracing::error!(error = %err, "internal error");
-                Self::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Something went wrong on the server. Try again later.",
-                )
-            }
+            ApiError::Refused(refused) => refused.into(),
+            ApiError::Failed(err) => err.into(),
         }
     }
 }

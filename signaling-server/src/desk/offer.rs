@@ -86,7 +86,7 @@ pub async fn offer_help(
         Some(lifetime),
         now,
     )
-    .map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    .map_err(|e| ServerError::Invariant(format!("the offer's invitation: {e}")))?;
     // The invitation's codes are never shown to anybody: the operator is admitted right here.
     let (code_hash, short_hash) = codes::generate(&mut rand::rngs::OsRng).digests();
     let session = SessionId::new_random();
@@ -96,9 +96,11 @@ pub async fn offer_help(
         .insert_invitation(&inv, &code_hash, &short_hash, None)
         .await?;
     inv.handle_redeem(PasswordCheck::NotSupplied, session, now, state.policy)
-        .map_err(|refusal| ServerError::Corrupt(format!("new invitation refused: {refusal:?}")))?;
+        .map_err(|refusal| {
+            ServerError::Invariant(format!("new invitation refused: {refusal:?}"))
+        })?;
     if !writes.save_invitation(&mut inv).await? {
-        return Err(ServerError::Corrupt("the new invitation changed meanwhile".into()).into());
+        return Err(ServerError::Invariant("the new invitation changed meanwhile".into()).into());
     }
     writes
         .insert_session(session, inv.id, agent, &expert_name, now)
@@ -148,7 +150,7 @@ pub(super) fn console_page(
         session,
         expert_name,
     })
-    .map_err(|e| ServerError::Corrupt(e.to_string()))?;
+    .map_err(|e| ServerError::Invariant(e.to_string()))?;
     let html = ConsolePage::offered(machine, headline, offer)
         .render()
         .map_err(ServerError::from)?;

@@ -7,8 +7,9 @@
 //! ([`Store::machines_in_org`]) and may be offered help by its operators. Administrators list
 //! ([`list_tokens`]) and revoke ([`revoke_token`]) the tokens of their own organisation only.
 
-use crate::accounts::{clean_name, User};
-use crate::error::ServerError;
+use crate::accounts::User;
+use crate::error::{ApiError, Refused, ServerError};
+use crate::names::clean_name;
 use crate::secrets::{random_token, sha256_hex};
 use crate::store::{AgentRecord, AuditEvent, EnrolmentTokenRecord, Store};
 use protocol::ids::{AgentId, EnrolmentTokenId, OrgId};
@@ -83,26 +84,24 @@ pub async fn create_token(
     expires_at: i64,
     uses: Option<u32>,
     now: i64,
-) -> Result<NewEnrolmentToken, ServerError> {
+) -> Result<NewEnrolmentToken, ApiError> {
     if !by.is_admin() {
-        return Err(ServerError::Refused(
-            "Only an administrator can create enrolment tokens.".into(),
-        ));
+        return Err(
+            Refused::bad_request("Only an administrator can create enrolment tokens.").into(),
+        );
     }
     if expires_at <= now {
-        return Err(ServerError::Refused(
-            "An enrolment token must expire in the future.".into(),
-        ));
+        return Err(Refused::bad_request("An enrolment token must expire in the future.").into());
     }
     if expires_at - now > MAX_LIFETIME_SECS {
-        return Err(ServerError::Refused(
-            "An enrolment token can be valid for at most a year.".into(),
-        ));
+        return Err(
+            Refused::bad_request("An enrolment token can be valid for at most a year.").into(),
+        );
     }
     if uses == Some(0) {
-        return Err(ServerError::Refused(
-            "An enrolment token must allow at least one machine.".into(),
-        ));
+        return Err(
+            Refused::bad_request("An enrolment token must allow at least one machine.").into(),
+        );
     }
     let token = random_token();
     let record = EnrolmentTokenRecord {
@@ -168,20 +167,21 @@ pub async fn revoke_token(
     by: &User,
     id: EnrolmentTokenId,
     now: i64,
-) -> Result<(), ServerError> {
+) -> Result<(), ApiError> {
     if !by.is_admin() {
-        return Err(ServerError::Refused(
-            "Only an administrator can revoke enrolment tokens.".into(),
-        ));
+        return Err(
+            Refused::bad_request("Only an administrator can revoke enrolment tokens.").into(),
+        );
     }
     let mut writes = store.begin().await?;
     if !writes.revoke_enrolment_token(by.org, id, now).await? {
         drop(writes);
         return match store.enrolment_token(by.org, id).await? {
             Some(_) => Ok(()),
-            None => Err(ServerError::Refused(
-                "There is no such enrolment token in your organisation.".into(),
-            )),
+            None => Err(Refused::bad_request(
+                "There is no such enrolment token in your organisation.",
+            )
+            .into()),
         };
     }
     writes
@@ -197,7 +197,7 @@ pub async fn revoke_token(
             now,
         )
         .await?;
-    writes.commit().await
+    Ok(writes.commit().await?)
 }
 
 /// Enrols the machine called `name` with the enrolment token `token`: spends one use, creates
@@ -208,10 +208,8 @@ pub async fn enroll(
     name: &str,
     now: i64,
 ) -> Result<Enrolled, EnrolError> {
-    let name = clean_name(name, "The machine's name").map_err(|e| match e {
-        ServerError::Refused(text) => EnrolError::BadName(text),
-        other => EnrolError::Server(other),
-    })?;
+    let name =
+        clean_name(name, "The machine's name").map_err(|r| EnrolError::BadName(r.message))?;
     let token_hash = sha256_hex(token.trim());
     let mut writes = store.begin().await?;
     let Some((token_id, org, organisation)) =

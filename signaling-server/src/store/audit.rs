@@ -520,8 +520,9 @@ impl Writes {
             return Ok(());
         }
         let events = std::mem::take(&mut self.audit);
-        let count = i64::try_from(events.len())
-            .map_err(|_| ServerError::Corrupt("too many audit events in one transaction".into()))?;
+        let count = i64::try_from(events.len()).map_err(|_| {
+            ServerError::Invariant("too many audit events in one transaction".into())
+        })?;
         let head =
             sqlx::query("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
                 .bind(count)
