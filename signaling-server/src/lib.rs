@@ -25,6 +25,7 @@
 //! Build the router with [`app`], or run a whole server on a bound listener with [`serve`].
 
 pub mod accounts;
+pub mod admission;
 pub mod api;
 pub mod audit;
 pub mod clock;

@@ -7,7 +7,7 @@
 use super::agents::AuthedAgent;
 use super::{ApiJson, ApiPath};
 use crate::error::{ApiError, ServerError};
-use crate::invitation::{codes, Invitation};
+use crate::invitation::{codes, Invitation, MAX_PASSWORD};
 use crate::retry;
 use crate::secrets::hash_password;
 use crate::state::AppState;
@@ -22,8 +22,6 @@ use protocol::ids::{AgentId, InvitationId};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-/// Longest password accepted, in bytes (hashing cost grows with length).
-pub const MAX_PASSWORD: usize = 256;
 /// Invitations in one page of `GET /api/invitations` when `limit` is not given.
 pub const DEFAULT_PAGE: u32 = 50;
 /// Most invitations one page may hold.

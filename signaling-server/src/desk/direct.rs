@@ -1,5 +1,6 @@
 //! Direct invitations on the dashboard: a novice's agent sent one to the signed-in person
-//! ([`crate::api::direct`]); the dashboard shows it as a notification with Accept and Decline.
+//! ([`crate::api::direct`]); the dashboard shows it as a notification with Accept and Decline,
+//! answered by [`crate::admission::answer`].
 //!
 //! * `POST /desk/invitations/{id}/accept`: the invitation is used up, a session starts and the
 //!   answer is the expert console holding its ticket; the novice is asked as for any session.
@@ -12,16 +13,14 @@
 use super::auth::{CsrfForm, SignedIn};
 use super::offer::console_page;
 use super::PageError;
-use crate::accounts::User;
-use crate::invitation::{AnswerRefusal, Invitation};
-use crate::retry;
+use crate::admission::answer::{self, AnswerError};
+use crate::invitation::AnswerRefusal;
 use crate::state::AppState;
-use crate::store::AuditEvent;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use protocol::ids::{InvitationId, SessionId};
+use protocol::ids::InvitationId;
 
 fn unknown() -> PageError {
     PageError::new(
@@ -58,73 +57,13 @@ fn refused(refusal: AnswerRefusal) -> PageError {
     }
 }
 
-/// The expert's answer.
-#[derive(Clone, Copy)]
-enum Answer<'a> {
-    Accept {
-        session: SessionId,
-        expert_name: &'a str,
-    },
-    Decline,
-}
-
-/// Applies `user`'s answer to the invitation and stores it with its session and audit event in
-/// one transaction; retried when a concurrent answer changed the row meanwhile.
-async fn answer(
-    state: &AppState,
-    id: InvitationId,
-    user: &User,
-    answer: Answer<'_>,
-    now: i64,
-) -> Result<Invitation, PageError> {
-    retry::on_concurrent_change(
-        || format!("invitation {id} being answered"),
-        || async move {
-            let mut writes = state.store.begin().await?;
-            let mut inv = writes.invitation_by_id(id).await?.ok_or_else(unknown)?;
-            let (kind, session) = match answer {
-                Answer::Accept { session, .. } => {
-                    inv.handle_accept(user.id, session, now).map_err(refused)?;
-                    ("direct_invitation_accepted", Some(session))
-                }
-                Answer::Decline => {
-                    inv.handle_decline(user.id, now).map_err(refused)?;
-                    ("direct_invitation_declined", None)
-                }
-            };
-            if !writes.save_invitation(&mut inv).await? {
-                return Ok(None);
-            }
-            if let Answer::Accept {
-                session,
-                expert_name,
-            } = answer
-            {
-                writes
-                    .insert_session(session, inv.id, inv.agent_id, expert_name, now)
-                    .await?;
-                writes.set_session_expert(session, user.id).await?;
-            }
-            writes
-                .append_audit(
-                    AuditEvent {
-                        kind,
-                        actor: &user.login,
-                        agent: Some(inv.agent_id),
-                        invitation: Some(inv.id),
-                        session,
-                        org: Some(user.org),
-                        user: Some(user.id),
-                        ..Default::default()
-                    },
-                    now,
-                )
-                .await?;
-            writes.commit().await?;
-            Ok(Some(inv))
-        },
-    )
-    .await
+impl From<AnswerError> for PageError {
+    fn from(err: AnswerError) -> Self {
+        match err {
+            AnswerError::Refused(refusal) => refused(refusal),
+            AnswerError::Failed(err) => err.into(),
+        }
+    }
 }
 
 fn parse(id: &str) -> Result<InvitationId, PageError> {
@@ -141,38 +80,10 @@ pub async fn accept(
     signed_in.check_form(&headers, &form.csrf)?;
     let user = &signed_in.user;
     let id = parse(&id)?;
-    let now = state.clock.now();
-    let session = SessionId::new_random();
-    let expert_name = user.as_expert();
-    let inv = answer(
-        &state,
-        id,
-        user,
-        Answer::Accept {
-            session,
-            expert_name: &expert_name,
-        },
-        now,
-    )
-    .await?;
-    let machine = state
-        .store
-        .agent(inv.agent_id)
-        .await?
-        .map(|a| a.name)
-        .unwrap_or_default();
-    let redeemed = crate::api::redeem::admit(
-        &state,
-        session,
-        &inv,
-        expert_name,
-        machine.clone(),
-        None,
-        now,
-    )?;
-    tracing::info!(invitation = %inv.id, session = %session, "direct invitation accepted");
+    let accepted = answer::accept(&state, id, user).await?;
+    let machine = accepted.machine;
     let headline = format!("Helping {machine}");
-    console_page(&machine, headline, &redeemed, &user.display_name)
+    console_page(&machine, headline, &accepted.session, &user.display_name)
 }
 
 pub async fn decline(
@@ -185,12 +96,6 @@ pub async fn decline(
     signed_in.check_form(&headers, &form.csrf)?;
     let user = &signed_in.user;
     let id = parse(&id)?;
-    let now = state.clock.now();
-    let inv = answer(&state, id, user, Answer::Decline, now).await?;
-    state
-        .signal
-        .invitation_declined(inv.agent_id, inv.id, user.as_expert());
-    state.signal.nudge();
-    tracing::info!(invitation = %inv.id, "direct invitation declined");
+    answer::decline(&state, id, user).await?;
     Ok(Redirect::to("/desk").into_response())
 }

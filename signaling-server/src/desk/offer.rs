@@ -1,25 +1,23 @@
 //! `POST /desk/machines/{id}/offer`: an operator offers help to one of the organisation's
-//! enrolled machines.
+//! enrolled machines ([`crate::admission::offer`]).
 //!
-//! The server makes a one-off invitation on the desk's behalf (audited as `help_offered`),
-//! redeems it at once for the operator, and asks the novice exactly as for an invitation, but
-//! naming the operator and the desk. The answer to the form is the expert console, already
-//! holding the session's ticket, so the operator's browser waits there for the novice's yes.
+//! Here the checks the operator gets a page for (the machine is the organisation's, online and
+//! not in a session already) and the answer: the expert console, already holding the
+//! session's ticket, so the operator's browser waits there for the novice's yes.
 
 use super::auth::{CsrfForm, SignedIn};
 use super::PageError;
+use crate::admission;
 use crate::error::ServerError;
-use crate::invitation::{codes, Invitation, PasswordCheck, MIN_LIFETIME_SECS};
 use crate::pages::ConsolePage;
 use crate::state::AppState;
-use crate::store::AuditEvent;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Form;
 use protocol::api::RedeemResponse;
-use protocol::ids::{AgentId, InvitationId, SessionId};
+use protocol::ids::AgentId;
 use serde::Serialize;
 
 /// What the console's script needs to join the offered session, embedded in the page.
@@ -77,63 +75,7 @@ pub async fn offer_help(
         }
     }
 
-    let now = state.clock.now();
-    let lifetime = MIN_LIFETIME_SECS.max(state.consent_timeout_secs.unsigned_abs() + 60);
-    let mut inv = Invitation::create(
-        InvitationId::new_random(),
-        agent,
-        false,
-        Some(lifetime),
-        now,
-    )
-    .map_err(|e| ServerError::Invariant(format!("the offer's invitation: {e}")))?;
-    // The invitation's codes are never shown to anybody: the operator is admitted right here.
-    let (code_hash, short_hash) = codes::generate(&mut rand::rngs::OsRng).digests();
-    let session = SessionId::new_random();
-    let expert_name = user.as_expert();
-    let mut writes = state.store.begin().await?;
-    writes
-        .insert_invitation(&inv, &code_hash, &short_hash, None)
-        .await?;
-    inv.handle_redeem(PasswordCheck::NotSupplied, session, now, state.policy)
-        .map_err(|refusal| {
-            ServerError::Invariant(format!("new invitation refused: {refusal:?}"))
-        })?;
-    if !writes.save_invitation(&mut inv).await? {
-        return Err(ServerError::Invariant("the new invitation changed meanwhile".into()).into());
-    }
-    writes
-        .insert_session(session, inv.id, agent, &expert_name, now)
-        .await?;
-    writes.mark_offered(inv.id, session, user.id).await?;
-    writes
-        .append_audit(
-            AuditEvent {
-                kind: "help_offered",
-                actor: &user.login,
-                agent: Some(agent),
-                invitation: Some(inv.id),
-                session: Some(session),
-                org: Some(user.org),
-                user: Some(user.id),
-                ..Default::default()
-            },
-            now,
-        )
-        .await?;
-    writes.commit().await?;
-
-    let redeemed = crate::api::redeem::admit(
-        &state,
-        session,
-        &inv,
-        expert_name,
-        machine.name.clone(),
-        Some(user.org_name.clone()),
-        now,
-    )?;
-    tracing::info!(agent = %agent, session = %session, "help offered from the desk");
-
+    let redeemed = admission::offer::offer(&state, user, agent, &machine.name).await?;
     let headline = format!("Offering help to {}", machine.name);
     console_page(&machine.name, headline, &redeemed, &user.display_name)
 }

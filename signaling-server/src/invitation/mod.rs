@@ -23,6 +23,8 @@ pub const DEFAULT_LIFETIME_SECS: u64 = 60 * 60;
 pub const MAX_LIFETIME_SECS: u64 = 30 * 24 * 60 * 60;
 /// Shortest lifetime that still gives an expert time to open the link.
 pub const MIN_LIFETIME_SECS: u64 = 60;
+/// Longest password accepted, in bytes (hashing cost grows with length).
+pub const MAX_PASSWORD: usize = 256;
 
 /// Rules that come from configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -132,12 +132,10 @@ impl Store {
 }
 
 impl Writes {
-    /// Marks an invitation as made by an operator offering help, and its session as that
-    /// operator's.
+    /// Marks an invitation as made by an operator offering help.
     pub async fn mark_offered(
         &mut self,
         invitation: InvitationId,
-        session: SessionId,
         by: UserId,
     ) -> Result<(), ServerError> {
         sqlx::query("UPDATE invitations SET offered_by = $1 WHERE id = $2")
@@ -145,7 +143,7 @@ impl Writes {
             .bind(invitation.to_string())
             .execute(&mut *self.tx)
             .await?;
-        self.set_session_expert(session, by).await
+        Ok(())
     }
 
     /// Records which of the desk's people is the expert of a session.

@@ -360,6 +360,15 @@ impl Writes {
         row.map(|r| invitation_from_row(&r)).transpose()
     }
 
+    /// The name of agent `id`, as this transaction sees it.
+    pub async fn agent_name(&mut self, id: AgentId) -> Result<Option<String>, ServerError> {
+        let row = sqlx::query("SELECT name FROM agents WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(|r| r.try_get("name")).transpose()?)
+    }
+
     /// Takes invitation `id` for the rest of this transaction, then reads it: concurrent
     /// writers of the row wait until commit, so [`Writes::save_invitation`] of what was read
     /// cannot meet a conflict.
