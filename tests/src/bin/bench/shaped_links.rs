@@ -51,6 +51,24 @@ struct Args {
     /// The delay line program; by default `delay_line` beside this program.
     #[arg(long, value_name = "PATH")]
     delay_line: Option<PathBuf>,
+    /// Measure these links instead of the three standard ones: RATE_KBIT/RTT_MS/LOSS_PERCENT,
+    /// such as `500/100/2`; repeat for more.
+    #[arg(long, value_name = "LINK", value_parser = parse_link)]
+    link: Vec<LinkProfile>,
+}
+
+/// Parses `RATE_KBIT/RTT_MS/LOSS_PERCENT`.
+fn parse_link(text: &str) -> Result<LinkProfile, String> {
+    let parts: Vec<&str> = text.split('/').collect();
+    let [rate, rtt, loss] = parts[..] else {
+        return Err(format!("{text:?} is not RATE_KBIT/RTT_MS/LOSS_PERCENT"));
+    };
+    let number = |v: &str| v.parse::<f64>().map_err(|e| format!("{text:?}: {e}"));
+    Ok(LinkProfile {
+        rate_kbit: Some(number(rate)? as u32),
+        delay_ms: (number(rtt)? / 2.0) as u32,
+        loss: number(loss)? / 100.0,
+    })
 }
 
 /// The part of a session that `click.rs` drives.
@@ -67,7 +85,7 @@ pub fn percentile(values: &[f64], p: f64) -> f64 {
 
 /// One link to measure: its name and phases (profile, share of the window).
 struct Scenario {
-    name: &'static str,
+    name: String,
     phases: Vec<(LinkProfile, f64)>,
 }
 
@@ -79,15 +97,15 @@ fn scenarios() -> Vec<Scenario> {
     };
     vec![
         Scenario {
-            name: "500 kbit/s, 100 ms, 2 % loss",
+            name: "500 kbit/s, 100 ms, 2 % loss".into(),
             phases: vec![(at(500, 50, 0.02), 1.0)],
         },
         Scenario {
-            name: "1 Mbit/s, 80 ms, 1 % loss",
+            name: "1 Mbit/s, 80 ms, 1 % loss".into(),
             phases: vec![(at(1000, 40, 0.01), 1.0)],
         },
         Scenario {
-            name: "step 5 Mbit/s → 600 kbit/s → 5 Mbit/s",
+            name: "step 5 Mbit/s → 600 kbit/s → 5 Mbit/s".into(),
             phases: vec![
                 (at(5000, 20, 0.0), 0.5),
                 (at(600, 20, 0.0), 1.0),
@@ -110,7 +128,7 @@ struct Phase {
 }
 
 struct Report {
-    name: &'static str,
+    name: String,
     first_picture: Duration,
     phases: Vec<Phase>,
     clicks: Option<click::Run>,
@@ -143,7 +161,18 @@ async fn main() -> Result<()> {
     }
     let window = Duration::from_secs(args.window_secs);
     let mut reports = Vec::new();
-    for scenario in scenarios() {
+    let scenarios = if args.link.is_empty() {
+        scenarios()
+    } else {
+        args.link
+            .iter()
+            .map(|&profile| Scenario {
+                name: profile.to_string(),
+                phases: vec![(profile, 1.0)],
+            })
+            .collect()
+    };
+    for scenario in scenarios {
         eprintln!("{}: starting the product across the link", scenario.name);
         reports.push(
             measure(&scenario, &delay_line, window, args.clicks)
@@ -233,7 +262,7 @@ async fn measure(
         None
     };
     Ok(Report {
-        name: scenario.name,
+        name: scenario.name.clone(),
         first_picture,
         phases,
         clicks,
@@ -315,7 +344,7 @@ fn print(reports: &[Report]) {
                 secs,
                 p.frames as f64 / secs,
                 p.freezes.len(),
-                p.freezes.iter().map(Duration::as_secs_f64).sum::<f64>(),
+                p.freezes.iter().fold(0.0, |all, f| all + f.as_secs_f64()),
                 offered,
                 kbit(p.end.sent_bytes - p.start.sent_bytes),
                 offered / rate,
