@@ -1,6 +1,6 @@
 //! Command-line and environment configuration of the server.
 
-use crate::audit::{parse_time, ExportFormat};
+use crate::audit::export::{parse_time, ExportFormat};
 use clap::{Parser, Subcommand};
 use secrecy::SecretString;
 use std::net::{IpAddr, SocketAddr};

@@ -8,10 +8,13 @@
 //! * [`invitation`]: invitation lifecycle (pure) and code generation.
 //! * [`signal`]: routing and consent (pure [`signal::hub`]), its driver, the WebSocket endpoints.
 //! * [`api`]: the JSON API and its OpenAPI description.
+//! * [`admission`]: letting an expert into a session, by redeeming an invitation, by an
+//!   operator's offer of help or by answering a direct invitation.
 //! * [`accounts`], [`enrolment`]: the support desk's people, and the machines enrolled into it.
 //! * [`pages`]: the expert console page and security headers.
 //! * [`store`]: SQLite/PostgreSQL persistence, including the hash-chained audit log;
-//!   [`session_effects`] writes session changes; [`audit`] renders audit exports.
+//!   [`session_effects`] writes session changes; [`audit`] names what the audit log records
+//!   and who did it, and renders exports.
 //! * [`turn`]: STUN/TURN servers and credentials for each session; the embedded service.
 //! * [`retry`]: one read-decide-write step retried when a concurrent writer changed its row.
 //! * [`names`]: the one rule for names of people, machines and organisations.

@@ -9,6 +9,7 @@
 //! stop reading their peers' frames, so a peer that sends faster than the database writes is
 //! slowed down, and nothing it sent is dropped.
 
+use crate::audit::{Actor, AuditKind};
 use crate::clock::Clock;
 use crate::error::ServerError;
 use crate::invitation::Invitation;
@@ -228,19 +229,17 @@ async fn apply(writes: &mut Writes, now: i64, effect: &Effect) -> Result<(), Ser
                 writes.mark_session_accepted(session, now).await?;
             }
             let kind = if accepted {
-                "session_accepted"
+                AuditKind::SessionAccepted
             } else {
-                "session_declined"
+                AuditKind::SessionDeclined
             };
             writes
                 .append_audit(
                     AuditEvent {
-                        kind,
-                        actor: "novice",
                         agent: Some(agent),
                         invitation: Some(invitation),
                         session: Some(session),
-                        ..Default::default()
+                        ..AuditEvent::new(kind, Actor::Novice)
                     },
                     now,
                 )
@@ -254,18 +253,16 @@ async fn apply(writes: &mut Writes, now: i64, effect: &Effect) -> Result<(), Ser
         } => {
             // The expert asks; everything else is the novice's decision, enforced by the agent.
             let actor = match event {
-                ControlEvent::Requested => "expert",
-                _ => "novice",
+                ControlEvent::Requested => Actor::Expert,
+                _ => Actor::Novice,
             };
             writes
                 .append_audit(
                     AuditEvent {
-                        kind: event.audit_kind(),
-                        actor,
                         agent: Some(agent),
                         invitation: Some(invitation),
                         session: Some(session),
-                        ..Default::default()
+                        ..AuditEvent::new(AuditKind::from(event), actor)
                     },
                     now,
                 )
@@ -283,13 +280,11 @@ async fn apply(writes: &mut Writes, now: i64, effect: &Effect) -> Result<(), Ser
             writes
                 .append_audit(
                     AuditEvent {
-                        kind: "session_ended",
-                        actor: "server",
                         agent: Some(agent),
                         invitation: Some(invitation),
                         session: Some(session),
                         detail: &reason,
-                        ..Default::default()
+                        ..AuditEvent::new(AuditKind::SessionEnded, Actor::Server)
                     },
                     now,
                 )
@@ -332,8 +327,9 @@ pub fn reason_code(reason: EndReason) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invitation::{PasswordCheck, Policy};
+    use crate::invitation::{codes, PasswordCheck, Policy};
     use crate::store::AgentRecord;
+    use rand::rngs::OsRng;
 
     /// Sessions opened straight in the database: invitation in use, session not yet ended.
     async fn open_sessions(
@@ -351,11 +347,11 @@ mod tests {
         };
         writes.insert_agent(&record, now).await.expect("agent");
         let mut opened = Vec::new();
-        for i in 0..count {
+        for _ in 0..count {
             let mut inv = Invitation::create(InvitationId::new_random(), agent, false, None, now)
                 .expect("invitation");
             writes
-                .insert_invitation(&inv, &format!("code {i}"), &format!("short {i}"), None)
+                .insert_invitation(&inv, &codes::generate(&mut OsRng).digests(), None)
                 .await
                 .expect("insert invitation");
             let session = SessionId::new_random();

@@ -4,6 +4,7 @@
 //! Passwords get Argon2id ([`crate::secrets`]); a signed-in browser holds a random cookie
 //! secret of which only the SHA-256 is stored, beside the CSRF token its forms must carry.
 
+use crate::audit::{Actor, AuditKind};
 use crate::error::{ApiError, Refused, ServerError};
 use crate::names::clean_name;
 use crate::secrets::{hash_password, random_token, run_hashing, sha256_hex, verify_password};
@@ -154,16 +155,14 @@ pub async fn create_user(
     };
     let mut writes = store.begin().await?;
     writes.insert_user(&record, now).await?;
-    let actor = by.map_or_else(|| "server command".to_owned(), |u| u.login.clone());
+    let actor = by.map_or(Actor::Command, |u| Actor::Person(&u.login));
     writes
         .append_audit(
             AuditEvent {
-                kind: "account_created",
-                actor: &actor,
                 org: Some(org),
                 user: by.map(|u| u.id),
                 detail: &format!("{} {}", role.as_str(), record.login),
-                ..Default::default()
+                ..AuditEvent::new(AuditKind::AccountCreated, actor)
             },
             now,
         )
@@ -224,11 +223,9 @@ pub async fn open_web_session(
     writes
         .append_audit(
             AuditEvent {
-                kind: "signed_in",
-                actor: &user.login,
                 org: Some(user.org),
                 user: Some(user.id),
-                ..Default::default()
+                ..AuditEvent::new(AuditKind::SignedIn, Actor::Person(&user.login))
             },
             now,
         )

@@ -8,6 +8,7 @@
 
 use super::{admit, Admission};
 use crate::accounts::User;
+use crate::audit::{Actor, AuditKind};
 use crate::error::ServerError;
 use crate::invitation::{AnswerRefusal, Invitation};
 use crate::retry;
@@ -60,15 +61,13 @@ async fn answered(
         .then_some((writes, inv)))
 }
 
-fn audit<'a>(kind: &'a str, user: &'a User, inv: &Invitation) -> AuditEvent<'a> {
+fn audit<'a>(kind: AuditKind, user: &'a User, inv: &Invitation) -> AuditEvent<'a> {
     AuditEvent {
-        kind,
-        actor: &user.login,
         agent: Some(inv.agent_id),
         invitation: Some(inv.id),
         org: Some(user.org),
         user: Some(user.id),
-        ..Default::default()
+        ..AuditEvent::new(kind, Actor::Person(&user.login))
     }
 }
 
@@ -97,7 +96,7 @@ pub async fn accept(
                 expert_user: Some(user.id),
                 novice_name: machine.clone(),
                 offered_by_desk: None,
-                audit: audit("direct_invitation_accepted", user, &invitation),
+                audit: audit(AuditKind::DirectInvitationAccepted, user, &invitation),
             };
             let session = admit(state, writes, &invitation, admission, now).await?;
             Ok(Some(Accepted {
@@ -127,7 +126,7 @@ pub async fn decline(
                 return Ok(None);
             };
             writes
-                .append_audit(audit("direct_invitation_declined", user, &inv), now)
+                .append_audit(audit(AuditKind::DirectInvitationDeclined, user, &inv), now)
                 .await?;
             writes.commit().await?;
             Ok(Some(inv))

@@ -7,6 +7,7 @@
 
 use super::{admit, Admission};
 use crate::accounts::User;
+use crate::audit::{Actor, AuditKind};
 use crate::error::ServerError;
 use crate::invitation::{codes, Invitation, PasswordCheck, MIN_LIFETIME_SECS};
 use crate::state::AppState;
@@ -33,12 +34,10 @@ pub async fn offer(
     )
     .map_err(|e| ServerError::Invariant(format!("the offer's invitation: {e}")))?;
     // The invitation's codes are never shown to anybody: the operator is admitted right here.
-    let (code_hash, short_hash) = codes::generate(&mut rand::rngs::OsRng).digests();
+    let digests = codes::generate(&mut rand::rngs::OsRng).digests();
     let session = SessionId::new_random();
     let mut writes = state.store.begin().await?;
-    writes
-        .insert_invitation(&inv, &code_hash, &short_hash, None)
-        .await?;
+    writes.insert_invitation(&inv, &digests, None).await?;
     inv.handle_redeem(PasswordCheck::NotSupplied, session, now, state.policy)
         .map_err(|refusal| {
             ServerError::Invariant(format!("new invitation refused: {refusal:?}"))
@@ -56,13 +55,11 @@ pub async fn offer(
         novice_name: machine_name.to_owned(),
         offered_by_desk: Some(user.org_name.clone()),
         audit: AuditEvent {
-            kind: "help_offered",
-            actor: &user.login,
             agent: Some(agent),
             invitation: Some(inv.id),
             org: Some(user.org),
             user: Some(user.id),
-            ..Default::default()
+            ..AuditEvent::new(AuditKind::HelpOffered, Actor::Person(&user.login))
         },
     };
     let admitted = admit(state, writes, &inv, admission, now).await?;

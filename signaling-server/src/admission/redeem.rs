@@ -8,6 +8,7 @@
 //! novice's consent ([`super::admit`]).
 
 use super::{admit, Admission};
+use crate::audit::{Actor, AuditKind};
 use crate::error::{ApiError, ServerError};
 use crate::invitation::{codes, PasswordCheck, Refusal, MAX_PASSWORD};
 use crate::secrets::verify_password;
@@ -66,14 +67,24 @@ fn unknown() -> ApiError {
     )
 }
 
-/// Opens the invitation with `code` for the expert called `expert_name` (already checked),
-/// with `password` as given.
-pub async fn redeem(
-    state: &AppState,
-    code: &str,
-    password: Option<&str>,
-    expert_name: String,
-) -> Result<RedeemResponse, ApiError> {
+/// What an expert gives to open an invitation.
+#[derive(Debug)]
+pub struct Redemption<'a> {
+    /// The link's code, or a short code as typed.
+    pub code: &'a str,
+    pub password: Option<&'a str>,
+    /// How the expert wants to be named to the novice, already checked
+    /// ([`crate::names::clean_name`]).
+    pub expert_name: String,
+}
+
+/// Opens the invitation the expert gave the code of.
+pub async fn redeem(state: &AppState, given: Redemption<'_>) -> Result<RedeemResponse, ApiError> {
+    let Redemption {
+        code,
+        password,
+        expert_name,
+    } = given;
     let code = code.trim();
     if code.is_empty() || code.len() > MAX_CODE {
         return Err(unknown());
@@ -134,12 +145,10 @@ pub async fn redeem(
     if inv != before && !writes.save_invitation(&mut inv).await? {
         return Err(ServerError::Invariant("a locked invitation changed".into()).into());
     }
-    let audit = |kind: &'static str| AuditEvent {
-        kind,
-        actor: &expert_name,
+    let audit = |kind| AuditEvent {
         agent: Some(inv.agent_id),
         invitation: Some(inv.id),
-        ..Default::default()
+        ..AuditEvent::new(kind, Actor::Person(&expert_name))
     };
     match outcome {
         Ok(()) => {
@@ -149,7 +158,7 @@ pub async fn redeem(
                 expert_user: None,
                 novice_name: found.novice_name,
                 offered_by_desk: None,
-                audit: audit("invitation_redeemed"),
+                audit: audit(AuditKind::InvitationRedeemed),
             };
             let admitted = admit(state, writes, &inv, admission, now).await?;
             tracing::info!(invitation = %inv.id, session = %session, "invitation redeemed");
@@ -157,12 +166,12 @@ pub async fn redeem(
         }
         Err(refusal) => {
             let kind = match (refusal, check) {
-                (Refusal::WrongPassword { .. }, _) => Some("wrong_password"),
+                (Refusal::WrongPassword { .. }, _) => Some(AuditKind::WrongPassword),
                 // The guess whose count reached the limit locked it.
                 (Refusal::Locked, PasswordCheck::Wrong)
                     if counted == Some(state.policy.max_failed_attempts) =>
                 {
-                    Some("invitation_locked")
+                    Some(AuditKind::InvitationLocked)
                 }
                 _ => None,
             };

@@ -5,6 +5,7 @@
 //! `Authorization: Bearer <token>`.
 
 use super::ApiJson;
+use crate::audit::{Actor, AuditKind};
 use crate::error::ApiError;
 use crate::names::clean_name;
 use crate::secrets::{digests_equal, random_token, sha256_hex};
@@ -48,10 +49,8 @@ pub async fn register(
     writes
         .append_audit(
             AuditEvent {
-                kind: "agent_registered",
-                actor: &record.name,
                 agent: Some(id),
-                ..Default::default()
+                ..AuditEvent::new(AuditKind::AgentRegistered, Actor::Machine(&record.name))
             },
             now,
         )

@@ -6,6 +6,7 @@
 use super::agents::AuthedAgent;
 use super::ApiJson;
 use crate::accounts::User;
+use crate::audit::{Actor, AuditKind};
 use crate::error::ApiError;
 use crate::invitation::{codes, Invitation};
 use crate::state::AppState;
@@ -90,23 +91,22 @@ pub async fn send(
     )
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
     // The codes are never shown to anybody: only the addressed expert can answer.
-    let (code_hash, short_hash) = codes::generate(&mut rand::rngs::OsRng).digests();
+    let digests = codes::generate(&mut rand::rngs::OsRng).digests();
     let detail = format!("to {}", expert.login);
     let mut writes = state.store.begin().await?;
     super::invitations::check_quota(&mut writes, &state, agent.id, now).await?;
-    writes
-        .insert_invitation(&inv, &code_hash, &short_hash, None)
-        .await?;
+    writes.insert_invitation(&inv, &digests, None).await?;
     writes
         .append_audit(
             AuditEvent {
-                kind: "invitation_sent_directly",
-                actor: &agent.name,
                 agent: Some(agent.id),
                 invitation: Some(inv.id),
                 org: Some(org),
                 detail: &detail,
-                ..Default::default()
+                ..AuditEvent::new(
+                    AuditKind::InvitationSentDirectly,
+                    Actor::Machine(&agent.name),
+                )
             },
             now,
         )

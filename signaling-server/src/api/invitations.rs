@@ -6,6 +6,7 @@
 
 use super::agents::AuthedAgent;
 use super::{ApiJson, ApiPath};
+use crate::audit::{Actor, AuditKind};
 use crate::error::{ApiError, ServerError};
 use crate::invitation::{codes, Invitation, MAX_PASSWORD};
 use crate::retry;
@@ -151,20 +152,18 @@ pub async fn create(
         None => None,
     };
     let new_codes = codes::generate(&mut rand::rngs::OsRng);
-    let (code_hash, short_hash) = new_codes.digests();
+    let digests = new_codes.digests();
     let mut writes = state.store.begin().await?;
     check_quota(&mut writes, &state, agent.id, now).await?;
     writes
-        .insert_invitation(&inv, &code_hash, &short_hash, password_hash.as_deref())
+        .insert_invitation(&inv, &digests, password_hash.as_deref())
         .await?;
     writes
         .append_audit(
             AuditEvent {
-                kind: "invitation_created",
-                actor: &agent.name,
                 agent: Some(agent.id),
                 invitation: Some(inv.id),
-                ..Default::default()
+                ..AuditEvent::new(AuditKind::InvitationCreated, Actor::Machine(&agent.name))
             },
             now,
         )
@@ -299,12 +298,13 @@ pub async fn revoke(
                 writes
                     .append_audit(
                         AuditEvent {
-                            kind: "invitation_revoked",
-                            actor: &agent.name,
                             agent: Some(agent.id),
                             invitation: Some(inv.id),
                             session,
-                            ..Default::default()
+                            ..AuditEvent::new(
+                                AuditKind::InvitationRevoked,
+                                Actor::Machine(&agent.name),
+                            )
                         },
                         now,
                     )

@@ -5,7 +5,7 @@
 //! expert's WebSocket.
 
 use super::ApiJson;
-use crate::admission::redeem;
+use crate::admission::redeem::{self, Redemption};
 use crate::error::ApiError;
 use crate::names::clean_name;
 use crate::state::AppState;
@@ -36,6 +36,11 @@ pub async fn redeem(
         return Err(ApiError::too_many_requests());
     }
     let expert_name = clean_name(&req.expert_name, "Your name")?;
-    let admitted = redeem::redeem(&state, &req.code, req.password.as_deref(), expert_name).await?;
+    let given = Redemption {
+        code: &req.code,
+        password: req.password.as_deref(),
+        expert_name,
+    };
+    let admitted = redeem::redeem(&state, given).await?;
     Ok(Json(admitted))
 }

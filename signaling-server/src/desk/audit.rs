@@ -5,7 +5,7 @@
 use super::auth::SignedIn;
 use super::PageError;
 use crate::accounts::User;
-use crate::audit::ExportFormat;
+use crate::audit::export::ExportFormat;
 use crate::error::ServerError;
 use crate::state::AppState;
 use crate::store::AuditFilter;
@@ -115,8 +115,8 @@ async fn export(
     };
     records.reverse(); // oldest first, as the command-line export writes them
     let (ext, body) = match format {
-        ExportFormat::Csv => ("csv", crate::audit::to_csv(&records)),
-        ExportFormat::Json => ("json", crate::audit::to_json(&records)),
+        ExportFormat::Csv => ("csv", crate::audit::export::to_csv(&records)),
+        ExportFormat::Json => ("json", crate::audit::export::to_json(&records)),
     };
     let mut res = (StatusCode::OK, body).into_response();
     let h = res.headers_mut();

@@ -11,6 +11,7 @@
 
 use super::PageError;
 use crate::accounts::{self, User};
+use crate::audit::{Actor, AuditKind};
 use crate::error::ServerError;
 use crate::secrets::{digests_equal, random_token, sha256_hex};
 use crate::state::AppState;
@@ -268,10 +269,8 @@ pub async fn sign_in(
         writes
             .append_audit(
                 AuditEvent {
-                    kind: "sign_in_failed",
-                    actor: &login,
                     detail: &peer.ip().to_string(),
-                    ..Default::default()
+                    ..AuditEvent::new(AuditKind::SignInFailed, Actor::Person(&login))
                 },
                 now,
             )
@@ -325,11 +324,9 @@ pub async fn sign_out(
     writes
         .append_audit(
             AuditEvent {
-                kind: "signed_out",
-                actor: &signed_in.user.login,
                 org: Some(signed_in.user.org),
                 user: Some(signed_in.user.id),
-                ..Default::default()
+                ..AuditEvent::new(AuditKind::SignedOut, Actor::Person(&signed_in.user.login))
             },
             state.clock.now(),
         )

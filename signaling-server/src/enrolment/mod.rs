@@ -8,6 +8,7 @@
 //! ([`list_tokens`]) and revoke ([`revoke_token`]) the tokens of their own organisation only.
 
 use crate::accounts::User;
+use crate::audit::{Actor, AuditKind};
 use crate::error::{ApiError, Refused, ServerError};
 use crate::names::clean_name;
 use crate::secrets::{random_token, sha256_hex};
@@ -121,12 +122,10 @@ pub async fn create_token(
     writes
         .append_audit(
             AuditEvent {
-                kind: "enrolment_token_created",
-                actor: &by.login,
                 org: Some(by.org),
                 user: Some(by.id),
                 detail: &detail,
-                ..Default::default()
+                ..AuditEvent::new(AuditKind::EnrolmentTokenCreated, Actor::Person(&by.login))
             },
             now,
         )
@@ -187,12 +186,10 @@ pub async fn revoke_token(
     writes
         .append_audit(
             AuditEvent {
-                kind: "enrolment_token_revoked",
-                actor: &by.login,
                 org: Some(by.org),
                 user: Some(by.id),
                 detail: &id.to_string(),
-                ..Default::default()
+                ..AuditEvent::new(AuditKind::EnrolmentTokenRevoked, Actor::Person(&by.login))
             },
             now,
         )
@@ -230,12 +227,10 @@ pub async fn enroll(
     writes
         .append_audit(
             AuditEvent {
-                kind: "machine_enrolled",
-                actor: &record.name,
                 agent: Some(agent_id),
                 org: Some(org),
                 detail: &format!("enrolment token {token_id}"),
-                ..Default::default()
+                ..AuditEvent::new(AuditKind::MachineEnrolled, Actor::Machine(&record.name))
             },
             now,
         )

@@ -24,11 +24,28 @@ pub struct NewCodes {
 impl NewCodes {
     /// The digests the database stores: of the link code, and of the short code's canonical
     /// form (its symbols without the dashes).
-    pub fn digests(&self) -> (String, String) {
-        (
-            digest(&self.code),
-            digest(&self.short_code.replace('-', "")),
-        )
+    pub fn digests(&self) -> CodeDigests {
+        CodeDigests {
+            code: digest(&self.code),
+            short_code: digest(&self.short_code.replace('-', "")),
+        }
+    }
+}
+
+/// What the database keeps of an invitation's two codes: their SHA-256 digests, by name, so
+/// that the link code's and the short code's cannot be swapped on the way to the row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeDigests {
+    /// Of the link code.
+    pub code: String,
+    /// Of the short code's canonical form.
+    pub short_code: String,
+}
+
+/// Compares with `(link code's digest, short code's digest)`.
+impl PartialEq<(String, String)> for CodeDigests {
+    fn eq(&self, (code, short_code): &(String, String)) -> bool {
+        self.code == *code && self.short_code == *short_code
     }
 }
 

@@ -28,6 +28,7 @@
 //! exactly that update of events that have no position yet.
 
 use super::{Store, Writes};
+use crate::audit::{Actor, AuditKind};
 use crate::error::ServerError;
 use protocol::ids::{AgentId, InvitationId, OrgId, SessionId, UserId};
 use sha2::{Digest, Sha256};
@@ -40,12 +41,14 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// Rows read at a time while verifying.
 const VERIFY_PAGE: i64 = 1000;
 
-/// One audit event to append.
+/// One audit event to append, as the row stores it. The server makes them with
+/// [`AuditEvent::new`] from an [`AuditKind`] and an [`Actor`]; the fields hold their stored
+/// text, so that a test of the chain can append rows of any kind.
 #[derive(Clone, Debug, Default)]
 pub struct AuditEvent<'a> {
-    /// What happened, e.g. `invitation_redeemed`.
+    /// What happened: [`AuditKind::as_str`].
     pub kind: &'a str,
-    /// Who did it, as a person would name them (an agent's name, an expert's, a login).
+    /// Who did it: [`Actor::as_str`].
     pub actor: &'a str,
     pub agent: Option<AgentId>,
     pub invitation: Option<InvitationId>,
@@ -484,6 +487,18 @@ impl Store {
             .await?;
         writes.commit().await?;
         Ok(rows.len() as u64)
+    }
+}
+
+impl<'a> AuditEvent<'a> {
+    /// `kind` done by `actor`; set what it concerns with struct update syntax,
+    /// `AuditEvent { agent: Some(id), ..AuditEvent::new(kind, actor) }`.
+    pub fn new(kind: AuditKind, actor: Actor<'a>) -> Self {
+        Self {
+            kind: kind.as_str(),
+            actor: actor.as_str(),
+            ..Self::default()
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 //! [`Store::verify_audit`].
 
 use crate::error::ServerError;
+use crate::invitation::codes::CodeDigests;
 use crate::invitation::Invitation;
 use futures_util::future::BoxFuture;
 use protocol::ids::{AgentId, InvitationId, OrgId, SessionId};
@@ -431,8 +432,7 @@ impl Writes {
     pub async fn insert_invitation(
         &mut self,
         inv: &Invitation,
-        code_hash: &str,
-        short_code_hash: &str,
+        codes: &CodeDigests,
         password_hash: Option<&str>,
     ) -> Result<(), ServerError> {
         sqlx::query(
@@ -442,8 +442,8 @@ impl Writes {
         )
         .bind(inv.id.to_string())
         .bind(inv.agent_id.to_string())
-        .bind(code_hash)
-        .bind(short_code_hash)
+        .bind(codes.code.as_str())
+        .bind(codes.short_code.as_str())
         .bind(password_hash.map(str::to_string))
         .bind(inv.created_at)
         .bind(inv.expires_at)
