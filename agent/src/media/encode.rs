@@ -21,11 +21,12 @@ pub(crate) const MAX_FPS: u32 = 120;
 
 /// The encoder of the codec in use.
 pub(crate) enum VideoEncoder {
-    H264(H264Encoder),
+    /// Both encoders are boxed: their state is kilobytes, the enum moves around.
+    H264(Box<H264Encoder>),
     /// Made at the first picture, and again when the picture's size changes: libvpx's encoder
     /// is fixed to one size.
     Vp8 {
-        encoder: Option<codec_ffi::vp8::Vp8Encoder>,
+        encoder: Option<Box<codec_ffi::vp8::Vp8Encoder>>,
         max_fps: u32,
         bitrate_bps: u32,
         keyframe_wanted: bool,
@@ -35,7 +36,7 @@ pub(crate) enum VideoEncoder {
 impl VideoEncoder {
     pub fn new(codec: VideoCodec, max_fps: u32, bitrate_bps: u32) -> Result<Self, MediaError> {
         Ok(match codec {
-            VideoCodec::H264 => Self::H264(H264Encoder::new(max_fps, bitrate_bps)?),
+            VideoCodec::H264 => Self::H264(Box::new(H264Encoder::new(max_fps, bitrate_bps)?)),
             VideoCodec::Vp8 => Self::Vp8 {
                 encoder: None,
                 max_fps,
@@ -101,10 +102,10 @@ impl VideoEncoder {
                 let size = (width as u32, height as u32);
                 let encoder = match encoder {
                     Some(e) if e.dimensions() == size => e,
-                    _ => encoder.insert(
+                    _ => encoder.insert(Box::new(
                         codec_ffi::vp8::Vp8Encoder::new(size.0, size.1, *max_fps, *bitrate_bps)
                             .map_err(|e| MediaError::Encode(e.to_string()))?,
-                    ),
+                    )),
                 };
                 let (y_stride, uv_stride, _) = picture.strides();
                 let frame = codec_ffi::vp8::I420 {

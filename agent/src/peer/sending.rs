@@ -72,11 +72,11 @@ impl Sending {
         duration: Duration,
     ) -> Result<Vec<rtp::Packet>, webrtc::error::Error> {
         let samples = (duration.as_secs_f64() * f64::from(CLOCK_RATE)) as u32;
-        Ok(self.packetizer.packetize(
+        self.packetizer.packetize(
             Instant::now(),
             &bytes::Bytes::copy_from_slice(frame),
             samples,
-        )?)
+        )
     }
 }
 
