@@ -1,5 +1,6 @@
 //! Headless browsers for end-to-end tests: Chromium driven over the Chrome DevTools Protocol
-//! (this file), Firefox ESR over WebDriver BiDi ([`firefox`]).
+//! (this file), Firefox ESR over WebDriver BiDi ([`firefox`]); both protocols are JSON commands
+//! over a WebSocket, sent and answered by one client ([`rpc`]).
 //!
 //! [`Browser::launch`] starts `/usr/bin/chromium` with a fresh profile and the flags that make
 //! WebRTC work headless and offline; [`Browser::launch_firefox`] does the same for
@@ -14,23 +15,21 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::netns::Namespace;
+use rpc::{Incoming, Protocol, Rpc};
 
 mod firefox;
+mod rpc;
 pub use firefox::{FirefoxOptions, FIREFOX, H264};
 
 /// The browser binary; tests never download one.
@@ -161,7 +160,7 @@ impl Browser {
                 anyhow!("chromium did not print its DevTools address within {LAUNCH_TIMEOUT:?}")
             })?
             .map_err(|_| anyhow!("chromium exited before printing its DevTools address"))?;
-        let cdp = Cdp::connect(&url, netns).await?;
+        let cdp = connect_devtools(&url, netns).await?;
         let child = browser_guard
             .child
             .take()
@@ -598,159 +597,63 @@ fn abbreviate(js: &str) -> String {
     }
 }
 
-type Reply = std::result::Result<Value, String>;
+/// The DevTools connection to one Chromium, shared by its tabs.
+type Cdp = Rpc<DevTools>;
 
-/// The DevTools WebSocket: commands are matched to replies by id; console events are kept per
-/// session.
-#[derive(Clone)]
-struct Cdp {
-    next_id: Arc<AtomicU64>,
-    out: mpsc::UnboundedSender<Message>,
-    pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>,
-    console: Arc<Mutex<HashMap<String, Vec<String>>>>,
-    tasks: Arc<Vec<JoinHandle<()>>>,
+/// The Chrome DevTools Protocol: a reply is `{id, result}` or `{id, error}`, an event has no
+/// `id`, and console events name their session.
+struct DevTools;
+
+impl Protocol for DevTools {
+    const BROWSER: &'static str = "chromium";
+    const NAME: &'static str = "DevTools";
+    /// The `error` object, as JSON text.
+    type Error = String;
+
+    fn classify(mut frame: Value) -> Incoming<String> {
+        if let Some(id) = frame["id"].as_u64() {
+            let reply = match frame.get("error") {
+                Some(error) => Err(error.to_string()),
+                None => Ok(frame["result"].take()),
+            };
+            return Incoming::Reply { id, reply };
+        }
+        match console_line(&frame) {
+            Some(line) => Incoming::Console {
+                tab: frame["sessionId"].as_str().unwrap_or("").to_owned(),
+                line,
+            },
+            None => Incoming::Ignored,
+        }
+    }
+
+    fn failure(method: &str, error: String) -> anyhow::Error {
+        if document_gone(&error) {
+            DocumentGone(format!("{method} failed: {error}")).into()
+        } else {
+            anyhow!("{method} failed: {error}")
+        }
+    }
 }
 
-impl Cdp {
-    /// Connects to the DevTools address Chromium printed, from inside `netns` when it runs there.
-    async fn connect(url: &str, netns: Option<&Namespace>) -> Result<Cdp> {
-        let context = || format!("connecting to chromium's DevTools at {url}");
-        match netns {
-            None => {
-                let (socket, _) =
-                    tokio::time::timeout(COMMAND_TIMEOUT, tokio_tungstenite::connect_async(url))
-                        .await
-                        .map_err(|_| {
-                            anyhow!("connecting to chromium's DevTools at {url} timed out")
-                        })?
-                        .with_context(context)?;
-                Ok(Self::start(socket))
-            }
-            Some(ns) => {
-                let addr: std::net::SocketAddr = url
-                    .trim_start_matches("ws://")
-                    .split('/')
-                    .next()
-                    .unwrap_or_default()
-                    .parse()
-                    .with_context(context)?;
-                let stream = tokio::net::TcpStream::from_std(ns.connect_tcp(addr)?)?;
-                let (socket, _) = tokio_tungstenite::client_async(url, stream)
-                    .await
-                    .with_context(context)?;
-                Ok(Self::start(socket))
-            }
-        }
-    }
-
-    /// Runs the reader and writer of a DevTools WebSocket.
-    fn start<S>(socket: tokio_tungstenite::WebSocketStream<S>) -> Cdp
-    where
-        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-    {
-        let (mut sink, mut stream) = socket.split();
-        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
-        let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>> = Arc::default();
-        let console: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
-
-        let writer = tokio::spawn(async move {
-            while let Some(message) = out_rx.recv().await {
-                if sink.send(message).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let reader = {
-            let pending = Arc::clone(&pending);
-            let console = Arc::clone(&console);
-            tokio::spawn(async move {
-                while let Some(Ok(message)) = stream.next().await {
-                    let Message::Text(text) = message else {
-                        continue;
-                    };
-                    let Ok(frame) = serde_json::from_str::<Value>(&text) else {
-                        continue;
-                    };
-                    if let Some(id) = frame["id"].as_u64() {
-                        let waiter = lock(&pending).remove(&id);
-                        if let Some(waiter) = waiter {
-                            let reply = match frame.get("error") {
-                                Some(error) => Err(error.to_string()),
-                                None => Ok(frame["result"].clone()),
-                            };
-                            let _ = waiter.send(reply);
-                        }
-                    } else if let Some(line) = console_line(&frame) {
-                        let session = frame["sessionId"].as_str().unwrap_or("").to_owned();
-                        lock(&console).entry(session).or_default().push(line);
-                    }
-                }
-                // The browser is gone: fail every command still waiting.
-                lock(&pending).clear();
-            })
-        };
-        Cdp {
-            next_id: Arc::new(AtomicU64::new(1)),
-            out,
-            pending,
-            console,
-            tasks: Arc::new(vec![writer, reader]),
-        }
-    }
-
-    async fn call(&self, session: Option<&str>, method: &str, params: Value) -> Result<Value> {
-        self.call_within(session, method, params, COMMAND_TIMEOUT)
-            .await
-    }
-
-    async fn call_within(
-        &self,
-        session: Option<&str>,
-        method: &str,
-        params: Value,
-        limit: Duration,
-    ) -> Result<Value> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut frame = json!({ "id": id, "method": method, "params": params });
-        if let Some(session) = session {
-            frame["sessionId"] = json!(session);
-        }
-        let (tx, rx) = oneshot::channel();
-        lock(&self.pending).insert(id, tx);
-        if self
-            .out
-            .send(Message::Text(frame.to_string().into()))
-            .is_err()
-        {
-            lock(&self.pending).remove(&id);
-            bail!("{method}: the DevTools connection to chromium is closed");
-        }
-        match tokio::time::timeout(limit, rx).await {
-            Err(_) => {
-                lock(&self.pending).remove(&id);
-                bail!("{method}: chromium did not answer within {limit:?}")
-            }
-            Ok(Err(_)) => bail!("{method}: chromium closed the DevTools connection"),
-            Ok(Ok(Err(error))) if document_gone(&error) => {
-                Err(DocumentGone(format!("{method} failed: {error}")).into())
-            }
-            Ok(Ok(Err(error))) => bail!("{method} failed: {error}"),
-            Ok(Ok(Ok(result))) => Ok(result),
-        }
-    }
-
-    fn console(&self, session: &str) -> Vec<String> {
-        lock(&self.console)
-            .get(session)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    fn shutdown(&self) {
-        for task in self.tasks.iter() {
-            task.abort();
-        }
-    }
+/// Connects to the DevTools address Chromium printed, from inside `netns` when it runs there.
+async fn connect_devtools(url: &str, netns: Option<&Namespace>) -> Result<Cdp> {
+    let Some(ns) = netns else {
+        return Cdp::connect(url).await;
+    };
+    let context = || format!("connecting to chromium's DevTools at {url}");
+    let addr: std::net::SocketAddr = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .with_context(context)?;
+    let stream = tokio::net::TcpStream::from_std(ns.connect_tcp(addr)?)?;
+    let (socket, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .with_context(context)?;
+    Ok(Cdp::start(socket))
 }
 
 /// Whether a DevTools error says the command's document went away: Chromium answers so when
@@ -873,6 +776,29 @@ mod tests {
             "params": { "type": "warn", "args": [{ "type": "string", "value": "hi" }, { "type": "number", "value": 2 }] }
         });
         assert_eq!(console_line(&frame).as_deref(), Some("console.warn: hi 2"));
+    }
+
+    #[test]
+    fn devtools_frames_are_told_apart_by_their_id() {
+        let answer = json!({ "id": 3, "result": { "value": 1 }, "sessionId": "s" });
+        assert!(matches!(
+            DevTools::classify(answer),
+            Incoming::Reply { id: 3, reply: Ok(result) } if result == json!({ "value": 1 })
+        ));
+        let error = json!({ "id": 4, "error": { "code": -32000, "message": "gone" } });
+        assert!(matches!(
+            DevTools::classify(error),
+            Incoming::Reply { id: 4, reply: Err(text) }
+                if text == r#"{"code":-32000,"message":"gone"}"#
+        ));
+        let console = json!({ "method": "Runtime.consoleAPICalled", "sessionId": "s",
+            "params": { "type": "log", "args": [{ "type": "string", "value": "hi" }] } });
+        assert!(matches!(
+            DevTools::classify(console),
+            Incoming::Console { tab, line } if tab == "s" && line == "console.log: hi"
+        ));
+        let other = json!({ "method": "Page.loadEventFired", "params": {} });
+        assert!(matches!(DevTools::classify(other), Incoming::Ignored));
     }
 
     #[test]

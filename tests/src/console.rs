@@ -28,6 +28,38 @@ pub async fn start_agent(
     AgentProcess::start(server.url(), "Nora", &args).await
 }
 
+/// A novice sharing an Xvfb display has invited an expert: the server, `agent invite` for
+/// `Nora` (see [`start_agent`]), and the link it printed. Fields drop in the order the tests
+/// always ended them: the agent, its server, then the display.
+pub struct Invited {
+    pub agent: AgentProcess,
+    pub server: ServerProcess,
+    pub xvfb: Xvfb,
+    pub link: String,
+}
+
+impl Invited {
+    /// Starts a `width`×`height` display, the server and the agent with `extra` flags, and
+    /// reads the invitation link.
+    pub async fn start(width: u32, height: u32, extra: &[&str]) -> Result<Invited> {
+        let xvfb = Xvfb::start(width, height)?;
+        let server = ServerProcess::start().await?;
+        let mut agent = start_agent(&server, &xvfb, extra).await?;
+        let link = invitation_link(&mut agent).await?;
+        Ok(Invited {
+            agent,
+            server,
+            xvfb,
+            link,
+        })
+    }
+
+    /// Opens the invitation in a new tab of `browser`, as the expert.
+    pub async fn open_in(&self, browser: &Browser) -> Result<Page> {
+        browser.open(&self.link).await
+    }
+}
+
 /// Opens the agent's invitation in a new browser as `expert`, has the novice say yes, and waits
 /// until the console shows the `width` pixels wide desktop with *Take control* enabled.
 pub async fn join_live(

@@ -7,9 +7,7 @@
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 use tests::browser::Browser;
-use tests::console::{frames_decoded, invitation_link, join_and_allow, start_agent, WAIT};
-use tests::stack::ServerProcess;
-use tests::xvfb::Xvfb;
+use tests::console::{frames_decoded, join_and_allow, Invited, WAIT};
 
 /// Moves VP8's payload types to the front of the video section of every answer this page makes,
 /// and keeps the page's connections in `window.answering`.
@@ -44,15 +42,12 @@ const ANSWER_PREFERRING_VP8: &str = r#"(() => {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_that_answers_vp8_first_is_sent_vp8_and_shows_the_picture() -> Result<()> {
-    let xvfb = Xvfb::start(320, 240)?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let link = invitation_link(&mut agent).await?;
+    let mut invited = Invited::start(320, 240, &[]).await?;
     let browser = Browser::launch().await?;
-    let page = browser.open(&link).await?;
+    let page = invited.open_in(&browser).await?;
     assert_eq!(page.eval(ANSWER_PREFERRING_VP8).await?, Value::Bool(true));
 
-    join_and_allow(&page, &mut agent, "Vera").await?;
+    join_and_allow(&page, &mut invited.agent, "Vera").await?;
 
     let decoded = page
         .wait_for(
@@ -97,6 +92,6 @@ async fn a_browser_that_answers_vp8_first_is_sent_vp8_and_shows_the_picture() ->
         .eval("document.getElementById('video').videoWidth")
         .await?;
     assert_eq!(width.as_u64(), Some(320), "the whole display is shown");
-    server.stop().await;
+    invited.server.stop().await;
     Ok(())
 }

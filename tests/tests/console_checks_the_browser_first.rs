@@ -13,11 +13,9 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{
-    frames_decoded, invitation_link, join, start_agent, state, status, text, wait_dataset,
-    wait_state, WAIT,
+    frames_decoded, join, state, status, text, wait_dataset, wait_state, Invited, WAIT,
 };
-use tests::stack::{AgentProcess, ServerProcess};
-use tests::xvfb::Xvfb;
+use tests::stack::AgentProcess;
 
 /// How long the novice's terminal is watched for a question that must not come. Redeeming and
 /// asking take well under a second on loopback; the invitation's status is checked after it.
@@ -67,17 +65,12 @@ async fn invitation_status(agent: &AgentProcess) -> Result<String> {
 
 /// A novice (the agent, sharing an empty display) has sent an invitation; the expert opens it in
 /// a Chromium tab whose documents run `script` first, and the console has finished loading.
-async fn open_in_a_browser_changed_by(
-    script: &str,
-) -> Result<(Page, AgentProcess, ServerProcess, Browser, Xvfb)> {
-    let xvfb = Xvfb::start(320, 240)?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let link = invitation_link(&mut agent).await?;
+async fn open_in_a_browser_changed_by(script: &str) -> Result<(Invited, Browser, Page)> {
+    let invited = Invited::start(320, 240, &[]).await?;
     let browser = Browser::launch().await?;
     browser.add_init_script(script).await?;
-    let page = browser.open(&link).await?;
-    Ok((page, agent, server, browser, xvfb))
+    let page = invited.open_in(&browser).await?;
+    Ok((invited, browser, page))
 }
 
 /// The console in an unsupported browser says `says`, keeps Connect disabled whatever the expert
@@ -135,22 +128,20 @@ async fn refuses_before_asking(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_without_webrtc_is_told_so_and_the_novice_is_never_asked() -> Result<()> {
-    let (page, mut agent, server, _browser, _xvfb) =
-        open_in_a_browser_changed_by(NO_WEBRTC).await?;
+    let (mut invited, _browser, page) = open_in_a_browser_changed_by(NO_WEBRTC).await?;
     assert_eq!(
         text(&page, "typeof window.RTCPeerConnection").await?,
         "undefined",
         "the tab has no WebRTC, as a browser built without it"
     );
-    refuses_before_asking(&page, &mut agent, "no-webrtc", "it has no WebRTC").await?;
-    server.stop().await;
+    refuses_before_asking(&page, &mut invited.agent, "no-webrtc", "it has no WebRTC").await?;
+    invited.server.stop().await;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_without_h264_or_vp8_is_told_so_and_the_novice_is_never_asked() -> Result<()> {
-    let (page, mut agent, server, _browser, _xvfb) =
-        open_in_a_browser_changed_by(NO_H264_NOR_VP8).await?;
+    let (mut invited, _browser, page) = open_in_a_browser_changed_by(NO_H264_NOR_VP8).await?;
     let codecs = text(
         &page,
         "RTCRtpReceiver.getCapabilities('video').codecs.map((c) => c.mimeType).join(' ')",
@@ -162,12 +153,12 @@ async fn a_browser_without_h264_or_vp8_is_told_so_and_the_novice_is_never_asked(
     );
     refuses_before_asking(
         &page,
-        &mut agent,
+        &mut invited.agent,
         "no-codec",
         "it cannot decode H.264 or VP8 video",
     )
     .await?;
-    server.stop().await;
+    invited.server.stop().await;
     Ok(())
 }
 
@@ -188,12 +179,10 @@ async fn in_a_capable_browser_the_form_goes_after_connect_and_a_stopped_picture_
 ) -> Result<()> {
     // An empty display: the agent sends a still screen once a second, the slowest stream a
     // working link carries.
-    let xvfb = Xvfb::start(320, 240)?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let link = invitation_link(&mut agent).await?;
+    let mut invited = Invited::start(320, 240, &[]).await?;
     let browser = Browser::launch().await?;
-    let page = browser.open(&link).await?;
+    let page = invited.open_in(&browser).await?;
+    let agent = &mut invited.agent;
 
     assert_eq!(
         text(&page, "document.body.dataset.browser").await?,
@@ -219,7 +208,7 @@ async fn in_a_capable_browser_the_form_goes_after_connect_and_a_stopped_picture_
         Value::Bool(false),
         "the form is gone once the invitation is redeemed"
     );
-    assert_eq!(invitation_status(&agent).await?, "in use");
+    assert_eq!(invitation_status(agent).await?, "in use");
     agent.type_line("y").await?;
     wait_state(&page, "live").await?;
     assert_eq!(page.eval(JOIN_FORM_SHOWN).await?, Value::Bool(false));
@@ -291,7 +280,7 @@ async fn in_a_capable_browser_the_form_goes_after_connect_and_a_stopped_picture_
         json!("none")
     );
     assert_eq!(state(&page).await?, "live");
-    server.stop().await;
+    invited.server.stop().await;
     Ok(())
 }
 
@@ -312,12 +301,10 @@ const OFFER_WITHOUT_KNOWN_CODECS: &str = r#"(() => {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_that_passes_the_check_but_takes_no_codec_is_told_why_the_session_ended(
 ) -> Result<()> {
-    let xvfb = Xvfb::start(320, 240)?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let link = invitation_link(&mut agent).await?;
+    let mut invited = Invited::start(320, 240, &[]).await?;
     let browser = Browser::launch().await?;
-    let page = browser.open(&link).await?;
+    let page = invited.open_in(&browser).await?;
+    let agent = &mut invited.agent;
     assert_eq!(
         text(&page, "document.body.dataset.browser").await?,
         "supported"
@@ -361,6 +348,6 @@ async fn a_browser_that_passes_the_check_but_takes_no_codec_is_told_why_the_sess
         "no-codec"
     );
     assert_eq!(frames_decoded(&page).await?, 0);
-    server.stop().await;
+    invited.server.stop().await;
     Ok(())
 }

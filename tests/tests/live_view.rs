@@ -9,7 +9,7 @@ use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{
     frames_decoded, invitation_link, join, join_and_allow, start_agent, state, status, text,
-    wait_state, WAIT,
+    wait_state, Invited, WAIT,
 };
 use tests::sockets::udp_sockets;
 use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
@@ -300,17 +300,13 @@ async fn the_novice_ends_the_session_from_the_terminal() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_invitation_is_refused_with_a_clear_message() -> Result<()> {
-    let xvfb = Xvfb::start(320, 240)?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let link = invitation_link(&mut agent).await?;
-
+    let invited = Invited::start(320, 240, &[]).await?;
     let browser = Browser::launch().await?;
-    let page = browser.open(&link).await?;
+    let page = invited.open_in(&browser).await?;
     assert_eq!(state(&page).await?, "open");
 
     // The novice changes their mind while the expert has the page open.
-    let listed = agent.run(&["list"]).await?;
+    let listed = invited.agent.run(&["list"]).await?;
     let line = listed
         .lines()
         .find(|l| l.contains("open"))
@@ -320,7 +316,7 @@ async fn a_revoked_invitation_is_refused_with_a_clear_message() -> Result<()> {
         "creation and expiry as dates: {line}"
     );
     let id = line.split_whitespace().next().context("no id")?;
-    let revoked = agent.run(&["revoke", id]).await?;
+    let revoked = invited.agent.run(&["revoke", id]).await?;
     assert!(revoked.contains("revoked"), "{revoked}");
 
     page.type_text("#expert-name", "Eve").await?;
@@ -336,24 +332,22 @@ async fn a_revoked_invitation_is_refused_with_a_clear_message() -> Result<()> {
         Value::Bool(true),
         "nothing to retry"
     );
-    server.stop().await;
+    invited.server.stop().await;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_given_loopback_opens_no_udp_socket_beyond_it_and_no_multicast_dns() -> Result<()>
 {
-    let xvfb = Xvfb::start(1280, 720)?;
-    let _pattern = TkProgram::start(&xvfb, "pattern.py").await?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let pid = agent.pid().context("the agent runs")?;
+    let mut invited = Invited::start(1280, 720, &[]).await?;
+    // Drawn before anything is shared: the agent captures only once the novice allows.
+    let _pattern = TkProgram::start(&invited.xvfb, "pattern.py").await?;
+    let pid = invited.agent.pid().context("the agent runs")?;
     // The expert's browser names its own addresses only by mDNS, which the agent does not
     // resolve: it reaches the browser through the addresses the browser's checks come from.
-    let link = invitation_link(&mut agent).await?;
     let browser = Browser::launch_hiding_local_addresses().await?;
-    let page = browser.open(&link).await?;
-    join_and_allow(&page, &mut agent, "Eve").await?;
+    let page = invited.open_in(&browser).await?;
+    join_and_allow(&page, &mut invited.agent, "Eve").await?;
     expect_video(&page, &PATTERN, "the test pattern").await?;
     more_frames_decoded(&page).await?;
 
@@ -370,7 +364,7 @@ async fn an_agent_given_loopback_opens_no_udp_socket_beyond_it_and_no_multicast_
             .all(|s| s.ip() == std::net::Ipv4Addr::LOCALHOST),
         "every UDP socket is on 127.0.0.1: {sockets:?}"
     );
-    server.stop().await;
+    invited.server.stop().await;
     Ok(())
 }
 

@@ -10,10 +10,8 @@ use anyhow::{bail, Result};
 use serde_json::Value;
 use std::time::Duration;
 use tests::browser::{Browser, FirefoxOptions, Page, TestSite, FIREFOX, H264};
-use tests::console::{frames_decoded, invitation_link, join_and_allow, start_agent, WAIT};
-use tests::stack::ServerProcess;
+use tests::console::{frames_decoded, join_and_allow, Invited, WAIT};
 use tests::tk::TkProgram;
-use tests::xvfb::Xvfb;
 
 /// The pattern's quadrants (top-left, top-right, bottom-right, bottom-left), see
 /// `tests/assets/pattern.py`.
@@ -118,18 +116,16 @@ async fn expert_in_firefox_sees_the_pattern(options: FirefoxOptions, codec: &str
         return Ok(());
     };
     browser.add_init_script(KEEP_PEERS).await?;
-    let xvfb = Xvfb::start(1280, 720)?;
-    let mut pattern = TkProgram::start(&xvfb, "pattern.py").await?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let link = invitation_link(&mut agent).await?;
-    let page = browser.open(&link).await?;
+    let mut invited = Invited::start(1280, 720, &[]).await?;
+    // Drawn before anything is shared: the agent captures only once the novice allows.
+    let mut pattern = TkProgram::start(&invited.xvfb, "pattern.py").await?;
+    let page = invited.open_in(&browser).await?;
     assert_eq!(
         page.eval("document.body.dataset.browser").await?,
         "supported",
         "the console finds a codec it can receive in this Firefox"
     );
-    join_and_allow(&page, &mut agent, "Eve").await?;
+    join_and_allow(&page, &mut invited.agent, "Eve").await?;
 
     let sample = expect_video(&page, &PATTERN, "the test pattern").await?;
     let received = page
@@ -152,7 +148,7 @@ async fn expert_in_firefox_sees_the_pattern(options: FirefoxOptions, codec: &str
     pattern.expect("ready").await?;
     let rotated = [PATTERN[3], PATTERN[0], PATTERN[1], PATTERN[2]];
     expect_video(&page, &rotated, "the rotated pattern").await?;
-    server.stop().await;
+    invited.server.stop().await;
     Ok(())
 }
 

@@ -10,9 +10,7 @@
 use anyhow::{bail, Result};
 use serde_json::Value;
 use tests::browser::Browser;
-use tests::console::{frames_decoded, invitation_link, join_and_allow, start_agent, WAIT};
-use tests::stack::ServerProcess;
-use tests::xvfb::Xvfb;
+use tests::console::{frames_decoded, join_and_allow, Invited, WAIT};
 
 /// Takes every `a=extmap:<id>[/<direction>] <uri of playout delay>` line out of the answers this
 /// page makes, and keeps the last offer and answer in `window.playoutDelay` for the test.
@@ -44,18 +42,15 @@ const ANSWER_WITHOUT_PLAYOUT_DELAY: &str = r#"(() => {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_that_refuses_playout_delay_still_gets_the_picture() -> Result<()> {
-    let xvfb = Xvfb::start(320, 240)?;
-    let server = ServerProcess::start().await?;
-    let mut agent = start_agent(&server, &xvfb, &[]).await?;
-    let link = invitation_link(&mut agent).await?;
+    let mut invited = Invited::start(320, 240, &[]).await?;
     let browser = Browser::launch().await?;
-    let page = browser.open(&link).await?;
+    let page = invited.open_in(&browser).await?;
     assert_eq!(
         page.eval(ANSWER_WITHOUT_PLAYOUT_DELAY).await?,
         Value::Bool(true)
     );
 
-    join_and_allow(&page, &mut agent, "Eve").await?;
+    join_and_allow(&page, &mut invited.agent, "Eve").await?;
 
     // The agent offered the extension; what the browser applied and sent does not have it.
     page.wait_for("window.playoutDelay.answer", WAIT, "the browser's answer")
@@ -105,6 +100,6 @@ async fn a_browser_that_refuses_playout_delay_still_gets_the_picture() -> Result
         .eval("document.getElementById('video').videoWidth")
         .await?;
     assert_eq!(width.as_u64(), Some(320), "the whole display is shown");
-    server.stop().await;
+    invited.server.stop().await;
     Ok(())
 }

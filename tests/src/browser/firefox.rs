@@ -22,24 +22,20 @@
 //! default) or never answers, its promise frozen in the back-forward cache.
 
 use anyhow::{anyhow, bail, Context, Result};
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Message;
+use tokio::sync::oneshot;
 
+use super::rpc::{Incoming, Protocol, Rpc};
 use super::{
-    abbreviate, lock, remove_profile, Browser, Connection, DocumentGone, Launching, Page,
-    Tab as AnyTab, COMMAND_TIMEOUT, LAUNCH_TIMEOUT,
+    abbreviate, remove_profile, Browser, Connection, DocumentGone, Launching, Page, Tab as AnyTab,
+    COMMAND_TIMEOUT, LAUNCH_TIMEOUT,
 };
 
 /// The browser binary (Debian's `firefox-esr` package); tests never download one.
@@ -266,8 +262,6 @@ pub(super) async fn launch(options: FirefoxOptions) -> Result<Browser> {
     })
 }
 
-type Reply = std::result::Result<Value, BidiError>;
-
 /// An error answer: its code (`no such frame`, `unknown error`, ...) and message.
 #[derive(Debug)]
 struct BidiError {
@@ -294,119 +288,68 @@ impl BidiError {
     }
 }
 
-/// The BiDi WebSocket: commands are matched to replies by id; console entries are kept per
-/// browsing context.
+/// The BiDi connection to one Firefox: console entries are kept per browsing context.
 #[derive(Clone)]
 pub(super) struct Bidi {
-    next_id: Arc<AtomicU64>,
-    out: mpsc::UnboundedSender<Message>,
-    pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>>,
-    console: Arc<Mutex<HashMap<String, Vec<String>>>>,
-    tasks: Arc<Vec<JoinHandle<()>>>,
+    rpc: Rpc<WebDriverBidi>,
+}
+
+/// WebDriver BiDi: every frame says its `type`, `success` or `error` with the command's `id`,
+/// or `event`.
+struct WebDriverBidi;
+
+impl Protocol for WebDriverBidi {
+    const BROWSER: &'static str = "firefox";
+    const NAME: &'static str = "WebDriver BiDi";
+    type Error = BidiError;
+
+    fn classify(mut frame: Value) -> Incoming<BidiError> {
+        match frame["type"].as_str() {
+            Some(kind @ ("success" | "error")) => {
+                let Some(id) = frame["id"].as_u64() else {
+                    return Incoming::Ignored;
+                };
+                let reply = if kind == "error" {
+                    Err(BidiError {
+                        code: frame["error"].as_str().unwrap_or("").to_owned(),
+                        message: frame["message"].as_str().unwrap_or("").to_owned(),
+                    })
+                } else {
+                    Ok(frame["result"].take())
+                };
+                Incoming::Reply { id, reply }
+            }
+            Some("event") => match log_line(&frame) {
+                Some((context, line)) => Incoming::Console { tab: context, line },
+                None => Incoming::Ignored,
+            },
+            _ => Incoming::Ignored,
+        }
+    }
+
+    fn failure(method: &str, error: BidiError) -> anyhow::Error {
+        let text = format!("{method} failed: {}: {}", error.code, error.message);
+        if error.document_gone() {
+            DocumentGone(text).into()
+        } else {
+            anyhow!(text)
+        }
+    }
 }
 
 impl Bidi {
     async fn connect(url: &str) -> Result<Bidi> {
-        let (socket, _) =
-            tokio::time::timeout(COMMAND_TIMEOUT, tokio_tungstenite::connect_async(url))
-                .await
-                .map_err(|_| anyhow!("connecting to firefox's WebDriver BiDi at {url} timed out"))?
-                .with_context(|| format!("connecting to firefox's WebDriver BiDi at {url}"))?;
-        let (mut sink, mut stream) = socket.split();
-        let (out, mut out_rx) = mpsc::unbounded_channel::<Message>();
-        let pending: Arc<Mutex<HashMap<u64, oneshot::Sender<Reply>>>> = Arc::default();
-        let console: Arc<Mutex<HashMap<String, Vec<String>>>> = Arc::default();
-
-        let writer = tokio::spawn(async move {
-            while let Some(message) = out_rx.recv().await {
-                if sink.send(message).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let reader = {
-            let pending = Arc::clone(&pending);
-            let console = Arc::clone(&console);
-            tokio::spawn(async move {
-                while let Some(Ok(message)) = stream.next().await {
-                    let Message::Text(text) = message else {
-                        continue;
-                    };
-                    let Ok(frame) = serde_json::from_str::<Value>(&text) else {
-                        continue;
-                    };
-                    match frame["type"].as_str() {
-                        Some("success" | "error") => {
-                            let Some(id) = frame["id"].as_u64() else {
-                                continue;
-                            };
-                            let waiter = lock(&pending).remove(&id);
-                            if let Some(waiter) = waiter {
-                                let reply = if frame["type"] == "error" {
-                                    Err(BidiError {
-                                        code: frame["error"].as_str().unwrap_or("").to_owned(),
-                                        message: frame["message"].as_str().unwrap_or("").to_owned(),
-                                    })
-                                } else {
-                                    Ok(frame["result"].clone())
-                                };
-                                let _ = waiter.send(reply);
-                            }
-                        }
-                        Some("event") => {
-                            if let Some((context, line)) = log_line(&frame) {
-                                lock(&console).entry(context).or_default().push(line);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                // The browser is gone: fail every command still waiting.
-                lock(&pending).clear();
-            })
-        };
         Ok(Bidi {
-            next_id: Arc::new(AtomicU64::new(1)),
-            out,
-            pending,
-            console,
-            tasks: Arc::new(vec![writer, reader]),
+            rpc: Rpc::connect(url).await?,
         })
     }
 
     async fn call(&self, method: &str, params: Value) -> Result<Value> {
-        self.call_within(method, params, COMMAND_TIMEOUT).await
+        self.rpc.call(None, method, params).await
     }
 
     async fn call_within(&self, method: &str, params: Value, limit: Duration) -> Result<Value> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let frame = json!({ "id": id, "method": method, "params": params });
-        let (tx, rx) = oneshot::channel();
-        lock(&self.pending).insert(id, tx);
-        if self
-            .out
-            .send(Message::Text(frame.to_string().into()))
-            .is_err()
-        {
-            lock(&self.pending).remove(&id);
-            bail!("{method}: the WebDriver BiDi connection to firefox is closed");
-        }
-        match tokio::time::timeout(limit, rx).await {
-            Err(_) => {
-                lock(&self.pending).remove(&id);
-                bail!("{method}: firefox did not answer within {limit:?}")
-            }
-            Ok(Err(_)) => bail!("{method}: firefox closed the WebDriver BiDi connection"),
-            Ok(Ok(Err(error))) => {
-                let text = format!("{method} failed: {}: {}", error.code, error.message);
-                if error.document_gone() {
-                    Err(DocumentGone(text).into())
-                } else {
-                    Err(anyhow!(text))
-                }
-            }
-            Ok(Ok(Ok(result))) => Ok(result),
-        }
+        self.rpc.call_within(None, method, params, limit).await
     }
 
     /// Lets pages of `origin` show desktop notifications.
@@ -475,9 +418,7 @@ impl Bidi {
     }
 
     pub(super) fn shutdown(&self) {
-        for task in self.tasks.iter() {
-            task.abort();
-        }
+        self.rpc.shutdown();
     }
 }
 
@@ -728,10 +669,7 @@ impl Tab {
     }
 
     pub(super) fn console(&self) -> Vec<String> {
-        lock(&self.bidi.console)
-            .get(&self.context)
-            .cloned()
-            .unwrap_or_default()
+        self.bidi.rpc.console(&self.context)
     }
 }
 
@@ -783,6 +721,30 @@ mod tests {
             log_line(&frame),
             Some(("c1".to_owned(), "console.warning: hi 2".to_owned()))
         );
+    }
+
+    #[test]
+    fn bidi_frames_are_told_apart_by_their_type() {
+        let answer = json!({ "type": "success", "id": 3, "result": { "context": "c1" } });
+        assert!(matches!(
+            WebDriverBidi::classify(answer),
+            Incoming::Reply { id: 3, reply: Ok(result) } if result == json!({ "context": "c1" })
+        ));
+        let error =
+            json!({ "type": "error", "id": 4, "error": "no such frame", "message": "gone" });
+        assert!(matches!(
+            WebDriverBidi::classify(error),
+            Incoming::Reply { id: 4, reply: Err(BidiError { code, message }) }
+                if code == "no such frame" && message == "gone"
+        ));
+        let log = json!({ "type": "event", "method": "log.entryAdded", "params": {
+            "type": "javascript", "text": "Error: boom", "source": { "context": "c1" } } });
+        assert!(matches!(
+            WebDriverBidi::classify(log),
+            Incoming::Console { tab, line } if tab == "c1" && line == "uncaught: Error: boom"
+        ));
+        let idless = json!({ "type": "error", "error": "invalid argument", "message": "?" });
+        assert!(matches!(WebDriverBidi::classify(idless), Incoming::Ignored));
     }
 
     #[test]
