@@ -278,12 +278,12 @@ pub async fn serve_sessions(
             },
             _ = reports.tick(), if sharing.is_some() => {
                 if let Some(s) = &mut sharing {
-                    let rtt = s.peer.round_trip_time().await;
-                    if let Some(rtt) = rtt {
+                    let link = s.peer.link_stats().await;
+                    if let Some(rtt) = link.round_trip {
                         s.pipeline.rate_control().round_trip(rtt);
                     }
-                    let now = s.sent.snapshot(Instant::now(), s.peer.video_sent().await);
-                    session.handle_stats(quality::measure(s.last_report, now, rtt));
+                    let now = s.sent.snapshot(Instant::now(), link.video_sent);
+                    session.handle_stats(quality::measure(s.last_report, now, link.round_trip));
                     s.last_report = now;
                 }
             }
@@ -525,7 +525,7 @@ async fn start_sharing(
             }
         })
     };
-    let last_report = sent.snapshot(Instant::now(), peer.video_sent().await);
+    let last_report = sent.snapshot(Instant::now(), peer.link_stats().await.video_sent);
     Ok(Sharing {
         peer,
         events,

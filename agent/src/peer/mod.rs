@@ -128,6 +128,18 @@ pub enum PeerEvent {
     Closed { reason: String },
 }
 
+/// What [`Peer::link_stats`] read of the path to the browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkStats {
+    /// The round-trip time as the stack last measured it: the selected ICE candidate pair's
+    /// current RTT (STUN consent checks), else the RTT the browser's RTCP receiver reports give
+    /// for the video. `None` before anything was measured.
+    pub round_trip: Option<Duration>,
+    /// RTP packets and their bytes the stack has really sent for the video so far (after the
+    /// pacer, retransmissions included): what left, rather than what was handed over.
+    pub video_sent: (u64, u64),
+}
+
 /// One WebRTC session with the expert's browser.
 ///
 /// Its event receiver must be drained: the stack waits when it is full.
@@ -486,25 +498,6 @@ impl Peer {
         self.target_bitrate.clone()
     }
 
-    /// RTP packets and their bytes the stack has really sent for the video so far (after the
-    /// pacer, retransmissions included): what the statistics report, rather than what was
-    /// handed over.
-    pub async fn video_sent(&self) -> (u64, u64) {
-        let report = self
-            .connection
-            .get_stats(Instant::now(), StatsSelector::None)
-            .await;
-        report
-            .outbound_rtp_streams()
-            .filter(|s| s.sent_rtp_stream_stats.rtp_stream_stats.ssrc == self.video_ssrc)
-            .fold((0, 0), |(packets, bytes), s| {
-                (
-                    packets + s.sent_rtp_stream_stats.packets_sent,
-                    bytes + s.sent_rtp_stream_stats.bytes_sent,
-                )
-            })
-    }
-
     /// Sends one message to the console.
     pub async fn send_data(&self, message: &DataMessage) -> Result<(), PeerError> {
         // A tagged enum of strings always serializes.
@@ -515,21 +508,31 @@ impl Peer {
             .map_err(|e| self.send_error(e))
     }
 
-    /// The round-trip time to the browser as the stack last measured it: the selected ICE
-    /// candidate pair's current RTT (STUN consent checks), else the RTT the browser's RTCP
-    /// receiver reports give for the video. `None` before anything was measured.
-    pub async fn round_trip_time(&self) -> Option<Duration> {
+    /// How the path to the browser is doing, from one statistics report of the stack.
+    pub async fn link_stats(&self) -> LinkStats {
         let report = self
             .connection
             .get_stats(Instant::now(), StatsSelector::None)
             .await;
-        let rtt = round_trip_time(&report);
-        if let Some(rtt) = rtt {
+        let round_trip = round_trip_time(&report);
+        if let Some(rtt) = round_trip {
             let ms = u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX);
             self.round_trip_ms
                 .store(ms, std::sync::atomic::Ordering::Relaxed);
         }
-        rtt
+        let video_sent = report
+            .outbound_rtp_streams()
+            .filter(|s| s.sent_rtp_stream_stats.rtp_stream_stats.ssrc == self.video_ssrc)
+            .fold((0, 0), |(packets, bytes), s| {
+                (
+                    packets + s.sent_rtp_stream_stats.packets_sent,
+                    bytes + s.sent_rtp_stream_stats.bytes_sent,
+                )
+            });
+        LinkStats {
+            round_trip,
+            video_sent,
+        }
     }
 
     /// A failure to send is the connection's end, not an error of its own, once it has closed.
