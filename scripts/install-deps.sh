@@ -34,6 +34,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# Node.js runs the console's JavaScript tests (web/tests/) and plays the expert's browser in
+# pake/tests/; a node already on the machine is kept, whatever its origin.
+if ! command -v node >/dev/null; then
+  echo "Installing nodejs"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs
+fi
+
 # schemathesis, the OpenAPI fuzzer that signaling-server/tests/openapi_document_holds_under_fuzzing.rs
 # runs against a real server, in a virtual environment of its own and pinned to one version.
 # ASSIST_FUZZ_VENV moves it; the test looks in the same place.

@@ -16,4 +16,11 @@ fi
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The console's JavaScript modules, with Node's own test runner. A failure here still lets the
+# Rust tests run, as --no-fail-fast does for them; the script then exits with it.
+node_status=0
+node --test web/tests/*.test.mjs || node_status=$?
+
 cargo test --workspace --locked --no-fail-fast
+exit "$node_status"
