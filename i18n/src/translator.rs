@@ -243,7 +243,7 @@ impl Translator {
                     &[("hours", hours.into()), ("minutes", minutes.into())],
                 )
             }
-        } else if secs % WEEK == 0 {
+        } else if secs.is_multiple_of(WEEK) {
             self.text_with("duration-weeks", &[("weeks", (secs / WEEK).into())])
         } else if hours == 0 {
             self.text_with("duration-days", &[("days", days.into())])
