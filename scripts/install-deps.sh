@@ -6,6 +6,9 @@ set -euo pipefail
 PACKAGES=(
   # build: scrap (X11 capture), openh264 from source, enigo (XTest input), libvpx (VP8)
   pkg-config cmake nasm libxcb1-dev libxcb-shm0-dev libxcb-randr0-dev libxdo-dev libxtst-dev libxi-dev libvpx-dev
+  # build: the novice's window (eframe asks pkg-config for wayland-client even for X11 only);
+  # run: Mesa's software OpenGL and EGL, to open it on Xvfb
+  libwayland-dev libxkbcommon-dev libgl1-mesa-dri libegl1
   # test desktop: virtual X server, X utilities, a terminal with a font
   xvfb x11-utils x11-xserver-utils xdotool xterm fonts-dejavu-core python3-tk xclip
   # the expert's browser in end-to-end tests
