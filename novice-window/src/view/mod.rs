@@ -35,6 +35,8 @@ pub(crate) const SUCCESS_GREEN: Color32 = Color32::from_rgb(20, 130, 60);
 pub struct NoviceWindow {
     model: Model,
     tr: Translator,
+    /// Whether the window's look was set on its context.
+    styled: bool,
 }
 
 impl NoviceWindow {
@@ -42,7 +44,11 @@ impl NoviceWindow {
     /// own clock).
     pub fn new(model: Model, zone: TimeZone) -> Self {
         let tr = Translator::new(model.language()).with_time_zone(zone);
-        Self { model, tr }
+        Self {
+            model,
+            tr,
+            styled: false,
+        }
     }
 
     pub fn model(&self) -> &Model {
@@ -60,6 +66,9 @@ impl NoviceWindow {
 
     /// Draws the window as it is at `now`.
     pub fn ui(&mut self, ui: &mut Ui, now: SystemTime) {
+        if !std::mem::replace(&mut self.styled, true) {
+            apply_style(ui.ctx());
+        }
         self.model.handle_timeout(now);
         if self.tr.language() != self.model.language() {
             self.tr =
@@ -111,6 +120,32 @@ impl NoviceWindow {
             self.model.stop_control();
         }
     }
+}
+
+/// The window's look: text larger than egui's default, for people who do not read small print
+/// easily, and the light theme unless the system asks for the dark one.
+fn apply_style(ctx: &egui::Context) {
+    use egui::{FontId, TextStyle};
+    ctx.options_mut(|o| o.fallback_theme = egui::Theme::Light);
+    ctx.all_styles_mut(|style| {
+        for (text_style, size) in [
+            (TextStyle::Body, 16.0),
+            (TextStyle::Button, 16.0),
+            (TextStyle::Heading, 26.0),
+            (TextStyle::Small, 13.0),
+            (TextStyle::Monospace, 15.0),
+        ] {
+            let family = match text_style {
+                TextStyle::Monospace => egui::FontFamily::Monospace,
+                _ => egui::FontFamily::Proportional,
+            };
+            style
+                .text_styles
+                .insert(text_style, FontId::new(size, family));
+        }
+        style.spacing.button_padding = egui::vec2(10.0, 5.0);
+        style.spacing.item_spacing = egui::vec2(8.0, 6.0);
+    });
 }
 
 /// The band across the top while the screen is shared: red while the expert sees it, amber
@@ -218,4 +253,78 @@ fn error_panel(ui: &mut Ui, model: &mut Model, tr: &Translator) {
                 });
             });
         });
+}
+
+#[cfg(test)]
+mod tests {
+    //! The views name their messages by id, as strings; these tests hold the ids and the
+    //! catalogue together, both ways.
+
+    use i18n::{Language, Translator};
+    use std::collections::BTreeSet;
+
+    /// The views' own sources, and the translator's (which uses the duration and date ids).
+    const SOURCES: &[&str] = &[
+        include_str!("mod.rs"),
+        include_str!("ask.rs"),
+        include_str!("invitations.rs"),
+        include_str!("request.rs"),
+        include_str!("session.rs"),
+        include_str!("../../../i18n/src/translator.rs"),
+    ];
+
+    /// egui ids in the sources, which look like message ids but are not.
+    const NOT_MESSAGES: &[&str] = &[
+        "novice-tabs",
+        "novice-banner",
+        "novice-error",
+        "novice-request",
+        "desk-experts",
+        "chat-log",
+    ];
+
+    /// Every string literal in the sources that looks like a message id.
+    fn ids_in_sources() -> BTreeSet<String> {
+        let mut ids = BTreeSet::new();
+        for source in SOURCES {
+            for literal in source.split('"').skip(1).step_by(2) {
+                let looks_like_id = literal.contains('-')
+                    && literal
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !literal.starts_with('-')
+                    && !literal.ends_with('-');
+                if looks_like_id && !NOT_MESSAGES.contains(&literal) {
+                    ids.insert(literal.to_owned());
+                }
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn every_message_the_views_name_exists_in_both_languages() {
+        let ids = ids_in_sources();
+        assert!(ids.len() > 50, "found {} ids: {ids:?}", ids.len());
+        for language in Language::ALL {
+            let tr = Translator::new(language);
+            let missing: Vec<&String> = ids.iter().filter(|id| !tr.has(id)).collect();
+            assert!(missing.is_empty(), "{language:?} lacks {missing:?}");
+        }
+    }
+
+    #[test]
+    fn every_message_in_the_catalogue_is_shown_somewhere() {
+        let used = |id: &str| SOURCES.iter().any(|s| s.contains(&format!("\"{id}\"")));
+        for (file, source) in i18n::resources(Language::English) {
+            for line in source.lines() {
+                let Some((id, _)) = line.split_once(" =") else {
+                    continue;
+                };
+                if id.starts_with(|c: char| c.is_ascii_lowercase()) && !id.contains(' ') {
+                    assert!(used(id), "{file}: {id} is never shown");
+                }
+            }
+        }
+    }
 }
