@@ -23,6 +23,7 @@ use crate::terminal::{open_with, say, spawn_stdin_reader};
 use crate::trace::Trace;
 use anyhow::Context;
 use protocol::api::{CreateInvitationRequest, DirectInvitationRequest, InvitationCreated};
+use protocol::data::DataMessage;
 use protocol::ids::InvitationId;
 use protocol::mail::utc;
 use protocol::signal::ServerToAgent;
@@ -493,7 +494,20 @@ async fn start_sharing(
             // before it: a frame after an idle screen then looks late to the browser and is
             // shown at once, instead of being held to match a gap in its timestamps.
             let interval = Duration::from_secs(1) / max_fps.max(1);
+            // The screen's size as the console last heard it; said again until it is heard,
+            // since the data channel opens after the first frames.
+            let mut announced = None;
             while let Some(frame) = frames.recv().await {
+                let screen = (frame.screen_width, frame.screen_height);
+                if announced != Some(screen) {
+                    let said = DataMessage::Screen {
+                        width: screen.0,
+                        height: screen.1,
+                    };
+                    if peer.send_data(&said).await.is_ok() {
+                        announced = Some(screen);
+                    }
+                }
                 match peer.send_video(&frame.data, frame.codec, interval).await {
                     Ok(packets) => {
                         sent.frame_handed_over(packets);

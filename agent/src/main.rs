@@ -347,7 +347,8 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
+            tracing_subscriber::EnvFilter::try_from_env("ASSIST_AGENT_LOG")
+                .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
                 // The WebRTC stack warns about every odd packet; the novice's terminal only
                 // needs our own warnings.
                 .unwrap_or_else(|_| {

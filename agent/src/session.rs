@@ -366,7 +366,9 @@ impl Session {
                 self.with_control(|c| c.input(event, now))
             }
             // Only the agent speaks about control; the server sees the session end on its own.
-            PeerNews::Data(DataMessage::Control { .. } | DataMessage::Bye) => {}
+            PeerNews::Data(
+                DataMessage::Control { .. } | DataMessage::Bye | DataMessage::Screen { .. },
+            ) => {}
             PeerNews::VideoUnsupported => {
                 self.with_control(Control::end);
                 self.commands

@@ -150,6 +150,8 @@ mod tests {
             repeat: false,
             width: 64,
             height: 48,
+            screen_width: 64,
+            screen_height: 48,
             captured_at: Instant::now(),
             timings: FrameTimings {
                 capture: Duration::from_millis(1),

@@ -28,6 +28,10 @@ pub enum DataMessage {
     /// Expert to agent: one input event. The agent injects it only while control is granted
     /// and drops it otherwise.
     Input { event: InputEvent },
+    /// Agent to expert: the shared screen's own size in pixels, sent when the session starts
+    /// and whenever it changes. The video may be smaller (on a slow link the agent sends a
+    /// scaled-down picture); input positions are in pixels of this size.
+    Screen { width: u32, height: u32 },
 }
 
 /// Remote control as the expert sees it.
@@ -54,7 +58,8 @@ pub enum MouseButton {
 }
 
 /// One input event from the expert's console. Positions are in pixels of the shared screen
-/// (the video's own size), whatever the console's scaling; the agent clamps them to the screen.
+/// (as [`DataMessage::Screen`] gives it, or the video's size before that), whatever the
+/// console's scaling; the agent clamps them to the screen.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum InputEvent {

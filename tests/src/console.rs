@@ -158,7 +158,19 @@ pub async fn join_and_allow(page: &Page, agent: &mut AgentProcess, name: &str) -
 
 /// Page coordinates of screen pixel `(x, y)` in the video, computed from the element's box and
 /// the video's own size for `object-fit: contain` (fit) and natural size (actual).
+/// Where pixel `(x, y)` of the shared screen is on the page, for a screen the size of the video.
 pub async fn page_point(page: &Page, x: u32, y: u32) -> Result<(f64, f64)> {
+    page_point_on(page, None, x, y).await
+}
+
+/// Where pixel `(x, y)` of a `screen`-sized shared screen is on the page, however large the
+/// picture the agent sends of it (`None`: the video's own size).
+pub async fn page_point_on(
+    page: &Page,
+    screen: Option<(u32, u32)>,
+    x: u32,
+    y: u32,
+) -> Result<(f64, f64)> {
     let b = page
         .eval(
             "(() => { const v = document.getElementById('video'); const r = v.getBoundingClientRect(); \
@@ -173,15 +185,27 @@ pub async fn page_point(page: &Page, x: u32, y: u32) -> Result<(f64, f64)> {
     let scale = (w / vw).min(h / vh);
     let x0 = left + (w - vw * scale) / 2.0;
     let y0 = top + (h - vh * scale) / 2.0;
+    let (sw, sh) = screen.map_or((vw, vh), |(sw, sh)| (f64::from(sw), f64::from(sh)));
     // The centre of the screen pixel, so rounding cannot move it to a neighbour.
     Ok((
-        x0 + (f64::from(x) + 0.5) * scale,
-        y0 + (f64::from(y) + 0.5) * scale,
+        x0 + (f64::from(x) + 0.5) * vw / sw * scale,
+        y0 + (f64::from(y) + 0.5) * vh / sh * scale,
     ))
 }
 
 pub async fn click_screen(page: &Page, x: u32, y: u32, button: &str) -> Result<()> {
-    let (px, py) = page_point(page, x, y).await?;
+    click_screen_on(page, None, x, y, button).await
+}
+
+/// Clicks pixel `(x, y)` of a `screen`-sized shared screen (see [`page_point_on`]).
+pub async fn click_screen_on(
+    page: &Page,
+    screen: Option<(u32, u32)>,
+    x: u32,
+    y: u32,
+    button: &str,
+) -> Result<()> {
+    let (px, py) = page_point_on(page, screen, x, y).await?;
     page.mouse("mouseMoved", px, py, "none", 0.0).await?;
     page.mouse("mousePressed", px, py, button, 0.0).await?;
     page.mouse("mouseReleased", px, py, button, 0.0).await

@@ -342,7 +342,13 @@ impl AgentProcess {
         state: std::sync::Arc<ScratchDir>,
         args: &[&str],
     ) -> Result<Self> {
-        let mut child = command_in(netns, workspace_binary("agent")?)
+        let mut command = command_in(netns, workspace_binary("agent")?);
+        // The agent's log filter for reading what it did in a failing test; its own default
+        // otherwise.
+        if let Ok(filter) = std::env::var("ASSIST_TEST_AGENT_LOG") {
+            command.env("ASSIST_AGENT_LOG", filter);
+        }
+        let mut child = command
             .args(["--server", server, "--name", name])
             .arg("--state-dir")
             .arg(state.path())

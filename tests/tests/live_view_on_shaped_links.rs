@@ -432,12 +432,6 @@ async fn holds_up_on(profile: LinkProfile) -> Result<()> {
     Ok(())
 }
 
-// Fails today, and is kept as the statement of what must hold: on this link the congestion
-// controller (the GCC of the WebRTC stack) backs off to its floor of 100 kbit/s within three
-// seconds and stays there, so the busy screen crawls at a frame or two a second, with five-second
-// stalls. Measured: frames decoded per 5 s [6, 2, 0, 13], 105 kbit/s offered to a 500 kbit/s
-// link. Run it with `cargo test -p tests --test live_view_on_shaped_links -- --ignored`.
-#[ignore = "the congestion controller collapses to its floor on a 500 kbit/s, 100 ms, 2 % link"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_megabit_link_with_100_ms_and_2_percent_loss_keeps_a_live_picture() -> Result<()> {
     holds_up_on(LinkProfile {

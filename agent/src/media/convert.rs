@@ -56,6 +56,32 @@ impl I420Image {
     }
 }
 
+/// Halves `src` in each direction into `dst` (reallocated to fit), each pixel the mean of a 2×2
+/// block; the halved width and height are rounded down to even numbers, as 4:2:0 needs.
+pub(crate) fn halve(src: &BgraImage, dst: &mut BgraImage) {
+    let width = (src.width / 2) & !1;
+    let height = (src.height / 2) & !1;
+    let src_row = src.width as usize * 4;
+    let dst_row = width as usize * 4;
+    dst.width = width;
+    dst.height = height;
+    dst.data.resize(dst_row * height as usize, 0);
+    for (y, out) in dst.data.chunks_exact_mut(dst_row.max(1)).enumerate() {
+        let top = &src.data[2 * y * src_row..][..src_row];
+        let bottom = &src.data[(2 * y + 1) * src_row..][..src_row];
+        for (x, pixel) in out.chunks_exact_mut(4).enumerate() {
+            for (channel, value) in pixel.iter_mut().enumerate() {
+                let at = 8 * x + channel;
+                let sum = u16::from(top[at])
+                    + u16::from(top[at + 4])
+                    + u16::from(bottom[at])
+                    + u16::from(bottom[at + 4]);
+                *value = ((sum + 2) / 4) as u8;
+            }
+        }
+    }
+}
+
 impl YUVSource for I420Image {
     fn dimensions(&self) -> (usize, usize) {
         (self.width as usize, self.height as usize)
@@ -89,6 +115,27 @@ mod tests {
             height,
             data: [b, g, r, 0].repeat((width * height) as usize),
         }
+    }
+
+    #[test]
+    fn halving_averages_each_block_and_keeps_even_sizes() {
+        // Columns alternate black and white: every 2×2 block is half grey.
+        let mut src = solid(12, 6, [0, 0, 0]);
+        for pixel in src.data.chunks_exact_mut(8) {
+            pixel[4..].copy_from_slice(&[255, 255, 255, 255]);
+        }
+        let mut half = BgraImage::default();
+        halve(&src, &mut half);
+        assert_eq!(
+            (half.width, half.height),
+            (6, 2),
+            "6×3 rounded down to even"
+        );
+        assert_eq!(half.data.len(), 6 * 2 * 4);
+        assert!(half.data.chunks_exact(4).all(|p| p[..3] == [128, 128, 128]));
+        halve(&solid(1280, 720, [10, 20, 30]), &mut half);
+        assert_eq!((half.width, half.height), (640, 360));
+        assert!(half.data.chunks_exact(4).all(|p| p[..3] == [30, 20, 10]));
     }
 
     /// BT.601 limited range: the reference values of the standard's primaries.

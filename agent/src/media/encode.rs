@@ -244,6 +244,25 @@ mod tests {
             .collect()
     }
 
+    /// The pipeline sets every new encoder up at the configured bitrate and lowers it at once,
+    /// so that it can follow the network back up later.
+    #[test]
+    fn a_bitrate_lowered_before_the_first_frame_can_be_raised_again() {
+        let mut encoder = H264Encoder::new(30, 2_000_000).expect("encoder");
+        let mut out = Vec::new();
+        encoder
+            .set_bitrate(300_000)
+            .expect("lowered before the first frame");
+        encoder
+            .encode(&picture(64, 48, 0), &mut out)
+            .expect("encode");
+        encoder.set_bitrate(150_000).expect("lowered");
+        encoder.set_bitrate(1_500_000).expect("raised again");
+        encoder
+            .encode(&picture(64, 48, 1), &mut out)
+            .expect("encode");
+    }
+
     #[test]
     fn first_frame_is_an_idr_with_parameter_sets_and_later_frames_are_not() {
         let mut encoder = H264Encoder::new(30, 1_000_000).expect("encoder");

@@ -161,6 +161,8 @@ mod tests {
             keyframe,
             width: 2,
             height: 2,
+            screen_width: 2,
+            screen_height: 2,
             captured_at: Instant::now(),
             timings: FrameTimings::default(),
         }

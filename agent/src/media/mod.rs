@@ -84,8 +84,12 @@ pub struct EncodedFrame {
     /// The same picture as the frame before, sent again because the screen is still (see the
     /// pipeline's `STILL_REFRESH`); the screen was not grabbed for it.
     pub repeat: bool,
+    /// The picture's size as encoded...
     pub width: u32,
     pub height: u32,
+    /// ...and the screen's own, which is larger while a slow link has the picture halved.
+    pub screen_width: u32,
+    pub screen_height: u32,
     /// When the screen content in this frame was grabbed.
     pub captured_at: Instant,
     pub timings: FrameTimings,

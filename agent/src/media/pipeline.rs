@@ -19,11 +19,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::capture::{BgraImage, ScreenCapture};
-use super::convert::I420Image;
+use super::convert::{self, I420Image};
 use super::damage::DamageWatcher;
 use super::encode::{VideoEncoder, MAX_FPS};
 use super::handoff::{self, FrameReceiver, FrameSender, Sent};
-use super::rate::{self, KeyframeGate};
+use super::rate::{self, KeyframeGate, PictureSize};
 use super::{EncodedFrame, FrameTimings, MediaConfig, MediaError, VideoCodec};
 
 /// Frames the queue holds for a slow consumer: 100 ms at 30 fps absorbs a brief stall of the
@@ -171,6 +171,8 @@ struct Worker {
     /// The bitrate the encoder aims at now.
     bitrate: u32,
     interval: Duration,
+    /// Whole, or halved on a link too slow for the screen's size.
+    size: PictureSize,
     keyframes: KeyframeGate,
     /// Reports changes; `None` when the display has no DAMAGE extension, and then the thread
     /// grabs on every tick.
@@ -197,6 +199,7 @@ impl Worker {
             max_bitrate: config.bitrate_bps,
             bitrate: config.bitrate_bps,
             interval: Duration::from_secs(1) / config.max_fps,
+            size: PictureSize::Full,
             keyframes: KeyframeGate::new(config.bitrate_bps),
             damage,
         })
@@ -207,7 +210,10 @@ impl Worker {
         let bitrate = rate::encoder_bitrate(estimate, self.max_bitrate);
         if bitrate != self.bitrate {
             self.bitrate = bitrate;
-            self.encoder.set_bitrate(bitrate)?;
+            // An encoder that keeps its old bitrate still streams; the pacer holds the rate.
+            if let Err(e) = self.encoder.set_bitrate(bitrate) {
+                tracing::warn!(bitrate, error = %e, "the encoder keeps its bitrate");
+            }
             self.keyframes.handle_bitrate(bitrate);
             self.interval = Duration::from_secs(1) / rate::frame_rate(bitrate, self.max_fps);
             tracing::debug!(estimate, bitrate, interval = ?self.interval, "following the network");
@@ -218,8 +224,33 @@ impl Worker {
     /// Switches to `codec` at the current bitrate; the new encoder starts with a keyframe.
     fn handle_codec(&mut self, codec: VideoCodec) -> Result<(), MediaError> {
         if codec != self.encoder.codec() {
-            self.encoder = VideoEncoder::new(codec, self.max_fps, self.bitrate)?;
+            self.encoder = self.fresh_encoder(codec)?;
             self.keyframes = KeyframeGate::new(self.bitrate);
+        }
+        Ok(())
+    }
+
+    /// A new encoder for `codec` at the current bitrate. It is set up for the configured
+    /// bitrate and then lowered, since OpenH264 refuses to be raised past what it started with.
+    fn fresh_encoder(&self, codec: VideoCodec) -> Result<VideoEncoder, MediaError> {
+        let mut encoder = VideoEncoder::new(codec, self.max_fps, self.max_bitrate)?;
+        encoder.set_bitrate(self.bitrate)?;
+        Ok(encoder)
+    }
+
+    /// Halves the picture below the bitrate floor for a screen of this size and makes it whole
+    /// again above it; a new size starts a new encoder, whose first frame is a keyframe.
+    fn follow_size(&mut self, screen: &BgraImage) -> Result<(), MediaError> {
+        let pixels = u64::from(screen.width) * u64::from(screen.height);
+        let size = self.size.follow(self.bitrate, pixels);
+        if size != self.size {
+            tracing::debug!(
+                ?size,
+                bitrate = self.bitrate,
+                "picture size follows the network"
+            );
+            self.size = size;
+            self.encoder = self.fresh_encoder(self.encoder.codec())?;
         }
         Ok(())
     }
@@ -240,6 +271,8 @@ impl Worker {
     ) -> Result<(), MediaError> {
         let mut screen = BgraImage::default();
         let mut last_sent = BgraImage::default();
+        let mut halved = BgraImage::default();
+        let mut screen_size = (0, 0);
         let mut i420 = I420Image::default();
         let mut keyframe_wanted = true;
         // Without change reports every tick counts as a possible change.
@@ -293,7 +326,15 @@ impl Worker {
             let converting = Instant::now();
             // Not fresh: the picture encoded last time is encoded again.
             if fresh {
-                i420.convert_from(&screen)?;
+                screen_size = (screen.width, screen.height);
+                self.follow_size(&screen)?;
+                match self.size {
+                    PictureSize::Full => i420.convert_from(&screen)?,
+                    PictureSize::Half => {
+                        convert::halve(&screen, &mut halved);
+                        i420.convert_from(&halved)?;
+                    }
+                }
             }
             let encoding = Instant::now();
             if keyframe_due {
@@ -321,6 +362,8 @@ impl Worker {
                 repeat: !fresh,
                 width: width as u32,
                 height: height as u32,
+                screen_width: screen_size.0,
+                screen_height: screen_size.1,
                 captured_at,
                 timings,
             };

@@ -4,6 +4,9 @@
 //!   the encoder's own overshoot, and never above the configured bitrate.
 //! * Below about a megabit a desktop is better served by fewer, sharper frames than by many
 //!   blurred ones, so the frame rate steps down with the estimate.
+//! * Below a floor of bits per pixel even a slow frame rate leaves the picture a blur and each
+//!   keyframe takes seconds to cross the link, so the picture is sent at half the width and
+//!   height until the link recovers (the console maps input back to the screen's own size).
 //! * A keyframe is large: while one is still on its way (a round trip, or as long as the link
 //!   needs to carry it, whichever is longer), another request is answered by the keyframe
 //!   already sent, not by a new one. Requests in that window wait; none is forgotten.
@@ -32,6 +35,36 @@ pub(crate) fn frame_rate(encoder_bps: u32, max_fps: u32) -> u32 {
         _ => u32::MAX,
     };
     fitting.min(max_fps).max(1)
+}
+
+/// Below this many bits per second for each pixel of the screen, the picture is halved...
+const HALF_SIZE_BELOW: f64 = 0.4;
+/// ...and from this many it is whole again: apart, so that a rate hovering at the floor does not
+/// switch sizes back and forth (each switch costs a keyframe).
+const FULL_SIZE_FROM: f64 = 0.6;
+
+/// The size the picture is encoded at, against the screen's own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum PictureSize {
+    #[default]
+    Full,
+    /// Half the width and half the height.
+    Half,
+}
+
+impl PictureSize {
+    /// The size for an encoder bitrate and a screen of `pixels`, starting from this one.
+    pub(crate) fn follow(self, encoder_bps: u32, pixels: u64) -> Self {
+        if pixels == 0 {
+            return self;
+        }
+        let per_pixel = f64::from(encoder_bps) / pixels as f64;
+        match self {
+            Self::Full if per_pixel < HALF_SIZE_BELOW => Self::Half,
+            Self::Half if per_pixel >= FULL_SIZE_FROM => Self::Full,
+            same => same,
+        }
+    }
 }
 
 /// When the next keyframe may go, given the last one sent.
@@ -91,6 +124,23 @@ mod tests {
         assert_eq!(encoder_bitrate(1_000_000, 2_000_000), 850_000);
         assert_eq!(encoder_bitrate(10_000_000, 2_000_000), 2_000_000);
         assert_eq!(encoder_bitrate(0, 2_000_000), 1);
+    }
+
+    #[test]
+    fn the_picture_is_halved_below_the_floor_and_whole_again_well_above_it() {
+        let screen = 1280 * 720;
+        assert_eq!(PictureSize::Full.follow(850_000, screen), PictureSize::Full);
+        assert_eq!(PictureSize::Full.follow(360_000, screen), PictureSize::Half);
+        // Between the two thresholds the size stays what it was.
+        assert_eq!(PictureSize::Half.follow(450_000, screen), PictureSize::Half);
+        assert_eq!(PictureSize::Full.follow(450_000, screen), PictureSize::Full);
+        assert_eq!(PictureSize::Half.follow(600_000, screen), PictureSize::Full);
+        // A larger screen needs more.
+        assert_eq!(
+            PictureSize::Full.follow(600_000, 1920 * 1080),
+            PictureSize::Half
+        );
+        assert_eq!(PictureSize::Half.follow(600_000, 0), PictureSize::Half);
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //!   estimates, through the stack's RTCP interceptors.
 //! * `sending`: what the answer settled for the video (codec, payload type, header
 //!   extensions) and the packetizer that turns frames into RTP packets for it.
+//! * `estimate`: the congestion controller: what the path carries, from the browser's
+//!   transport-wide feedback; `queue_delay`, its delay signal.
 //! * `recovery`: ICE restart when the network path breaks.
 //! * `retransmission`: one resent copy of a lost packet per round trip, however often the
 //!   browser asks.
@@ -21,13 +23,16 @@
 //!
 //! The WebRTC stack is `webrtc` (webrtc-rs), which runs its own driver task per connection over
 //! a sans-IO core; this module only configures it and translates. Send-side congestion control
-//! is the stack's: transport-wide sequence numbers on every packet, the browser's feedback into
-//! its GCC estimator, a pacer releasing packets at the estimate; the estimate comes out as
+//! runs in the stack's interceptors: transport-wide sequence numbers on every packet, the
+//! browser's feedback into our estimator (`estimate`), the stack's pacer releasing packets at
+//! the estimate; the estimate comes out as
 //! [`Peer::target_bitrate`] for the encoder to follow.
 
 mod error;
+mod estimate;
 mod events;
 mod feedback;
+mod queue_delay;
 mod recovery;
 mod retransmission;
 mod sending;
@@ -43,7 +48,7 @@ use protocol::data::{DataMessage, CHANNEL_LABEL};
 use protocol::signal::Signal;
 use rtc::data_channel::RTCDataChannelInit;
 use rtc::ice::mdns::MulticastDnsMode;
-use rtc::interceptor::{CongestionControlBuilder, Gcc, PacerBuilder, Slot, TwccSenderBuilder};
+use rtc::interceptor::{CongestionControlBuilder, PacerBuilder, Slot, TwccSenderBuilder};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::rtp::extension::playout_delay_extension::PlayoutDelayExtension;
 use rtc::rtp::extension::HeaderExtension;
@@ -152,8 +157,10 @@ pub struct Peer {
     sending: OnceLock<tokio::sync::Mutex<sending::Sending>>,
     /// The congestion controller's latest estimate, in bits/s.
     target_bitrate: watch::Receiver<u32>,
-    /// The last round-trip time measured, for the retransmission filter.
+    /// The last round-trip time measured, for the retransmission filter and the estimator.
     round_trip_ms: retransmission::SharedRoundTrip,
+    /// The share of video the browser last reported lost, for the estimator.
+    reported_loss: estimate::SharedLoss,
     /// The browser's candidates that overtook its answer on the way, applied after it; `None`
     /// once the answer is in.
     early_candidates: Mutex<Option<Vec<RTCIceCandidateInit>>>,
@@ -201,14 +208,17 @@ impl Peer {
         let initial = INITIAL_BITRATE.min(max_bitrate);
         let (estimates, target_bitrate) = watch::channel(initial as u32);
         let round_trip_ms = retransmission::SharedRoundTrip::default();
+        let reported_loss = estimate::SharedLoss::default();
         let interceptors = register_default_interceptors(Registry::new(), &mut media)
             .map_err(PeerError::Setup)?
             .with(
                 Slot::CongestionControl,
-                CongestionControlBuilder::new(Gcc::new(
+                CongestionControlBuilder::new(estimate::LinkEstimator::new(
                     initial,
                     f64::from(MIN_BITRATE),
                     max_bitrate,
+                    Arc::clone(&round_trip_ms),
+                    Arc::clone(&reported_loss),
                 ))
                 .build(),
             )
@@ -248,10 +258,16 @@ impl Peer {
             // addresses, and a browser that hides its host addresses behind `.local` names is
             // still reached, as its connectivity checks arrive from those addresses and become
             // peer-reflexive candidates (besides its server-reflexive and relay ones).
+            //
+            // Those peer-reflexive candidates are the browser's host addresses, proven reachable
+            // by its own check, so a pair with one is nominated as soon as it works, like a
+            // host pair; the stack's default makes them wait a second, half of a relay pair's
+            // two, and on a busy machine the relay pair had won that race.
             .with_setting_engine(
                 SettingEngineBuilder::new()
                     .with_discard_local_candidates_during_ice_restart(true)
                     .with_multicast_dns_mode(MulticastDnsMode::Disabled)
+                    .with_prflx_acceptance_min_wait(Some(Duration::ZERO))
                     .build(),
             )
             .with_interceptor_registry(interceptors)
@@ -337,6 +353,7 @@ impl Peer {
             sending: OnceLock::new(),
             target_bitrate,
             round_trip_ms,
+            reported_loss,
             early_candidates: Mutex::new(Some(Vec::new())),
             loopback_only,
             channel,
@@ -519,6 +536,20 @@ impl Peer {
             let ms = u32::try_from(rtt.as_millis()).unwrap_or(u32::MAX);
             self.round_trip_ms
                 .store(ms, std::sync::atomic::Ordering::Relaxed);
+        }
+        let lost = report.iter().find_map(|entry| match entry {
+            RTCStatsReportEntry::RemoteInboundRtp(remote)
+                if remote.received_rtp_stream_stats.rtp_stream_stats.ssrc == self.video_ssrc =>
+            {
+                Some(remote.fraction_lost)
+            }
+            _ => None,
+        });
+        if let Some(lost) = lost.filter(|f| f.is_finite()) {
+            // A share: saturates into 0..=1 000 000 millionths.
+            let millionths = (lost.clamp(0.0, 1.0) * 1e6) as u32;
+            self.reported_loss
+                .store(millionths, std::sync::atomic::Ordering::Relaxed);
         }
         let video_sent = report
             .outbound_rtp_streams()

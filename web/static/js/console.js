@@ -412,6 +412,9 @@ function onDataMessage(msg) {
     case "control":
       page.control?.update(msg);
       break;
+    case "screen":
+      page.control?.screenSize(msg);
+      break;
     default:
       console.warn(`ignoring an unknown data message: ${msg?.type}`);
   }

@@ -5,10 +5,12 @@
 //
 //   const control = new RemoteControl({ screen, video, button, label, send });
 //   control.update({ state, message });   // every {type: "control"} message from the agent
+//   control.screenSize({ width, height }); // every {type: "screen"} message from the agent
 //   control.reset();                      // the session ended
 //
-// Positions are sent in pixels of the shared screen (the video's own size), whatever the
-// console's scaling: see `toScreen`.
+// Positions are sent in pixels of the shared screen, whatever the console's scaling and whatever
+// the resolution the agent encodes at (on a slow link it sends a smaller picture of the same
+// screen, and says the screen's own size in a {type: "screen"} message): see `toScreen`.
 
 import { clean } from "/static/js/text.js";
 
@@ -34,25 +36,44 @@ function placement(video) {
 }
 
 /**
+ * Screen pixels per video pixel: the screen's size as the agent last said it, over the size of
+ * the picture shown now (1 until the agent says).
+ */
+function ratio(video, size) {
+  if (!size) return { rx: 1, ry: 1, sw: video.videoWidth, sh: video.videoHeight };
+  return {
+    rx: size.width / video.videoWidth,
+    ry: size.height / video.videoHeight,
+    sw: size.width,
+    sh: size.height,
+  };
+}
+
+/**
  * Maps a point in the page to a pixel of the shared screen, for a <video> showing it with
  * `object-fit: contain` (fit mode) or at its own size (actual-size mode); null outside the
- * picture (the letterbox bars).
+ * picture (the letterbox bars). `size` is the screen's own size, when the agent said it.
  */
-export function toScreen(video, clientX, clientY) {
+export function toScreen(video, clientX, clientY, size) {
   if (!video.videoWidth || !video.videoHeight) return null;
   const { vw, vh, scale, left, top } = placement(video);
-  const x = Math.floor((clientX - left) / scale);
-  const y = Math.floor((clientY - top) / scale);
-  if (x < 0 || y < 0 || x >= vw || y >= vh) return null;
-  return { x, y };
+  const px = (clientX - left) / scale;
+  const py = (clientY - top) / scale;
+  if (px < 0 || py < 0 || px >= vw || py >= vh) return null;
+  const { rx, ry, sw, sh } = ratio(video, size);
+  return { x: Math.min(sw - 1, Math.floor(px * rx)), y: Math.min(sh - 1, Math.floor(py * ry)) };
 }
 
 /** Like `toScreen`, but a point outside the picture goes to its nearest edge. */
-function clampToScreen(video, clientX, clientY) {
+function clampToScreen(video, clientX, clientY, size) {
   if (!video.videoWidth || !video.videoHeight) return { x: 0, y: 0 };
-  const { vw, vh, scale, left, top } = placement(video);
+  const { scale, left, top } = placement(video);
+  const { rx, ry, sw, sh } = ratio(video, size);
   const clamp = (v, max) => Math.max(0, Math.min(max - 1, Math.floor(v)));
-  return { x: clamp((clientX - left) / scale, vw), y: clamp((clientY - top) / scale, vh) };
+  return {
+    x: clamp(((clientX - left) / scale) * rx, sw),
+    y: clamp(((clientY - top) / scale) * ry, sh),
+  };
 }
 
 export class RemoteControl {
@@ -67,6 +88,7 @@ export class RemoteControl {
   #pendingMove = null;
   #lastPosition = { x: 0, y: 0 };
   #wheelRest = { x: 0, y: 0 };
+  #screenSize = null;
 
   constructor({ screen, video, button, label, send }) {
     this.#screen = screen;
@@ -88,6 +110,12 @@ export class RemoteControl {
     if (this.#state === "granted" && state !== "granted") this.#releaseAll();
     this.#state = state;
     this.#render(message ?? "");
+  }
+
+  /** A {type: "screen", width, height} message from the agent: the shared screen's own size. */
+  screenSize({ width, height }) {
+    const valid = (n) => Number.isInteger(n) && n > 0 && n <= 65535;
+    if (valid(width) && valid(height)) this.#screenSize = { width, height };
   }
 
   /** The session ended: nothing more is sent. */
@@ -145,7 +173,7 @@ export class RemoteControl {
         requestAnimationFrame(() => {
           const [cx, cy] = this.#pendingMove;
           this.#pendingMove = null;
-          const p = toScreen(video, cx, cy);
+          const p = toScreen(video, cx, cy, this.#screenSize);
           if (p) {
             this.#lastPosition = p;
             this.#input({ kind: "move", x: p.x, y: p.y });
@@ -157,7 +185,7 @@ export class RemoteControl {
       if (!this.granted) return;
       screen.focus({ preventScroll: true });
       const button = BUTTONS[e.button];
-      const p = toScreen(video, e.clientX, e.clientY);
+      const p = toScreen(video, e.clientX, e.clientY, this.#screenSize);
       if (!button || !p) return;
       e.preventDefault();
       screen.setPointerCapture?.(e.pointerId);
@@ -171,7 +199,8 @@ export class RemoteControl {
       e.preventDefault();
       this.#buttonsDown.delete(button);
       // A release outside the picture still ends the drag, at its nearest edge.
-      const p = toScreen(video, e.clientX, e.clientY) ?? clampToScreen(video, e.clientX, e.clientY);
+      const p = toScreen(video, e.clientX, e.clientY, this.#screenSize) ??
+        clampToScreen(video, e.clientX, e.clientY, this.#screenSize);
       this.#input({ kind: "button", button, down: false, x: p.x, y: p.y });
     });
     screen.addEventListener("contextmenu", (e) => {
