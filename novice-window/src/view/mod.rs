@@ -92,9 +92,18 @@ impl NoviceWindow {
                 });
         });
         request::show(ui.ctx(), model, tr, now);
-        if model.is_asking() {
-            // The time left counts down.
-            ui.ctx().request_repaint_after(Duration::from_millis(250));
+        if let Some(deadline) = model.poll_timeout() {
+            // The time left counts down in whole seconds: draw again when the next one starts
+            // (on software OpenGL a frame costs tens of milliseconds, so not more often).
+            let left = deadline.duration_since(now).unwrap_or_default();
+            let into_second = Duration::from_nanos(u64::from(left.subsec_nanos()));
+            let next = if into_second.is_zero() {
+                Duration::from_secs(1)
+            } else {
+                into_second
+            };
+            ui.ctx()
+                .request_repaint_after(next + Duration::from_millis(10));
         }
     }
 

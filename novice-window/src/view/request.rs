@@ -35,48 +35,51 @@ pub(super) fn show(ctx: &Context, model: &mut Model, tr: &Translator, now: Syste
             tr.text_with("request-control-body", &expert()),
         ),
     };
-    egui::Modal::new(Id::unique("novice-request")).show(ctx, |ui| {
-        ui.set_max_width(480.0);
-        ui.label(RichText::new(title).size(22.0).strong());
-        ui.add_space(8.0);
-        ui.label(body);
-        if request.kind == RequestKind::Control {
+    let frame = egui::Frame::popup(&ctx.global_style()).inner_margin(egui::Margin::same(20));
+    egui::Modal::new(Id::unique("novice-request"))
+        .frame(frame)
+        .show(ctx, |ui| {
+            ui.set_max_width(480.0);
+            ui.label(RichText::new(title).size(22.0).strong());
             ui.add_space(8.0);
-            ui.label(RichText::new(tr.text("request-control-how-to-stop")).strong());
-        }
-        ui.add_space(12.0);
-        if request.expired {
-            ui.label(
-                RichText::new(tr.text("request-expired"))
-                    .color(ERROR_RED)
-                    .strong(),
-            );
-            ui.add_space(8.0);
-            if ui.button(tr.text("close")).clicked() {
-                model.dismiss_request();
-            }
-            return;
-        }
-        let left = tr.duration(request.time_left(now));
-        ui.label(tr.text_with("request-time-left", &[("left", left.into())]));
-        ui.add_space(8.0);
-        ui.horizontal(|ui| {
-            let allow = egui::Button::new(
-                RichText::new(tr.text("request-allow"))
-                    .size(18.0)
-                    .color(Color32::WHITE),
-            )
-            .fill(Color32::from_rgb(30, 110, 60));
-            if ui.add(allow).clicked() {
-                model.answer(true, now);
+            ui.label(body);
+            if request.kind == RequestKind::Control {
+                ui.add_space(8.0);
+                ui.label(RichText::new(tr.text("request-control-how-to-stop")).strong());
             }
             ui.add_space(12.0);
-            if ui
-                .button(RichText::new(tr.text("request-decline")).size(18.0))
-                .clicked()
-            {
-                model.answer(false, now);
+            if request.expired {
+                ui.label(
+                    RichText::new(tr.text("request-expired"))
+                        .color(ERROR_RED)
+                        .strong(),
+                );
+                ui.add_space(8.0);
+                if ui.button(tr.text("close")).clicked() {
+                    model.dismiss_request();
+                }
+                return;
             }
+            let left = tr.duration(request.time_left(now));
+            ui.label(tr.text_with("request-time-left", &[("left", left.into())]));
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                let allow = egui::Button::new(
+                    RichText::new(tr.text("request-allow"))
+                        .size(18.0)
+                        .color(Color32::WHITE),
+                )
+                .fill(Color32::from_rgb(30, 110, 60));
+                if ui.add(allow).clicked() {
+                    model.answer(true, now);
+                }
+                ui.add_space(12.0);
+                if ui
+                    .button(RichText::new(tr.text("request-decline")).size(18.0))
+                    .clicked()
+                {
+                    model.answer(false, now);
+                }
+            });
         });
-    });
 }
