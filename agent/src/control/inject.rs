@@ -10,6 +10,12 @@
 //! So input still queued when the novice takes control back (up to 1 024 events behind a
 //! slow X server) never lands on their desktop.
 //!
+//! A character is typed with the keycode the display's own keyboard mapping has for it (with
+//! Shift for the second level), read at the start and again whenever the mapping changes. Only
+//! a character the mapping lacks goes through enigo, which binds it to a spare keycode first: a
+//! program that has not yet seen that new binding when the key arrives reads a key with no
+//! symbol, which once lost a typed "H".
+//!
 //! Keys come as the browser's `KeyboardEvent.key` and are treated in two ways:
 //! * A character (`"a"`, `"A"`, `"é"`, `"!"`, `" "`) is typed when it goes down (pressed and
 //!   released at once) and its key-up is ignored. The browser names the key-up after the
@@ -190,6 +196,8 @@ struct Worker {
     conn: RustConnection,
     root: Window,
     size: (u32, u32),
+    /// The display's keyboard mapping; `None` when it could not be read.
+    keymap: Option<Keymap>,
     keys: HashSet<Key>,
     buttons: HashSet<MouseButton>,
 }
@@ -233,11 +241,15 @@ impl Worker {
             ..Settings::default()
         })
         .map_err(|e| e.to_string())?;
+        let keymap = Keymap::load(&conn)
+            .map_err(|e| tracing::warn!(error = %e, "cannot read the keyboard mapping"))
+            .ok();
         Ok(Worker {
             enigo,
             conn,
             root,
             size,
+            keymap,
             keys: HashSet::new(),
             buttons: HashSet::new(),
         })
@@ -298,6 +310,7 @@ impl Worker {
                     tracing::debug!(key = %name, "ignoring a key with no X equivalent");
                     Ok(())
                 }
+                Some(BrowserKey::Typed(Key::Unicode(c))) if down => self.type_char(c),
                 Some(BrowserKey::Typed(key)) if down => self.enigo.key(key, Direction::Click),
                 Some(BrowserKey::Typed(_)) => Ok(()),
                 Some(BrowserKey::Held(key)) => {
@@ -316,19 +329,44 @@ impl Worker {
         }
     }
 
+    /// Types `c` with the keycode the display maps it to, holding Shift for the second level
+    /// unless the expert holds it already; through enigo's spare keycode when it has none.
+    fn type_char(&mut self, c: char) -> enigo::InputResult<()> {
+        self.follow_display();
+        let found = self.keymap.as_ref().and_then(|map| map.find(keysym_for(c)));
+        match found {
+            Some((keycode, false)) => self.enigo.raw(u16::from(keycode), Direction::Click),
+            Some((keycode, true)) if self.keys.contains(&Key::Shift) => {
+                self.enigo.raw(u16::from(keycode), Direction::Click)
+            }
+            Some((keycode, true)) => {
+                self.enigo.key(Key::Shift, Direction::Press)?;
+                let typed = self.enigo.raw(u16::from(keycode), Direction::Click);
+                self.enigo.key(Key::Shift, Direction::Release)?;
+                typed
+            }
+            None => self.enigo.key(Key::Unicode(c), Direction::Click),
+        }
+    }
+
     fn move_to(&mut self, x: u32, y: u32) -> enigo::InputResult<()> {
-        self.follow_screen_size();
+        self.follow_display();
         let (x, y) = clamp((x, y), self.size);
         self.enigo.move_mouse(x, y, Coordinate::Abs)
     }
 
-    /// Takes in size changes of the screen (xrandr) reported since the last look.
-    fn follow_screen_size(&mut self) {
+    /// Takes in size changes of the screen (xrandr) and keyboard mapping changes reported
+    /// since the last look.
+    fn follow_display(&mut self) {
         loop {
             match self.conn.poll_for_event() {
                 Ok(Some(Event::ConfigureNotify(e))) if e.window == self.root => {
                     self.size = (u32::from(e.width), u32::from(e.height));
                 }
+                Ok(Some(Event::MappingNotify(_))) => match Keymap::load(&self.conn) {
+                    Ok(map) => self.keymap = Some(map),
+                    Err(e) => tracing::debug!(error = %e, "cannot read the new keyboard mapping"),
+                },
                 Ok(Some(_)) => {}
                 Ok(None) => return,
                 Err(e) => {
@@ -349,6 +387,63 @@ impl Worker {
             result = result.and(self.enigo.button(enigo_button(button), Direction::Release));
         }
         result
+    }
+}
+
+/// A display's core keyboard mapping: the keysyms each keycode types, level by level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Keymap {
+    min_keycode: u8,
+    per_keycode: usize,
+    keysyms: Vec<u32>,
+}
+
+impl Keymap {
+    fn load(conn: &RustConnection) -> Result<Self, String> {
+        let setup = conn.setup();
+        let (min_keycode, max_keycode) = (setup.min_keycode, setup.max_keycode);
+        let reply = conn
+            .get_keyboard_mapping(min_keycode, max_keycode - min_keycode + 1)
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            min_keycode,
+            per_keycode: usize::from(reply.keysyms_per_keycode),
+            keysyms: reply.keysyms,
+        })
+    }
+
+    /// The keycode typing `keysym` and whether it needs Shift: the first level is preferred.
+    fn find(&self, keysym: u32) -> Option<(u8, bool)> {
+        if self.per_keycode == 0 {
+            return None;
+        }
+        for (level, shifted) in [(0, false), (1, true)] {
+            if level >= self.per_keycode {
+                break;
+            }
+            let found = self
+                .keysyms
+                .chunks_exact(self.per_keycode)
+                .position(|syms| syms[level] == keysym);
+            if let Some(index) = found {
+                let keycode = u8::try_from(index).ok()?.checked_add(self.min_keycode)?;
+                return Some((keycode, shifted));
+            }
+        }
+        None
+    }
+}
+
+/// The X keysym of a character: Latin-1 characters are their own code, every other one is
+/// 0x0100_0000 plus its code point (X11 keysym encoding, Appendix A).
+fn keysym_for(c: char) -> u32 {
+    let code = u32::from(c);
+    if (0x20..=0x7e).contains(&code) || (0xa0..=0xff).contains(&code) {
+        code
+    } else {
+        0x0100_0000 + code
     }
 }
 
@@ -437,6 +532,51 @@ fn browser_key(key: &str) -> Option<BrowserKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keycodes 8.. of a US keyboard, two levels each: `h`/`H` at 43, `1`/`!` at 10, and a
+    /// keycode with only a first level.
+    fn us_keymap() -> Keymap {
+        let mut keysyms = vec![0; 2 * 60];
+        let mut set = |keycode: usize, syms: [u32; 2]| {
+            keysyms[2 * (keycode - 8)..][..2].copy_from_slice(&syms);
+        };
+        set(10, [u32::from('1'), u32::from('!')]);
+        set(43, [u32::from('h'), u32::from('H')]);
+        set(65, [u32::from(' '), 0]);
+        Keymap {
+            min_keycode: 8,
+            per_keycode: 2,
+            keysyms,
+        }
+    }
+
+    #[test]
+    fn characters_are_found_on_their_level_of_the_display_keymap() {
+        let map = us_keymap();
+        assert_eq!(map.find(keysym_for('h')), Some((43, false)));
+        assert_eq!(map.find(keysym_for('H')), Some((43, true)));
+        assert_eq!(map.find(keysym_for('!')), Some((10, true)));
+        assert_eq!(map.find(keysym_for(' ')), Some((65, false)));
+        assert_eq!(
+            map.find(keysym_for('é')),
+            None,
+            "left to enigo's spare keycode"
+        );
+        let empty = Keymap {
+            min_keycode: 8,
+            per_keycode: 0,
+            keysyms: Vec::new(),
+        };
+        assert_eq!(empty.find(keysym_for('h')), None);
+    }
+
+    #[test]
+    fn keysyms_follow_the_x11_encoding() {
+        assert_eq!(keysym_for('a'), 0x61);
+        assert_eq!(keysym_for('é'), 0xe9);
+        assert_eq!(keysym_for('€'), 0x0100_20ac);
+        assert_eq!(keysym_for('ő'), 0x0100_0151);
+    }
 
     #[test]
     fn characters_are_typed_and_named_keys_held() {
