@@ -1,5 +1,11 @@
 //! `agent invite`: create an invitation, print it, and serve the sessions that come through it.
 //!
+//! The invitation's secret ([`InvitationSecret`]) is drawn here and never sent to the server:
+//! it goes into the link's fragment, the short code and the invitation file, and the agent keeps
+//! its own record of the invitation ([`HeldInvitation`]) to judge every request by. Frames leave
+//! only after [`Command::ShareScreen`], which the session emits once the expert's browser has
+//! passed the password check, and input is injected only then too.
+//!
 //! [`serve_sessions`] is the driver around the pure [`crate::session::Session`], shared with
 //! `agent online` ([`crate::online`]): it owns the signaling connection, the terminal, the
 //! WebRTC peer and the media pipeline, feeds every event to the session, and carries out the
@@ -13,6 +19,8 @@ use crate::control::watch::{EscapeEdge, EscapeWatcher};
 use crate::invitation::clipboard::Clipboard;
 use crate::invitation::file::{self as invitation_file, InvitationFile};
 use crate::invitation::mail;
+use crate::invitation::record::HeldInvitation;
+use crate::invitation::secret::InvitationSecret;
 use crate::media::{MediaConfig, Pipeline};
 use crate::peer::{Peer, PeerConfig, PeerError, PeerEvent, TurnTrust};
 use crate::quality::{self, SendCounters, Snapshot, REPORT_INTERVAL};
@@ -22,7 +30,9 @@ use crate::signal_client::{self, SignalEvent};
 use crate::terminal::{open_with, say, spawn_stdin_reader};
 use crate::trace::Trace;
 use anyhow::Context;
-use protocol::api::{CreateInvitationRequest, DirectInvitationRequest, InvitationCreated};
+use protocol::api::{
+    CreateInvitationRequest, DirectInvitationRequest, FailedChecks, InvitationCreated,
+};
 use protocol::data::DataMessage;
 use protocol::ids::InvitationId;
 use protocol::mail::utc;
@@ -31,7 +41,7 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// How the screen is shared in each session, for `agent invite` and `agent online` alike.
@@ -88,6 +98,8 @@ struct Sharing {
     /// What the pump sent, and the totals at the last report.
     sent: Arc<SendCounters>,
     last_report: Snapshot,
+    /// Whether frames may leave: set once the expert's browser passed the password check.
+    showing: watch::Sender<bool>,
 }
 
 /// Injects the expert's input and watches the novice's Escape key.
@@ -110,6 +122,19 @@ impl ControlIo {
 }
 
 impl Sharing {
+    /// The expert's browser passed the password check: frames go out from now on, starting
+    /// with a keyframe.
+    fn show(&self) {
+        if !self.showing.send_replace(true) {
+            self.pipeline.request_keyframe();
+        }
+    }
+
+    /// Whether frames (and so input) are let through.
+    fn is_showing(&self) -> bool {
+        *self.showing.borrow()
+    }
+
     async fn stop(self) {
         if let Some(input) = &self.input {
             input.injector.release_all();
@@ -122,15 +147,27 @@ impl Sharing {
 }
 
 pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
-    let inv = api
+    let secret = InvitationSecret::generate(&mut rand::rngs::OsRng);
+    let mut inv = api
         .create_invitation(&CreateInvitationRequest {
             expires_in_secs: opts.expires_in.map(|d| d.as_secs()),
-            password: opts.password.clone(),
+            has_password: opts.password.is_some(),
+            password: None,
             email_to: opts.send_to.clone(),
         })
         .await
         .context("cannot create the invitation")?;
-    print_invitation(&inv);
+    // The server made the link and the short code; the secret goes after them, where only the
+    // novice and the expert see it.
+    inv.link = secret.link(&inv.link);
+    inv.short_code = secret.short_code(&inv.short_code);
+    let held = HeldInvitation::link(
+        inv.id,
+        &secret,
+        opts.password.as_deref(),
+        instant_of(inv.expires_at),
+    );
+    print_invitation(&inv, api.base());
     // Held for the whole run: on X, the clipboard's contents live in the program that copied.
     let _clipboard = if opts.copy {
         match Clipboard::copy(opts.share.media.display.as_deref(), &inv.link) {
@@ -154,7 +191,13 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
         ));
     }
     match (&inv.emailed_to, &inv.email_error) {
-        (Some(to), _) => say(&format!("  E-mailed to: {to}")),
+        (Some(to), _) => {
+            say(&format!("  E-mailed to: {to}"));
+            say(&format!(
+                "  The server's e-mail cannot hold the secret part of the link: tell your helper the secret code {} another way (phone, chat); the page asks for it.",
+                secret.grouped()
+            ));
+        }
         (None, Some(error)) => say(&format!("  Not e-mailed: {error}")),
         (None, None) => {}
     }
@@ -171,7 +214,7 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
             )),
         }
     }
-    serve_sessions(&api, &opts.share, Presence::Invitation(inv.id)).await
+    serve_sessions(&api, &opts.share, Presence::Invitation(inv.id), vec![held]).await
 }
 
 /// `agent invite --to LOGIN`: sends an invitation straight to one expert of this machine's
@@ -202,15 +245,28 @@ pub async fn run_direct(
         "  Valid until {} UTC. Waiting for their answer; type /quit to stop.",
         utc(sent.expires_at)
     ));
-    serve_sessions(&api, share, Presence::Direct(sent.id)).await
+    let held = HeldInvitation::direct(sent.id, instant_of(sent.expires_at));
+    serve_sessions(&api, share, Presence::Direct(sent.id), vec![held]).await
+}
+
+/// The moment of Unix time `unix` on this machine's monotonic clock.
+fn instant_of(unix: i64) -> Instant {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let left = Duration::from_secs(u64::try_from(unix - now).unwrap_or(0));
+    Instant::now() + left
 }
 
 /// Connects to the server as `api`'s agent and answers every session request through the
-/// novice, one session after another, until the novice quits.
+/// novice, one session after another, until the novice quits. `held` are the invitations this
+/// program made, which it judges requests by.
 pub async fn serve_sessions(
     api: &ServerApi,
     share: &ShareOptions,
     presence: Presence,
+    held: Vec<HeldInvitation>,
 ) -> anyhow::Result<()> {
     let trace = share
         .trace_timings
@@ -226,7 +282,10 @@ pub async fn serve_sessions(
     };
     let (to_server, mut from_server) = signal_client::spawn(api.base(), api.token(), serves);
     let mut lines = spawn_stdin_reader();
-    let mut session = Session::new(api.name());
+    let mut session = Session::new(api.name()).serving_desk(api.organisation().is_some());
+    for invitation in held {
+        session = session.holding(invitation);
+    }
     if let Presence::Direct(id) = presence {
         session = session.waiting_for_answer(id);
     }
@@ -253,6 +312,11 @@ pub async fn serve_sessions(
                         }
                     }
                     let answer_time = answer_time(&msg);
+                    if let ServerToAgent::SessionRequest { invitation_id, .. } = &msg {
+                        if api.revoked_here(*invitation_id) {
+                            session.handle_revoked(*invitation_id);
+                        }
+                    }
                     session.handle_server(msg, Instant::now(), answer_time);
                 }
                 Some(SignalEvent::Disconnected(dropped)) => {
@@ -354,6 +418,27 @@ pub async fn serve_sessions(
                         }
                     }
                 }
+                Command::ShareScreen => {
+                    if let Some(s) = &sharing {
+                        s.show();
+                    }
+                }
+                Command::ReportFailures {
+                    invitation,
+                    failed_attempts,
+                    locked,
+                } => {
+                    let api = api.clone();
+                    tokio::spawn(async move {
+                        let report = FailedChecks {
+                            failed_attempts,
+                            locked,
+                        };
+                        if let Err(err) = api.report_failed_checks(invitation, &report).await {
+                            tracing::warn!(error = %err, "could not tell the server of a failed password check");
+                        }
+                    });
+                }
                 Command::ToPeer(signal) => {
                     if let Some(s) = &sharing {
                         match s.peer.handle_signal(signal).await {
@@ -376,7 +461,9 @@ pub async fn serve_sessions(
                     }
                 }
                 Command::Inject(event) => {
-                    if let Some(input) = sharing.as_ref().and_then(|s| s.input.as_ref()) {
+                    // Never before the password check passed, whatever the session says.
+                    let shown = sharing.as_ref().filter(|s| s.is_showing());
+                    if let Some(input) = shown.and_then(|s| s.input.as_ref()) {
                         if let Some(trace) = &trace {
                             trace.input_received(&event);
                         }
@@ -408,7 +495,7 @@ pub async fn serve_sessions(
     }
 }
 
-fn print_invitation(inv: &InvitationCreated) {
+fn print_invitation(inv: &InvitationCreated, server: &str) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -416,7 +503,10 @@ fn print_invitation(inv: &InvitationCreated) {
     let minutes = (inv.expires_at - now).max(0) / 60;
     say("Invitation created. Send your helper the link (or read them the short code):");
     say(&format!("  Link:       {}", inv.link));
-    say(&format!("  Short code: {}", inv.short_code));
+    say(&format!(
+        "  Short code: {}  (to read out: your helper opens {server}/i and types it)",
+        inv.short_code
+    ));
     say(&format!(
         "  Expires in: {} h {} min{}",
         minutes / 60,
@@ -486,6 +576,7 @@ async fn start_sharing(
     let peer = Arc::new(peer);
     let max_fps = opts.media.max_fps;
     let sent = Arc::new(SendCounters::default());
+    let (showing, shown) = watch::channel(false);
     let pump = {
         let peer = Arc::clone(&peer);
         let sent = Arc::clone(&sent);
@@ -498,6 +589,11 @@ async fn start_sharing(
             // since the data channel opens after the first frames.
             let mut announced = None;
             while let Some(frame) = frames.recv().await {
+                // Nothing of the screen leaves before the expert's browser passed the password
+                // check: not a frame, not its size.
+                if !*shown.borrow() {
+                    continue;
+                }
                 let screen = (frame.screen_width, frame.screen_height);
                 if announced != Some(screen) {
                     let said = DataMessage::Screen {
@@ -549,6 +645,7 @@ async fn start_sharing(
         input,
         sent,
         last_report,
+        showing,
     })
 }
 

@@ -1,6 +1,8 @@
 //! The novice's agent.
 //!
 //! * [`session`]: the novice's consent and session state machine (pure).
+//! * [`verify`]: the password check with the expert's browser that gates every frame and input
+//!   (pure).
 //! * [`invite`]: `agent invite`, the driver that runs sessions around it.
 //! * [`invitation`]: sending an invitation as a file the expert double-clicks, or by e-mail.
 //! * [`server_api`]: HTTP client for the signaling server and the stored credential.
@@ -28,4 +30,5 @@ pub mod signal_client;
 pub mod status_page;
 pub mod terminal;
 pub mod trace;
+pub mod verify;
 mod xwatch;

@@ -38,5 +38,5 @@ pub async fn run(
         api.base()
     ));
     say("Waiting for the support desk to offer help; you will be asked before anyone sees your screen. Type /quit to stop.");
-    serve_sessions(&api, share, Presence::Desk).await
+    serve_sessions(&api, share, Presence::Desk, Vec::new()).await
 }

@@ -16,7 +16,7 @@
 
 use protocol::api::{
     CreateInvitationRequest, DirectInvitationRequest, DirectInvitationSent, EnrollRequest,
-    EnrollResponse, ErrorBody, ExpertSummary, InvitationCreated, InvitationSummary,
+    EnrollResponse, ErrorBody, ExpertSummary, FailedChecks, InvitationCreated, InvitationSummary,
     RegisterAgentRequest, RegisterAgentResponse,
 };
 use protocol::ids::InvitationId;
@@ -115,7 +115,14 @@ pub struct ServerApi {
     /// Set by [`ServerApi::connect`] when the credential's name is not the one asked for, or the
     /// credential had to be replaced.
     name_change: Option<NameChange>,
+    /// Where the credential lives, and the invitations revoked from this machine
+    /// ([`REVOKED_FILE`]).
+    state_dir: PathBuf,
 }
+
+/// Invitations the novice revoked on this machine, one id a line: every agent program of the
+/// machine refuses them whatever the server says.
+const REVOKED_FILE: &str = "revoked-invitations";
 
 impl ServerApi {
     /// Loads the credential for `server` from `state_dir`: the machine's enrolment when it is
@@ -144,6 +151,7 @@ impl ServerApi {
                     kept: creds.name.clone(),
                     asked: name.trim().to_string(),
                 }),
+                state_dir: state_dir.to_owned(),
             };
             match api.check().await {
                 Ok(()) => return Ok(api),
@@ -173,6 +181,7 @@ impl ServerApi {
             http,
             creds,
             name_change,
+            state_dir: state_dir.to_owned(),
         })
     }
 
@@ -213,6 +222,7 @@ impl ServerApi {
             http,
             creds,
             name_change: None,
+            state_dir: state_dir.to_owned(),
         })
     }
 
@@ -232,6 +242,7 @@ impl ServerApi {
             http: http_client(&creds.server)?,
             creds,
             name_change: None,
+            state_dir: state_dir.to_owned(),
         }))
     }
 
@@ -336,7 +347,10 @@ impl ServerApi {
         }
     }
 
+    /// Expires invitation `id` on the server, and first on this machine: every agent program
+    /// here refuses it from now on, whatever the server says later.
     pub async fn revoke(&self, id: InvitationId) -> Result<InvitationSummary, ApiError> {
+        self.record_revocation(id)?;
         send(
             self.http
                 .post(format!("{}/api/invitations/{id}/revoke", self.base))
@@ -344,6 +358,45 @@ impl ServerApi {
             &self.base,
         )
         .await
+    }
+
+    /// Tells the server how many password checks of invitation `id` failed here, and whether
+    /// the agent locked it, for the status it shows.
+    pub async fn report_failed_checks(
+        &self,
+        id: InvitationId,
+        report: &FailedChecks,
+    ) -> Result<InvitationSummary, ApiError> {
+        send(
+            self.http
+                .post(format!("{}/api/invitations/{id}/failures", self.base))
+                .bearer_auth(&self.creds.token)
+                .json(report),
+            &self.base,
+        )
+        .await
+    }
+
+    fn record_revocation(&self, id: InvitationId) -> Result<(), ApiError> {
+        use std::io::Write;
+        let file = self.state_dir.join(REVOKED_FILE);
+        let err = |source| ApiError::Credentials {
+            path: file.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&self.state_dir).map_err(err)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&file).map_err(err)?;
+        writeln!(f, "{id}").map_err(err)
+    }
+
+    /// Whether the novice revoked invitation `id` on this machine.
+    pub fn revoked_here(&self, id: InvitationId) -> bool {
+        std::fs::read_to_string(self.state_dir.join(REVOKED_FILE))
+            .is_ok_and(|text| text.lines().any(|line| line.trim() == id.to_string()))
     }
 }
 

@@ -15,14 +15,28 @@
 //! While live, the session also tells the server what the dashboard shows: every change of
 //! remote control (`AgentToServer::Control`) and the connection quality the driver measured
 //! (`AgentToServer::Stats`, through [`Session::handle_stats`]).
+//!
+//! The agent judges each request by its own record of the invitation
+//! ([`crate::invitation::record`]), not by the server's word: one that expired, was revoked, is
+//! locked, or is no invitation of this program is refused before the novice is asked. Help a
+//! support desk offers is only taken by an enrolled machine. After the novice's yes, nothing is
+//! shared until the expert's browser passed the password check ([`crate::verify::Gate`]):
+//! [`Command::ShareScreen`] lets frames out, and until then every message from the expert but
+//! the check's own is dropped. A failed check is counted against the invitation, which locks
+//! after [`MAX_FAILED_CHECKS`] ([`Command::ReportFailures`] tells the server), and ends the
+//! session.
 
 use crate::control::{Control, ControlCommand, StopReason};
+use crate::invitation::record::{Closed, HeldInvitation, Proof, MAX_FAILED_CHECKS};
+use crate::verify::{Gate, GateEvent, GateFailure};
 use protocol::api::IceServer;
 use protocol::data::{DataMessage, InputEvent};
 use protocol::ids::{InvitationId, SessionId};
 use protocol::signal::{AgentToServer, EndReason, ServerToAgent, SessionStats, Signal};
 use protocol::text::clean;
-use std::collections::VecDeque;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// How long the novice has to answer when the server gives no usable deadline.
@@ -40,6 +54,15 @@ pub enum Command {
     StartSharing {
         session: SessionId,
         ice_servers: Vec<IceServer>,
+    },
+    /// The expert's browser passed the password check (or needs none): frames may go out.
+    ShareScreen,
+    /// Tell the server how many password checks of `invitation` failed, and whether it is
+    /// locked now.
+    ReportFailures {
+        invitation: InvitationId,
+        failed_attempts: u32,
+        locked: bool,
     },
     /// Negotiation from the expert, for the peer.
     ToPeer(Signal),
@@ -67,19 +90,27 @@ pub enum PeerNews {
     VideoUnsupported,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 enum State {
     Idle,
     Asking {
         session: SessionId,
+        invitation: InvitationId,
         expert: String,
         ice_servers: Vec<IceServer>,
         deadline: Instant,
+        proof: Proof,
     },
     Live {
         session: SessionId,
+        invitation: InvitationId,
         expert: String,
         control: Box<Control>,
+        gate: Box<Gate>,
+        /// ICE and DTLS are up.
+        connected: bool,
+        /// The novice was told the expert is watching.
+        announced: bool,
     },
 }
 
@@ -94,6 +125,12 @@ pub struct Session {
     /// The direct invitation this run exists for: once its expert declines, there is nothing
     /// left to wait for.
     direct: Option<InvitationId>,
+    /// The invitations this program made, judged by the agent itself.
+    held: HashMap<InvitationId, HeldInvitation>,
+    /// Whether this machine is enrolled into a support desk, whose offers it then takes.
+    serves_desk: bool,
+    /// For the password check's secret scalars.
+    rng: StdRng,
 }
 
 impl Session {
@@ -104,6 +141,36 @@ impl Session {
             state: State::Idle,
             commands: VecDeque::new(),
             direct: None,
+            held: HashMap::new(),
+            serves_desk: false,
+            rng: StdRng::from_entropy(),
+        }
+    }
+
+    /// This program holds `invitation`: requests for it are judged by this record.
+    pub fn holding(mut self, invitation: HeldInvitation) -> Self {
+        self.held.insert(invitation.id, invitation);
+        self
+    }
+
+    /// This machine is enrolled into a support desk: its operators' offers are put to the
+    /// novice.
+    pub fn serving_desk(mut self, serves_desk: bool) -> Self {
+        self.serves_desk = serves_desk;
+        self
+    }
+
+    /// Draws the password check's randomness from `rng` (tests make it repeatable).
+    pub fn with_rng(mut self, rng: StdRng) -> Self {
+        self.rng = rng;
+        self
+    }
+
+    /// The novice revoked `invitation` (in another program of this machine): nobody comes in
+    /// through it any more.
+    pub fn handle_revoked(&mut self, invitation: InvitationId) {
+        if let Some(held) = self.held.get_mut(&invitation) {
+            held.handle_revoked();
         }
     }
 
@@ -121,7 +188,12 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.state {
             State::Asking { deadline, .. } => Some(*deadline),
-            State::Live { control, .. } => control.poll_timeout(),
+            State::Live { control, gate, .. } => {
+                match (control.poll_timeout(), gate.poll_timeout()) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             State::Idle => None,
         }
     }
@@ -203,6 +275,7 @@ impl Session {
         match msg {
             ServerToAgent::SessionRequest {
                 session_id,
+                invitation_id,
                 expert_name,
                 ice_servers,
                 offered_by_desk,
@@ -228,7 +301,7 @@ impl Session {
                         "{expert_name}'s browser reconnected and could not prove it is the one you allowed; sharing stopped."
                     ));
                 }
-                if self.state != State::Idle {
+                if !matches!(self.state, State::Idle) {
                     self.commands
                         .push_back(Command::ToServer(AgentToServer::Consent {
                             session_id,
@@ -239,6 +312,24 @@ impl Session {
                     ));
                     return;
                 }
+                // The agent's own record decides, before the novice is bothered.
+                let proof = match self.judge(invitation_id, offered_by_desk.is_some(), now) {
+                    Ok(proof) => proof,
+                    Err(closed) => {
+                        self.commands
+                            .push_back(Command::ToServer(AgentToServer::HangUp {
+                                session_id,
+                                reason: Some(EndReason::InvitationClosed),
+                            }));
+                        let what = if offered_by_desk.is_some() {
+                            "offered help from a support desk, but this computer is not enrolled into one".to_string()
+                        } else {
+                            format!("opened an invitation of yours, but {}", closed.describe())
+                        };
+                        self.say(format!("{expert_name} {what}; refused without asking you."));
+                        return;
+                    }
+                };
                 let question = match &offered_by_desk {
                     Some(desk) => format!(
                         "{} from the {desk} support desk offers to help you. Let them see your screen? [y/N]",
@@ -252,13 +343,20 @@ impl Session {
                 )));
                 self.state = State::Asking {
                     session: session_id,
+                    invitation: invitation_id,
                     expert: expert_name,
                     ice_servers,
                     deadline: now + answer_time,
+                    proof,
                 };
             }
             ServerToAgent::Signal { session_id, signal } => {
                 if self.live_session() == Some(session_id) {
+                    if let (State::Live { gate, .. }, Signal::Answer { sdp }) =
+                        (&mut self.state, &signal)
+                    {
+                        gate.handle_answer(sdp);
+                    }
                     self.commands.push_back(Command::ToPeer(signal));
                 }
             }
@@ -318,6 +416,9 @@ impl Session {
                 }
             }
             State::Live { .. } if line.is_empty() => {}
+            State::Live { gate, .. } if !gate.is_verified() => {
+                self.say("Not sent: your helper has not finished connecting.");
+            }
             State::Live { .. } => {
                 self.commands
                     .push_back(Command::ToExpert(DataMessage::Chat {
@@ -335,8 +436,25 @@ impl Session {
         let Some(session) = self.live_session() else {
             return;
         };
+        // The password check's own messages go to the gate; nothing else from the expert counts
+        // before it passed.
+        if let (PeerNews::Data(message), State::Live { gate, .. }) = (&news, &mut self.state) {
+            if gate.handle_message(message, &mut self.rng) {
+                self.drain_gate();
+                return;
+            }
+            if !gate.is_verified() {
+                tracing::debug!("dropped a message from the expert before the password check");
+                return;
+            }
+        }
         match news {
             PeerNews::Signal(signal) => {
+                if let (State::Live { gate, .. }, Signal::Offer { sdp }) =
+                    (&mut self.state, &signal)
+                {
+                    gate.handle_offer(sdp, now);
+                }
                 self.commands
                     .push_back(Command::ToServer(AgentToServer::Signal {
                         session_id: session,
@@ -344,12 +462,10 @@ impl Session {
                     }))
             }
             PeerNews::Connected => {
-                if let State::Live { expert, .. } = &self.state {
-                    let line = format!(
-                        "{expert} is now watching your screen. Type a message and press Enter to chat; /end ends the session."
-                    );
-                    self.say(line);
+                if let State::Live { connected, .. } = &mut self.state {
+                    *connected = true;
                 }
+                self.announce();
             }
             // Shown under the name the novice accepted, whatever the message claims.
             PeerNews::Data(DataMessage::Chat { text, .. }) => {
@@ -366,8 +482,14 @@ impl Session {
                 self.with_control(|c| c.input(event, now))
             }
             // Only the agent speaks about control; the server sees the session end on its own.
+            // The check's messages went to the gate above.
             PeerNews::Data(
-                DataMessage::Control { .. } | DataMessage::Bye | DataMessage::Screen { .. },
+                DataMessage::Control { .. }
+                | DataMessage::Bye
+                | DataMessage::Screen { .. }
+                | DataMessage::Pake { .. }
+                | DataMessage::PakeConfirm { .. }
+                | DataMessage::PakeResult { .. },
             ) => {}
             PeerNews::VideoUnsupported => {
                 self.with_control(Control::end);
@@ -406,14 +528,142 @@ impl Session {
                 self.answer(false);
             }
         }
+        if let State::Live { gate, .. } = &mut self.state {
+            gate.handle_timeout(now);
+            self.drain_gate();
+        }
         self.with_control(|c| c.handle_timeout(now));
+    }
+
+    /// Whether anyone may come in through `invitation` now, and how they prove who they are;
+    /// `desk` when a support desk offers help unasked.
+    fn judge(&self, invitation: InvitationId, desk: bool, now: Instant) -> Result<Proof, Closed> {
+        if desk {
+            // The desk's operator is who the server says: that is what enrolling trusts it for.
+            return if self.serves_desk {
+                Ok(Proof::ServerVouched)
+            } else {
+                Err(Closed::Unknown)
+            };
+        }
+        let held = self.held.get(&invitation).ok_or(Closed::Unknown)?;
+        held.check_open(now)?;
+        Ok(held.proof().clone())
+    }
+
+    /// Tells the novice the expert watches, once the connection is up and the check passed.
+    fn announce(&mut self) {
+        if let State::Live {
+            expert,
+            gate,
+            connected: true,
+            announced: announced @ false,
+            ..
+        } = &mut self.state
+        {
+            if gate.is_verified() {
+                *announced = true;
+                let line = format!(
+                    "{expert} is now watching your screen. Type a message and press Enter to chat; /end ends the session."
+                );
+                self.commands.push_back(Command::Say(line));
+            }
+        }
+    }
+
+    /// Carries out what the password check wants.
+    fn drain_gate(&mut self) {
+        loop {
+            let State::Live { gate, .. } = &mut self.state else {
+                return;
+            };
+            let Some(event) = gate.poll_event() else {
+                return;
+            };
+            match event {
+                GateEvent::ToExpert(message) => self.commands.push_back(Command::ToExpert(message)),
+                GateEvent::Verified => {
+                    self.commands
+                        .push_back(Command::ToExpert(DataMessage::PakeResult {
+                            ok: true,
+                            reason: None,
+                            tries_left: None,
+                        }));
+                    self.commands.push_back(Command::ShareScreen);
+                    self.announce();
+                }
+                GateEvent::Failed(failure) => self.check_failed(failure),
+            }
+        }
+    }
+
+    /// The password check failed: counted when it was a guess, and the session ends with
+    /// nothing shared.
+    fn check_failed(&mut self, failure: GateFailure) {
+        let State::Live {
+            session,
+            invitation,
+            expert,
+            ..
+        } = std::mem::replace(&mut self.state, State::Idle)
+        else {
+            return;
+        };
+        let counted = if failure.counts() {
+            self.held
+                .get_mut(&invitation)
+                .map(|held| held.handle_failed_check())
+        } else {
+            None
+        };
+        self.commands
+            .push_back(Command::ToExpert(DataMessage::PakeResult {
+                ok: false,
+                reason: Some(failure.refusal()),
+                tries_left: counted.map(|c| c.tries_left),
+            }));
+        if let Some(c) = counted {
+            self.commands.push_back(Command::ReportFailures {
+                invitation,
+                failed_attempts: c.failures,
+                locked: c.tries_left == 0,
+            });
+        }
+        self.commands
+            .push_back(Command::ToServer(AgentToServer::HangUp {
+                session_id: session,
+                reason: Some(EndReason::PasswordMismatch),
+            }));
+        self.commands.push_back(Command::StopSharing);
+        let what = match failure {
+            GateFailure::Mismatch => format!(
+                "{expert} entered a wrong password, or someone is intercepting the connection"
+            ),
+            other => format!("{expert} could not be let in: {}", other.describe()),
+        };
+        let tries = match counted {
+            Some(c) if c.tries_left == 0 => format!(
+                " The invitation is now locked after {MAX_FAILED_CHECKS} failed tries; nobody can use it any more."
+            ),
+            Some(c) => format!(
+                " {} more {} before the invitation locks.",
+                c.tries_left,
+                if c.tries_left == 1 { "try" } else { "tries" }
+            ),
+            None => String::new(),
+        };
+        self.say(format!(
+            "{what}. Nothing of your screen was shared, and the session ended.{tries}"
+        ));
     }
 
     fn answer(&mut self, yes: bool) {
         let State::Asking {
             session,
+            invitation,
             expert,
             ice_servers,
+            proof,
             ..
         } = std::mem::replace(&mut self.state, State::Idle)
         else {
@@ -435,11 +685,21 @@ impl Session {
             if let Some(why) = &self.control_unavailable {
                 control.set_unavailable(why.clone());
             }
+            let gate = Box::new(Gate::new(&proof, session));
+            let verified = gate.is_verified();
             self.state = State::Live {
                 session,
+                invitation,
                 expert,
                 control,
+                gate,
+                connected: false,
+                announced: false,
             };
+            if verified {
+                // Nothing to check: the server vouches for who comes in (a support desk).
+                self.commands.push_back(Command::ShareScreen);
+            }
         } else {
             self.say(format!("You declined {expert}'s request."));
         }
@@ -516,6 +776,10 @@ fn ended_line(reason: EndReason) -> String {
         EndReason::VideoUnsupported => {
             "Your helper's browser cannot show your screen (it plays neither H.264 nor VP8 video)."
         }
+        EndReason::PasswordMismatch => {
+            "The password was wrong, or someone is intercepting the connection."
+        }
+        EndReason::InvitationClosed => "The invitation can no longer be used.",
     };
     format!("Session ended: {text}")
 }
@@ -525,6 +789,22 @@ mod tests {
     use super::*;
 
     const ANSWER: Duration = Duration::from_secs(60);
+
+    /// The invitation the tests' experts open.
+    fn inv() -> InvitationId {
+        "0b6f2a64-4f7e-4b3c-9a57-0d2c1c9a1e11"
+            .parse()
+            .expect("a UUID")
+    }
+
+    /// A session holding [`inv`] as a direct invitation: its expert needs no password check,
+    /// so the tests of consent and control see sharing start with the novice's yes.
+    fn session() -> Session {
+        Session::new("Alice").holding(HeldInvitation::direct(
+            inv(),
+            Instant::now() + Duration::from_secs(3600),
+        ))
+    }
 
     fn drain(s: &mut Session) -> Vec<Command> {
         std::iter::from_fn(|| s.poll_command()).collect()
@@ -537,7 +817,7 @@ mod tests {
     fn request_from(id: SessionId, expert_name: &str) -> ServerToAgent {
         ServerToAgent::SessionRequest {
             session_id: id,
-            invitation_id: protocol::ids::InvitationId::new_random(),
+            invitation_id: inv(),
             expert_name: expert_name.into(),
             ice_servers: vec![],
             answer_by: 0,
@@ -570,7 +850,7 @@ mod tests {
     }
 
     fn asking() -> (Session, SessionId, Instant) {
-        let mut s = Session::new("Alice");
+        let mut s = session();
         let id = SessionId::new_random();
         let t0 = Instant::now();
         s.handle_server(request(id), t0, ANSWER);
@@ -657,7 +937,7 @@ mod tests {
 
     #[test]
     fn nothing_the_server_says_starts_sharing() {
-        let mut s = Session::new("Alice");
+        let mut s = session();
         let id = SessionId::new_random();
         for msg in [
             ServerToAgent::Signal {
@@ -740,7 +1020,7 @@ mod tests {
 
     #[test]
     fn names_and_chat_from_others_reach_the_terminal_without_controls() {
-        let mut s = Session::new("Alice");
+        let mut s = session();
         let id = SessionId::new_random();
         s.handle_server(
             request_from(id, "Bob\u{1b}[2J\u{202e}\r\nYou allowed"),
@@ -1131,7 +1411,7 @@ mod tests {
 
     #[test]
     fn help_offered_by_a_desk_names_the_operator_and_the_desk() {
-        let mut s = Session::new("Alice");
+        let mut s = Session::new("Alice").serving_desk(true);
         let id = SessionId::new_random();
         s.handle_server(
             ServerToAgent::SessionRequest {
@@ -1208,5 +1488,306 @@ mod tests {
         drain(&mut s);
         s.handle_stats(stats);
         assert!(drain(&mut s).is_empty());
+    }
+}
+
+/// The password check inside a session: what the novice's yes leads to when the expert must
+/// prove they hold the invitation's secret and password.
+#[cfg(test)]
+mod password_check {
+    use super::*;
+    use crate::invitation::secret::InvitationSecret;
+    use crate::verify::{ID_AGENT, ID_EXPERT};
+    use pake::{PasswordScalar, Role, Spake2};
+    use protocol::data::{HexBytes, PakeRefusal};
+
+    const AGENT_FP: &str = "sha-256 AA:BB";
+    const EXPERT_FP: &str = "sha-256 CC:DD";
+
+    fn drain(s: &mut Session) -> Vec<Command> {
+        std::iter::from_fn(|| s.poll_command()).collect()
+    }
+
+    struct Novice {
+        s: Session,
+        invitation: InvitationId,
+        secret: InvitationSecret,
+        t0: Instant,
+    }
+
+    fn novice(password: Option<&str>) -> Novice {
+        let invitation = InvitationId::new_random();
+        let secret = InvitationSecret::parse("9FZQ2WAB").expect("valid");
+        let t0 = Instant::now();
+        let held = HeldInvitation::link(
+            invitation,
+            &secret,
+            password,
+            t0 + Duration::from_secs(3600),
+        );
+        Novice {
+            s: Session::new("Alice")
+                .holding(held)
+                .with_rng(StdRng::seed_from_u64(5)),
+            invitation,
+            secret,
+            t0,
+        }
+    }
+
+    fn request(invitation: InvitationId, session: SessionId) -> ServerToAgent {
+        ServerToAgent::SessionRequest {
+            session_id: session,
+            invitation_id: invitation,
+            expert_name: "Bob".into(),
+            ice_servers: vec![],
+            answer_by: 0,
+            offered_by_desk: None,
+            again: false,
+        }
+    }
+
+    impl Novice {
+        /// Bob opens the invitation, the novice says yes, and the connection is negotiated and
+        /// up; returns the session.
+        fn allowed(&mut self) -> SessionId {
+            let session = SessionId::new_random();
+            self.s.handle_server(
+                request(self.invitation, session),
+                self.t0,
+                Duration::from_secs(60),
+            );
+            self.s.handle_line("y");
+            let offer = format!("v=0\r\na=fingerprint:{AGENT_FP}\r\n");
+            self.s
+                .handle_peer(PeerNews::Signal(Signal::Offer { sdp: offer }), self.t0);
+            let answer = format!("v=0\r\na=fingerprint:{EXPERT_FP}\r\n");
+            self.s.handle_server(
+                ServerToAgent::Signal {
+                    session_id: session,
+                    signal: Signal::Answer { sdp: answer },
+                },
+                self.t0,
+                Duration::from_secs(60),
+            );
+            self.s.handle_peer(PeerNews::Connected, self.t0);
+            session
+        }
+
+        /// Bob's browser runs the check with what he typed; returns what the session did
+        /// after his confirmation.
+        fn bob_types(&mut self, session: SessionId, password: Option<&str>) -> Vec<Command> {
+            let w = PasswordScalar::derive(
+                &self.invitation.to_string(),
+                &self.secret.exchange_password(password),
+            );
+            let aad = pake::session_aad(&session.to_string(), AGENT_FP, EXPERT_FP);
+            let mut rng = StdRng::seed_from_u64(6);
+            let (bob, share) = Spake2::start(Role::Expert, &w, ID_AGENT, ID_EXPERT, &aad, &mut rng)
+                .expect("starts");
+            self.s.handle_peer(
+                PeerNews::Data(DataMessage::Pake {
+                    share: HexBytes(share),
+                }),
+                self.t0,
+            );
+            let agents = drain(&mut self.s)
+                .into_iter()
+                .find_map(|c| match c {
+                    Command::ToExpert(DataMessage::Pake { share }) => Some(share.0),
+                    _ => None,
+                })
+                .expect("the agent answers with its share");
+            let (_, mac) = bob.finish(&agents).expect("a valid share");
+            self.s.handle_peer(
+                PeerNews::Data(DataMessage::PakeConfirm { mac: HexBytes(mac) }),
+                self.t0,
+            );
+            drain(&mut self.s)
+        }
+    }
+
+    fn shares(cmds: &[Command]) -> bool {
+        cmds.contains(&Command::ShareScreen)
+    }
+
+    #[test]
+    fn nothing_is_shared_or_taken_before_the_check_and_everything_after() {
+        let mut n = novice(Some("tulip"));
+        let session = n.allowed();
+        let cmds = drain(&mut n.s);
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Command::StartSharing { .. })));
+        assert!(!shares(&cmds), "a yes alone shares nothing: {cmds:?}");
+        assert!(
+            !cmds
+                .iter()
+                .any(|c| matches!(c, Command::Say(l) if l.contains("now watching"))),
+            "{cmds:?}"
+        );
+        // Before the check: chat, control requests and input from the expert are dropped,
+        // and the novice's chat does not go out.
+        for msg in [
+            DataMessage::Chat {
+                from: "Bob".into(),
+                text: "hi".into(),
+            },
+            DataMessage::ControlRequest,
+            DataMessage::Input {
+                event: InputEvent::Move { x: 1, y: 2 },
+            },
+        ] {
+            n.s.handle_peer(PeerNews::Data(msg), n.t0);
+        }
+        assert!(drain(&mut n.s).is_empty());
+        n.s.handle_line("hello?");
+        assert!(!drain(&mut n.s)
+            .iter()
+            .any(|c| matches!(c, Command::ToExpert(_))));
+
+        let cmds = n.bob_types(session, Some("tulip"));
+        assert!(shares(&cmds), "{cmds:?}");
+        assert!(cmds.contains(&Command::ToExpert(DataMessage::PakeResult {
+            ok: true,
+            reason: None,
+            tries_left: None
+        })));
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Command::Say(l) if l.contains("Bob is now watching"))));
+        n.s.handle_peer(PeerNews::Data(DataMessage::ControlRequest), n.t0);
+        assert!(drain(&mut n.s)
+            .iter()
+            .any(|c| matches!(c, Command::Ask(q) if q.contains("control"))));
+    }
+
+    #[test]
+    fn a_wrong_password_ends_the_session_unshared_and_five_lock_the_invitation() {
+        let mut n = novice(Some("tulip"));
+        for tries_left in (0..MAX_FAILED_CHECKS).rev() {
+            let session = n.allowed();
+            drain(&mut n.s);
+            let cmds = n.bob_types(session, Some("rose"));
+            assert!(!shares(&cmds), "{cmds:?}");
+            assert!(cmds.contains(&Command::ToExpert(DataMessage::PakeResult {
+                ok: false,
+                reason: Some(PakeRefusal::Mismatch),
+                tries_left: Some(tries_left),
+            })));
+            assert!(cmds.contains(&Command::ReportFailures {
+                invitation: n.invitation,
+                failed_attempts: MAX_FAILED_CHECKS - tries_left,
+                locked: tries_left == 0,
+            }));
+            assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp {
+                session_id: session,
+                reason: Some(EndReason::PasswordMismatch),
+            })));
+            assert!(cmds.contains(&Command::StopSharing));
+            assert!(
+                cmds.iter().any(|c| matches!(c, Command::Say(l)
+                    if l.contains("Bob entered a wrong password, or someone is intercepting"))),
+                "{cmds:?}"
+            );
+            assert!(!n.s.is_live());
+        }
+        // Locked: the next request is refused before the novice is asked, whatever the
+        // password.
+        let session = SessionId::new_random();
+        n.s.handle_server(
+            request(n.invitation, session),
+            n.t0,
+            Duration::from_secs(60),
+        );
+        let cmds = drain(&mut n.s);
+        assert!(
+            !cmds.iter().any(|c| matches!(c, Command::Ask(_))),
+            "{cmds:?}"
+        );
+        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp {
+            session_id: session,
+            reason: Some(EndReason::InvitationClosed),
+        })));
+    }
+
+    #[test]
+    fn the_right_password_after_wrong_ones_still_opens() {
+        let mut n = novice(None);
+        let session = n.allowed();
+        n.bob_types(session, Some("guess"));
+        let session = n.allowed();
+        drain(&mut n.s);
+        assert!(shares(&n.bob_types(session, None)));
+    }
+
+    #[test]
+    fn the_agent_judges_requests_by_its_own_record() {
+        // Unknown to this program.
+        let mut n = novice(None);
+        let session = SessionId::new_random();
+        n.s.handle_server(
+            request(InvitationId::new_random(), session),
+            n.t0,
+            Duration::from_secs(60),
+        );
+        let cmds = drain(&mut n.s);
+        assert!(
+            !cmds.iter().any(|c| matches!(c, Command::Ask(_))),
+            "{cmds:?}"
+        );
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Command::Say(l) if l.contains("refused without asking you"))));
+        // Revoked here, whatever the server says.
+        n.s.handle_revoked(n.invitation);
+        n.s.handle_server(
+            request(n.invitation, session),
+            n.t0,
+            Duration::from_secs(60),
+        );
+        assert!(!drain(&mut n.s).iter().any(|c| matches!(c, Command::Ask(_))));
+        // Expired on this machine's clock.
+        let mut n = novice(None);
+        let late = n.t0 + Duration::from_secs(3600);
+        n.s.handle_server(
+            request(n.invitation, session),
+            late,
+            Duration::from_secs(60),
+        );
+        let cmds = drain(&mut n.s);
+        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp {
+            session_id: session,
+            reason: Some(EndReason::InvitationClosed),
+        })));
+        // A support desk's offer to a machine that is not enrolled.
+        let mut n = novice(None);
+        let mut offer = request(InvitationId::new_random(), session);
+        if let ServerToAgent::SessionRequest {
+            offered_by_desk, ..
+        } = &mut offer
+        {
+            *offered_by_desk = Some("Acme".into());
+        }
+        n.s.handle_server(offer, n.t0, Duration::from_secs(60));
+        assert!(!drain(&mut n.s).iter().any(|c| matches!(c, Command::Ask(_))));
+    }
+
+    #[test]
+    fn a_browser_that_never_answers_the_check_is_ended_without_a_count() {
+        let mut n = novice(None);
+        let session = n.allowed();
+        drain(&mut n.s);
+        let deadline = n.s.poll_timeout().expect("the check's deadline");
+        n.s.handle_timeout(deadline);
+        let cmds = drain(&mut n.s);
+        assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp {
+            session_id: session,
+            reason: Some(EndReason::PasswordMismatch),
+        })));
+        assert!(!cmds
+            .iter()
+            .any(|c| matches!(c, Command::ReportFailures { .. })));
+        assert!(!shares(&cmds));
     }
 }

@@ -106,26 +106,23 @@ impl Api {
         Ok(reg.agent_token)
     }
 
+    /// Creates an invitation; `has_password` only tells the console to ask for one (the
+    /// agent checks it, never the server).
     pub async fn invite(
         &self,
         token: &str,
-        password: Option<&str>,
+        has_password: bool,
     ) -> Result<InvitationCreated, LoadError> {
         let req = CreateInvitationRequest {
-            password: password.map(str::to_string),
+            has_password,
             ..Default::default()
         };
         self.post("/api/invitations", Some(token), &req).await
     }
 
-    pub async fn redeem(
-        &self,
-        code: &str,
-        password: Option<&str>,
-    ) -> Result<RedeemResponse, LoadError> {
+    pub async fn redeem(&self, code: &str) -> Result<RedeemResponse, LoadError> {
         let req = RedeemRequest {
             code: code.into(),
-            password: password.map(str::to_string),
             expert_name: "Load expert".into(),
         };
         self.post("/api/redeem", None, &req).await
@@ -220,8 +217,8 @@ impl Client {
     pub async fn open_pair(&self, i: usize) -> Result<Pair, LoadError> {
         let api = &self.api;
         let (token, mut agent) = self.open_agent(i).await?;
-        let invitation = api.invite(&token, None).await?;
-        let redeemed = api.redeem(&invitation.code, None).await?;
+        let invitation = api.invite(&token, false).await?;
+        let redeemed = api.redeem(&invitation.code).await?;
         let session = redeemed.session_id;
         wait_for(
             &mut agent,

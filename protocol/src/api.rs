@@ -68,9 +68,15 @@ pub struct CreateInvitationRequest {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(minimum = 60, maximum = 2_592_000))]
     pub expires_in_secs: Option<u64>,
-    /// Optional password the expert must type: not empty, at most 256 bytes.
+    /// Whether the expert will be asked for a password. The password itself never reaches the
+    /// server: the agent checks it with the expert's browser (docs/pake.md); the server only
+    /// tells the console to show a password field.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    pub has_password: bool,
+    /// Not accepted: a request carrying a password is refused (400 `password_not_accepted`),
+    /// so that an agent of an older version never believes the server guards its invitation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(deprecated))]
     pub password: Option<String>,
     /// Have the server e-mail the invitation to this address (needs an SMTP relay configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,7 +150,7 @@ pub enum InvitationStatus {
     Expired,
     /// The novice expired it by hand.
     Revoked,
-    /// Too many wrong passwords.
+    /// The agent locked it after too many failed password checks.
     Locked,
     /// The expert it was sent to directly declined it.
     Declined,
@@ -181,10 +187,9 @@ pub struct InvitationSummary {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RedeemRequest {
-    /// The code from the link, or the short code.
+    /// The code from the link, or the lookup part of the short code. Never the secret after
+    /// the link's `#`, nor a password: those stay between the browser and the agent.
     pub code: String,
-    #[serde(default)]
-    pub password: Option<String>,
     /// How the expert calls themself; shown to the novice in the consent prompt: 1 to 64
     /// characters once trimmed, no control characters.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
@@ -206,6 +211,9 @@ pub struct IceServer {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct RedeemResponse {
     pub session_id: SessionId,
+    /// The invitation opened: the browser derives the password check's scalar from it
+    /// (docs/pake.md), as the agent does.
+    pub invitation_id: InvitationId,
     /// Short-lived signed ticket for the expert's WebSocket (`/ws/expert`).
     pub ticket: String,
     pub ticket_expires_at: i64,
@@ -214,6 +222,19 @@ pub struct RedeemResponse {
     /// STUN servers only: the session's TURN credential comes with the novice's consent
     /// (`ServerToExpert::Consent`).
     pub ice_servers: Vec<IceServer>,
+}
+
+/// `POST /api/invitations/{id}/failures` (agent only): the password checks of this invitation
+/// that failed on the agent so far, and whether the agent locked it. The server only records
+/// and shows this; the agent refuses a locked invitation whatever the server says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FailedChecks {
+    /// Failed checks counted by the agent; the server keeps the largest it was told.
+    #[cfg_attr(feature = "openapi", schema(maximum = 1000))]
+    pub failed_attempts: u32,
+    /// The agent locked the invitation: the server refuses to redeem it from now on.
+    pub locked: bool,
 }
 
 /// `GET /api/invitations/lookup/{code}`: what the console may show before the password.

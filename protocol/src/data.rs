@@ -2,8 +2,15 @@
 //!
 //! These never pass through the signaling server. The agent is the authority on everything here:
 //! it ignores what it did not agree to.
+//!
+//! Each session opens with the password check of `docs/pake.md` (SPAKE2, RFC 9382): the console
+//! sends its share ([`DataMessage::Pake`]) as soon as the channel opens; the agent answers with
+//! its own share and its key confirmation ([`DataMessage::PakeConfirm`]); the console answers
+//! with its confirmation, and the agent says how it went ([`DataMessage::PakeResult`]). Until the
+//! agent has verified the console's confirmation it sends no frame and takes no other message.
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
 
 /// Label of the one reliable, ordered data channel the agent opens.
 pub const CHANNEL_LABEL: &str = "assist";
@@ -32,6 +39,99 @@ pub enum DataMessage {
     /// and whenever it changes. The video may be smaller (on a slow link the agent sends a
     /// scaled-down picture); input positions are in pixels of this size.
     Screen { width: u32, height: u32 },
+    /// Either way: this side's SPAKE2 share (`pA` from the agent, `pB` from the console), an
+    /// uncompressed P-256 point (RFC 9382 §6), as hex.
+    Pake { share: Share },
+    /// Either way: this side's key confirmation (`cA` or `cB`, RFC 9382 §4), as hex.
+    PakeConfirm { mac: Confirmation },
+    /// Agent to expert: how the password check ended. After `ok: false` the agent ends the
+    /// session.
+    PakeResult {
+        ok: bool,
+        /// Why it failed; absent on success.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<PakeRefusal>,
+        /// Failed checks left before the agent locks the invitation, when it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tries_left: Option<u32>,
+    },
+}
+
+/// Why the agent refused the console in the password check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PakeRefusal {
+    /// The confirmations did not match: the password (or the link's secret) was wrong, or
+    /// someone in the middle terminated the connection with certificates of its own. SPAKE2
+    /// cannot tell these apart.
+    Mismatch,
+    /// The console's message was no share or confirmation of the protocol.
+    Malformed,
+    /// The invitation is locked after too many failed checks.
+    Locked,
+    /// The console did not complete the check in time.
+    Timeout,
+}
+
+/// Bytes of a fixed length, written as lowercase hex on the wire; anything but exactly `N`
+/// bytes of hex is refused when parsing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct HexBytes<const N: usize>(pub [u8; N]);
+
+/// A SPAKE2 share: 65 bytes (RFC 9382 §6, uncompressed SEC1 point).
+pub type Share = HexBytes<65>;
+/// A SPAKE2 key confirmation: 32 bytes (HMAC-SHA256, RFC 9382 §4).
+pub type Confirmation = HexBytes<32>;
+
+impl<const N: usize> fmt::Debug for HexBytes<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl<const N: usize> HexBytes<N> {
+    pub fn to_hex(&self) -> String {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(2 * N);
+        for b in self.0 {
+            out.push(char::from(DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(DIGITS[usize::from(b & 15)]));
+        }
+        out
+    }
+
+    /// Exactly `2 * N` hex digits, either case.
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let digits = text.as_bytes();
+        if digits.len() != 2 * N {
+            return None;
+        }
+        let nibble = |c: u8| {
+            char::from(c)
+                .to_digit(16)
+                .and_then(|d| u8::try_from(d).ok())
+        };
+        let mut out = [0u8; N];
+        for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+            *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+        }
+        Some(Self(out))
+    }
+}
+
+impl<const N: usize> Serialize for HexBytes<N> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de, const N: usize> Deserialize<'de> for HexBytes<N> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::from_hex(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("expected {N} bytes as {} hex digits", 2 * N))
+        })
+    }
 }
 
 /// Remote control as the expert sees it.
@@ -136,6 +236,50 @@ mod tests {
         assert_eq!(granted["state"], "granted");
         assert!(DataMessage::parse(br#"{"type":"input","event":{"kind":"teleport"}}"#).is_err());
         assert!(DataMessage::parse(&vec![b' '; crate::MAX_DATA_MESSAGE + 1]).is_err());
+    }
+
+    #[test]
+    fn the_password_check_speaks_fixed_length_hex() {
+        let share = format!("04{}", "ab".repeat(64));
+        let parsed =
+            DataMessage::parse(format!(r#"{{"type":"pake","share":"{share}"}}"#).as_bytes());
+        let Ok(DataMessage::Pake { share: parsed }) = parsed else {
+            panic!("a share parses: {parsed:?}");
+        };
+        assert_eq!(parsed.0[0], 4);
+        assert_eq!(parsed.to_hex(), share);
+        // Upper case is read, too short or too long or not hex is not.
+        let upper = format!(
+            "{{\"type\":\"pake_confirm\",\"mac\":\"{}\"}}",
+            "AB".repeat(32)
+        );
+        assert!(DataMessage::parse(upper.as_bytes()).is_ok());
+        for bad in [
+            "ab".repeat(31),
+            "ab".repeat(33),
+            "zz".repeat(32),
+            "é".repeat(32),
+        ] {
+            let text = format!(r#"{{"type":"pake_confirm","mac":"{bad}"}}"#);
+            assert!(DataMessage::parse(text.as_bytes()).is_err(), "{text}");
+        }
+        let failed = serde_json::to_value(DataMessage::PakeResult {
+            ok: false,
+            reason: Some(PakeRefusal::Mismatch),
+            tries_left: Some(4),
+        })
+        .unwrap();
+        assert_eq!(
+            failed,
+            serde_json::json!({"type": "pake_result", "ok": false, "reason": "mismatch", "tries_left": 4})
+        );
+        let ok = serde_json::to_value(DataMessage::PakeResult {
+            ok: true,
+            reason: None,
+            tries_left: None,
+        })
+        .unwrap();
+        assert_eq!(ok, serde_json::json!({"type": "pake_result", "ok": true}));
     }
 
     #[test]

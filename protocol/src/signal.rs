@@ -57,6 +57,13 @@ pub enum EndReason {
     /// The expert's browser answered without a video codec the agent can send (it decodes
     /// neither H.264 nor VP8), so there is no picture to show.
     VideoUnsupported,
+    /// The password check between the agent and the browser failed: the password (or the
+    /// secret in the link) was wrong, or someone in the middle of the connection presented
+    /// certificates of its own. SPAKE2 cannot tell the two apart.
+    PasswordMismatch,
+    /// The agent's own record of the invitation says it cannot be opened (expired, revoked,
+    /// locked, or not an invitation this agent holds), whatever the server said.
+    InvitationClosed,
 }
 
 impl EndReason {
@@ -72,13 +79,18 @@ impl EndReason {
             Self::ServerShutdown => "The server is shutting down.",
             Self::NotRecorded => "The server could not record the session; try again later.",
             Self::VideoUnsupported => "This browser cannot show the picture: it decodes neither H.264 nor VP8 video. Open the invitation in a current Firefox, Chrome, Edge or Safari.",
+            Self::PasswordMismatch => "The password was wrong, or someone is intercepting the connection. Nothing was shared.",
+            Self::InvitationClosed => "The computer you wanted to help no longer accepts this invitation (it expired, was cancelled or is locked). Ask for a new one.",
         }
     }
 
     /// Whether the agent may name this reason when it hangs up: only what the agent itself
     /// found out; the rest the server decides.
     pub fn agent_may_give(self) -> bool {
-        matches!(self, Self::VideoUnsupported)
+        matches!(
+            self,
+            Self::VideoUnsupported | Self::PasswordMismatch | Self::InvitationClosed
+        )
     }
 }
 

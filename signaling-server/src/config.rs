@@ -106,10 +106,6 @@ pub struct ServerConfig {
     #[arg(long, env = "ASSIST_WEB_DIR", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../web/static"))]
     pub web_dir: PathBuf,
 
-    /// Wrong passwords after which an invitation locks.
-    #[arg(long, env = "ASSIST_MAX_FAILED_ATTEMPTS", default_value_t = 5)]
-    pub max_failed_attempts: u32,
-
     /// Session changes (consent, control, endings) waiting to be written to the database
     /// above which the server stops reading the peers' frames until the database catches up.
     #[arg(long, env = "ASSIST_MAX_PENDING_CHANGES", default_value_t = crate::session_effects::EFFECT_QUEUE_LIMIT, value_parser = clap::value_parser!(u64).range(1..))]

@@ -151,7 +151,7 @@ async fn console_page(
             StatusCode::NOT_FOUND,
         ),
         Some(found) => {
-            let status = found.invitation.status(state.clock.now(), state.policy);
+            let status = found.invitation.status(state.clock.now());
             let explanation = match status {
                 InvitationStatus::Open => {
                     "Enter your name so they know who is connecting. They will be asked to allow it."

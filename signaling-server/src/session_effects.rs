@@ -327,7 +327,7 @@ pub fn reason_code(reason: EndReason) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::invitation::{codes, PasswordCheck, Policy};
+    use crate::invitation::codes;
     use crate::store::AgentRecord;
     use rand::rngs::OsRng;
 
@@ -351,12 +351,11 @@ mod tests {
             let mut inv = Invitation::create(InvitationId::new_random(), agent, false, None, now)
                 .expect("invitation");
             writes
-                .insert_invitation(&inv, &codes::generate(&mut OsRng).digests(), None)
+                .insert_invitation(&inv, &codes::generate(&mut OsRng).digests())
                 .await
                 .expect("insert invitation");
             let session = SessionId::new_random();
-            inv.handle_redeem(PasswordCheck::NotSupplied, session, now, Policy::default())
-                .expect("redeem");
+            inv.handle_redeem(session, now).expect("redeem");
             assert!(writes.save_invitation(&mut inv).await.expect("save"));
             writes
                 .insert_session(session, inv.id, agent, "Bob", now)

@@ -5,7 +5,6 @@ use crate::config::ServerConfig;
 use crate::connections::ConnectionLimits;
 use crate::desk::presence::Presence;
 use crate::error::ServerError;
-use crate::invitation::Policy;
 use crate::mail::Mailer;
 use crate::pages::{origin_of, SecurityHeaders};
 use crate::ratelimit::{LoginBackoff, RateLimiter};
@@ -33,7 +32,6 @@ pub struct Shared {
     pub clock: Clock,
     pub signal: SignalHub,
     pub tickets: Tickets,
-    pub policy: Policy,
     /// Base of invitation links, without a trailing slash.
     pub public_url: String,
     /// The server's origin as browsers name it (`scheme://host[:port]`).
@@ -121,9 +119,6 @@ impl AppState {
             connections: ConnectionLimits::from_config(config),
             signal: SignalHub::new(clock.clone(), effects, turn_sessions),
             tickets: Tickets::new(secret.as_bytes(), config.ticket_ttl_secs as i64),
-            policy: Policy {
-                max_failed_attempts: config.max_failed_attempts,
-            },
             public_url: public_url.as_str().trim_end_matches('/').to_string(),
             public_origin: origin_of(public_url),
             security_headers: SecurityHeaders::new(public_url),

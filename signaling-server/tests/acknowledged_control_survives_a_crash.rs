@@ -64,7 +64,7 @@ async fn an_acknowledged_control_grant_survives_kill_9(backend: Backend) {
     let mut agent = agent_ws_at(&ws_base, &alice, "").await.expect("agent ws");
     expect_type(&mut agent, "welcome").await;
     let inv = alice.invite(&CreateInvitationRequest::default()).await;
-    let (status, body) = anyone.redeem(&inv.code, None).await;
+    let (status, body) = anyone.redeem(&inv.code).await;
     assert_eq!(status, 200, "{body}");
     let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem");
     let session = redeemed.session_id.to_string();

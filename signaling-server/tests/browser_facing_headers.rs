@@ -45,7 +45,7 @@ async fn guessing_codes_at_the_console_page_is_rate_limited() {
         assert_eq!(body["error"], "rate_limited");
     }
     // Page and redemption share the limit.
-    let (status, _) = server.client().redeem(&inv.code, None).await;
+    let (status, _) = server.client().redeem(&inv.code).await;
     assert_eq!(status, 429);
     server.stop().await;
 }

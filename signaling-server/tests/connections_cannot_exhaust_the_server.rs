@@ -119,7 +119,7 @@ async fn open_session(base: &str, server: SocketAddr, source: IpAddr) -> Session
         .expect("agent WebSocket");
     expect_type(&mut agent, "welcome").await;
     let invitation = alice.invite(&CreateInvitationRequest::default()).await;
-    let (status, body) = c.redeem(&invitation.code, None).await;
+    let (status, body) = c.redeem(&invitation.code).await;
     assert_eq!(status, 200, "{body}");
     let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem");
     expect_type(&mut agent, "session_request").await;

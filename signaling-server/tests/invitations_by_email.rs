@@ -112,7 +112,7 @@ fn config_with_relay(port: u16) -> ServerConfig {
 
 fn mailed_to(to: &str) -> CreateInvitationRequest {
     CreateInvitationRequest {
-        password: Some("tulip".into()),
+        has_password: true,
         email_to: Some(to.into()),
         ..Default::default()
     }

@@ -6,9 +6,10 @@ mod common;
 use common::{Backend, TestDb, TestServer};
 use protocol::api::{CreateInvitationRequest, InvitationSummary, RedeemResponse};
 
-fn with_password(p: &str) -> CreateInvitationRequest {
+/// An invitation whose expert is asked for a password; only the agent knows it.
+fn with_password() -> CreateInvitationRequest {
     CreateInvitationRequest {
-        password: Some(p.into()),
+        has_password: true,
         ..Default::default()
     }
 }
@@ -37,14 +38,14 @@ async fn create_list_and_redeem(backend: Backend) {
 
     // The expert redeems with the link code and gets a ticket naming the novice.
     let expert = server.client();
-    let (status, body) = expert.redeem(&inv.code, None).await;
+    let (status, body) = expert.redeem(&inv.code).await;
     assert_eq!(status, 200, "{body}");
     let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem body");
     assert_eq!(redeemed.novice_name, "Alice");
     assert!(!redeemed.ticket.is_empty());
 
     // While in use nobody else can redeem it, and the agent sees it in use.
-    let (status, body) = expert.redeem(&inv.code, None).await;
+    let (status, body) = expert.redeem(&inv.code).await;
     assert_eq!((status, body["error"].as_str()), (409, Some("in_use")));
     let (_, one) = agent
         .get_json(&format!("/api/invitations/{}", inv.id))
@@ -55,7 +56,7 @@ async fn create_list_and_redeem(backend: Backend) {
     // The short code opens another invitation too, however it is typed.
     let inv2 = agent.invite(&CreateInvitationRequest::default()).await;
     let typed = inv2.short_code.to_lowercase().replace('-', " ");
-    let (status, body) = expert.redeem(&typed, None).await;
+    let (status, body) = expert.redeem(&typed).await;
     assert_eq!(status, 200, "{body}");
 
     // Only SHA-256 digests are stored, never the codes.
@@ -75,44 +76,81 @@ async fn password_locks_after_five_wrong_tries(backend: Backend) {
     let db = TestDb::new(backend).await;
     let server = TestServer::start(&db).await;
     let agent = server.agent("Alice").await;
-    let inv = agent.invite(&with_password("hunter2")).await;
     let expert = server.client();
 
-    let (status, body) = expert.redeem(&inv.code, None).await;
+    // The server takes no password: an agent that sends one is told so, and nothing is made.
+    let (status, body) = agent
+        .post_json(
+            "/api/invitations",
+            &CreateInvitationRequest {
+                password: Some("hunter2".into()),
+                ..Default::default()
+            },
+        )
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
-        (401, Some("password_required"))
+        (400, Some("password_not_accepted")),
+        "{body}"
     );
-    for remaining in (1..5).rev() {
-        let (status, body) = expert.redeem(&inv.code, Some("wrong")).await;
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (401, Some("wrong_password"))
-        );
-        assert!(
-            body["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains(&remaining.to_string()),
-            "{body}"
-        );
+    let (_, list) = agent.get_json("/api/invitations").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(0));
+
+    // It only knows that the console should ask for one, and does not judge it: redeeming
+    // takes no password, and the agent checks it once the novice allowed the connection.
+    let inv = agent.invite(&with_password()).await;
+    assert!(inv.has_password);
+    let (status, body) = expert.redeem(&inv.code).await;
+    assert_eq!(status, 200, "{body}");
+    let session = body["session_id"].clone();
+    assert_eq!(body["invitation_id"], inv.id.to_string());
+
+    // The agent reports each failed check; at the fifth it locked the invitation.
+    for failed in 1..5 {
+        let (status, body) = agent.report_failures(inv.id, failed, false).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["failed_attempts"], failed);
+        assert_eq!(body["status"], "in_use");
+        assert_eq!(body["session_id"], session);
     }
-    let (status, body) = expert.redeem(&inv.code, Some("wrong")).await;
+    let (status, body) = agent.report_failures(inv.id, 5, true).await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &serde_json::json!("locked"))
+    );
+    // Locked: the server refuses it from now on, and the novice sees it locked.
+    let (status, body) = expert.redeem(&inv.code).await;
     assert_eq!((status, body["error"].as_str()), (423, Some("locked")));
-    // Locked: even the right password is refused.
-    let (status, body) = expert.redeem(&inv.code, Some("hunter2")).await;
-    assert_eq!((status, body["error"].as_str()), (423, Some("locked")));
-    // The novice sees it locked.
     let (_, one) = agent
         .get_json(&format!("/api/invitations/{}", inv.id))
         .await;
     assert_eq!(one["status"], "locked");
     assert_eq!(one["failed_attempts"], 5);
+    // Only the agent that made it reports on it, and a count stays bounded.
+    let other = server.agent("Mallory").await;
+    let (status, _) = other.report_failures(inv.id, 0, false).await;
+    assert_eq!(status, 404);
+    let (status, _) = agent.report_failures(inv.id, 1001, true).await;
+    assert_eq!(status, 400);
 
-    // The right password on a fresh invitation works, and a stored hash is Argon2id.
-    let inv = agent.invite(&with_password("hunter2")).await;
-    let (status, _) = expert.redeem(&inv.code, Some("hunter2")).await;
-    assert_eq!(status, 200);
+    // The audit log has each failure and the lock.
+    let mut conn = common::raw_connection(&db).await;
+    let kinds: Vec<String> =
+        sqlx::query_scalar("SELECT kind FROM audit_events WHERE invitation_id = $1 ORDER BY seq")
+            .bind(inv.id.to_string())
+            .fetch_all(&mut conn)
+            .await
+            .expect("audit");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "wrong_password").count(),
+        5,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "invitation_locked").count(),
+        1,
+        "{kinds:?}"
+    );
 
     server.stop().await;
     db.cleanup().await;
@@ -120,6 +158,68 @@ async fn password_locks_after_five_wrong_tries(backend: Backend) {
 both_backends!(
     password_locks_after_five_wrong_tries,
     password_locks_after_five_wrong_tries
+);
+
+async fn the_database_holds_no_password_material(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let server = TestServer::start(&db).await;
+    let agent = server.agent("Alice").await;
+    let inv = agent.invite(&with_password()).await;
+    let plain = agent.invite(&CreateInvitationRequest::default()).await;
+    server.client().redeem(&inv.code).await;
+    agent.report_failures(inv.id, 2, false).await;
+    server.stop().await;
+
+    let mut conn = common::raw_connection(&db).await;
+    // The schema: invitations have no column for a password or anything made from one.
+    let columns_sql = match backend {
+        Backend::Sqlite => "SELECT name FROM pragma_table_info('invitations')",
+        Backend::Postgres => {
+            "SELECT CAST(column_name AS TEXT) AS name FROM information_schema.columns \
+             WHERE table_name = 'invitations' AND table_schema = current_schema()"
+        }
+    };
+    let columns: Vec<String> = sqlx::query_scalar(columns_sql)
+        .fetch_all(&mut conn)
+        .await
+        .expect("columns");
+    assert!(columns.contains(&"has_password".to_string()), "{columns:?}");
+    for column in &columns {
+        assert!(
+            column == "has_password" || !column.contains("password"),
+            "no password material in invitations: {columns:?}"
+        );
+    }
+    // The rows: every value stored for the two invitations, none of which is more than a
+    // digest of a code, a flag or a time.
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, code_hash, short_code_hash, has_password FROM invitations ORDER BY created_at",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("rows");
+    assert_eq!(rows.len(), 2);
+    for (id, code_hash, short_hash, has_password) in &rows {
+        assert_eq!(code_hash.len(), 64, "a SHA-256 digest");
+        assert_eq!(short_hash.len(), 64, "a SHA-256 digest");
+        assert_eq!(*has_password, i64::from(*id == inv.id.to_string()));
+        assert_ne!(*id, plain.code);
+    }
+    // Nothing anywhere in the database looks like an Argon2 hash of an invitation password.
+    let hashes: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE password_hash LIKE '$argon2%'")
+            .fetch_one(&mut conn)
+            .await
+            .expect("count");
+    assert_eq!(
+        hashes, 0,
+        "no desk accounts here, and no other Argon2 hashes"
+    );
+    db.cleanup().await;
+}
+both_backends!(
+    the_database_holds_no_password_material,
+    the_database_holds_no_password_material
 );
 
 async fn expired_revoked_and_unknown_are_refused(backend: Backend) {
@@ -140,18 +240,18 @@ async fn expired_revoked_and_unknown_are_refused(backend: Backend) {
         .post_json(&format!("/api/invitations/{}/revoke", revoked.id), &())
         .await;
     assert_eq!((status, body["status"].as_str()), (200, Some("revoked")));
-    let (status, body) = expert.redeem(&revoked.code, None).await;
+    let (status, body) = expert.redeem(&revoked.code).await;
     assert_eq!((status, body["error"].as_str()), (410, Some("revoked")));
 
     server.clock.advance(121);
-    let (status, body) = expert.redeem(&short.code, None).await;
+    let (status, body) = expert.redeem(&short.code).await;
     assert_eq!((status, body["error"].as_str()), (410, Some("expired")));
     let (_, one) = agent
         .get_json(&format!("/api/invitations/{}", short.id))
         .await;
     assert_eq!(one["status"], "expired");
 
-    let (status, body) = expert.redeem("no-such-code-at-all", None).await;
+    let (status, body) = expert.redeem("no-such-code-at-all").await;
     assert_eq!(
         (status, body["error"].as_str()),
         (404, Some("unknown_invitation"))
@@ -307,10 +407,10 @@ async fn redemption_is_rate_limited_per_address() {
     let server = TestServer::start_with(&db, config).await;
     let c = server.client();
     for _ in 0..3 {
-        let (status, _) = c.redeem("nope", None).await;
+        let (status, _) = c.redeem("nope").await;
         assert_eq!(status, 404);
     }
-    let (status, body) = c.redeem("nope", None).await;
+    let (status, body) = c.redeem("nope").await;
     assert_eq!(
         (status, body["error"].as_str()),
         (429, Some("rate_limited"))
@@ -333,12 +433,13 @@ async fn health_openapi_and_pages() {
         "/api/invitations",
         "/api/redeem",
         "/api/invitations/{id}/revoke",
+        "/api/invitations/{id}/failures",
     ] {
         assert!(spec["paths"].get(path).is_some(), "{path} documented");
     }
 
     let agent = server.agent("Alice & <Bob>").await;
-    let inv = agent.invite(&with_password("pw")).await;
+    let inv = agent.invite(&with_password()).await;
     let res = reqwest::get(&inv.link).await.expect("page");
     assert_eq!(res.status().as_u16(), 200);
     let csp = res

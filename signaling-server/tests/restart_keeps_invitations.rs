@@ -30,15 +30,15 @@ async fn restart_keeps_invitations(backend: Backend) {
     let locked = alice
         .invite(&CreateInvitationRequest {
             expires_in_secs: Some(7200),
-            password: Some("secret".into()),
+            has_password: true,
             ..Default::default()
         })
         .await;
-    for _ in 0..5 {
-        expert.redeem(&locked.code, Some("guess")).await;
-    }
+    // The agent judged five wrong passwords and locked it.
+    let (status, _) = alice.report_failures(locked.id, 5, true).await;
+    assert_eq!(status, 200);
     let in_use = alice.invite(&CreateInvitationRequest::default()).await;
-    let (status, _) = expert.redeem(&in_use.code, None).await;
+    let (status, _) = expert.redeem(&in_use.code).await;
     assert_eq!(status, 200);
 
     let before = statuses(&alice).await;
@@ -65,10 +65,10 @@ async fn restart_keeps_invitations(backend: Backend) {
     let mut ws = agent_ws(&server, &alice).await;
     assert_eq!(expect_type(&mut ws, "welcome").await["agent_name"], "Alice");
     let expert = server.client();
-    let (status, body) = expert.redeem(&open.code, None).await;
+    let (status, body) = expert.redeem(&open.code).await;
     assert_eq!(status, 200, "{body}");
     expect_type(&mut ws, "session_request").await;
-    let (status, _) = expert.redeem(&locked.code, Some("secret")).await;
+    let (status, _) = expert.redeem(&locked.code).await;
     assert_eq!(status, 423);
 
     server.stop().await;

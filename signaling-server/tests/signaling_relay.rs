@@ -45,7 +45,7 @@ async fn pending_pair_with(
     assert_eq!(welcome["agent_name"], "Alice");
 
     let inv = alice.invite(&CreateInvitationRequest::default()).await;
-    let (status, body) = server.client().redeem(&inv.code, None).await;
+    let (status, body) = server.client().redeem(&inv.code).await;
     assert_eq!(status, 200, "{body}");
     let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem");
 
@@ -245,7 +245,7 @@ async fn a_third_client_receives_nothing() {
     let mut mallory_ws = agent_ws(&p.server, &mallory).await;
     expect_type(&mut mallory_ws, "welcome").await;
     let other = mallory.invite(&CreateInvitationRequest::default()).await;
-    let (_, body) = p.server.client().redeem(&other.code, None).await;
+    let (_, body) = p.server.client().redeem(&other.code).await;
     let other: RedeemResponse = serde_json::from_value(body).expect("redeem");
     let mut other_expert = expert_ws(&p.server, &other.ticket).await;
     expect_type(&mut other_expert, "consent").await;
@@ -383,7 +383,7 @@ async fn each_program_of_a_machine_hears_of_its_own_invitation() {
     let mut machine = agent_ws(&server, &alice).await;
     expect_type(&mut machine, "welcome").await;
 
-    let (_, body) = server.client().redeem(&inv.code, None).await;
+    let (_, body) = server.client().redeem(&inv.code).await;
     let r: RedeemResponse = serde_json::from_value(body).expect("redeem");
     let _expert = expert_ws(&server, &r.ticket).await;
     let request = expect_type(&mut program, "session_request").await;
@@ -415,7 +415,7 @@ async fn revoking_an_invitation_in_use_ends_its_session() {
     let mut agent = agent_ws(&server, &alice).await;
     expect_type(&mut agent, "welcome").await;
     let inv = alice.invite(&CreateInvitationRequest::default()).await;
-    let (_, body) = server.client().redeem(&inv.code, None).await;
+    let (_, body) = server.client().redeem(&inv.code).await;
     let r: RedeemResponse = serde_json::from_value(body).expect("redeem");
     let mut expert = expert_ws(&server, &r.ticket).await;
     expect_type(&mut expert, "consent").await;

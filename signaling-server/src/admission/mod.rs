@@ -84,6 +84,7 @@ pub async fn admit(
     });
     Ok(RedeemResponse {
         session_id: session,
+        invitation_id: inv.id,
         ticket,
         ticket_expires_at,
         novice_name,

@@ -9,7 +9,7 @@ use super::{admit, Admission};
 use crate::accounts::User;
 use crate::audit::{Actor, AuditKind};
 use crate::error::ServerError;
-use crate::invitation::{codes, Invitation, PasswordCheck, MIN_LIFETIME_SECS};
+use crate::invitation::{codes, Invitation, MIN_LIFETIME_SECS};
 use crate::state::AppState;
 use crate::store::AuditEvent;
 use protocol::api::RedeemResponse;
@@ -37,11 +37,10 @@ pub async fn offer(
     let digests = codes::generate(&mut rand::rngs::OsRng).digests();
     let session = SessionId::new_random();
     let mut writes = state.store.begin().await?;
-    writes.insert_invitation(&inv, &digests, None).await?;
-    inv.handle_redeem(PasswordCheck::NotSupplied, session, now, state.policy)
-        .map_err(|refusal| {
-            ServerError::Invariant(format!("new invitation refused: {refusal:?}"))
-        })?;
+    writes.insert_invitation(&inv, &digests).await?;
+    inv.handle_redeem(session, now).map_err(|refusal| {
+        ServerError::Invariant(format!("new invitation refused: {refusal:?}"))
+    })?;
     if !writes.save_invitation(&mut inv).await? {
         return Err(ServerError::Invariant(
             "the new invitation changed meanwhile".into(),

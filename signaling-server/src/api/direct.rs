@@ -95,7 +95,7 @@ pub async fn send(
     let detail = format!("to {}", expert.login);
     let mut writes = state.store.begin().await?;
     super::invitations::check_quota(&mut writes, &state, agent.id, now).await?;
-    writes.insert_invitation(&inv, &digests, None).await?;
+    writes.insert_invitation(&inv, &digests).await?;
     writes
         .append_audit(
             AuditEvent {

@@ -1,4 +1,10 @@
-//! The novice's invitations: create, list, inspect, revoke. Agent only.
+//! The novice's invitations: create, list, inspect, revoke, and the agent's report of failed
+//! password checks. Agent only.
+//!
+//! No password reaches the server: the agent checks it with the expert's browser
+//! (`docs/pake.md`). A creation request that carries one is refused (400
+//! `password_not_accepted`) rather than ignored, so that an agent of an older version, which
+//! would rely on the server to check it, learns at once that nothing would.
 //!
 //! Quotas keep one agent from flooding the server: at most `--max-open-invitations` open at
 //! once, the list comes in pages (`?limit=&after=`), and invitation e-mails the server sends
@@ -7,10 +13,9 @@
 use super::agents::AuthedAgent;
 use super::{ApiJson, ApiPath};
 use crate::audit::{Actor, AuditKind};
-use crate::error::{ApiError, ServerError};
-use crate::invitation::{codes, Invitation, MAX_PASSWORD};
+use crate::error::ApiError;
+use crate::invitation::{codes, Invitation, MAX_REPORTED_FAILURES};
 use crate::retry;
-use crate::secrets::hash_password;
 use crate::state::AppState;
 use crate::store::{AuditEvent, Writes};
 use axum::extract::rejection::QueryRejection;
@@ -18,7 +23,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use lettre::message::Mailbox;
-use protocol::api::{CreateInvitationRequest, ErrorBody, InvitationCreated, InvitationSummary};
+use protocol::api::{
+    CreateInvitationRequest, ErrorBody, FailedChecks, InvitationCreated, InvitationSummary,
+};
 use protocol::ids::{AgentId, InvitationId};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -37,9 +44,7 @@ pub async fn check_quota(
     agent: AgentId,
     now: i64,
 ) -> Result<(), ApiError> {
-    let open = writes
-        .open_invitations(agent, now, state.policy.max_failed_attempts)
-        .await?;
+    let open = writes.open_invitations(agent, now).await?;
     if open >= u64::from(state.max_open_invitations) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -85,7 +90,7 @@ fn check_mail_limits(state: &AppState, agent: AgentId, to: &Mailbox) -> Result<(
 pub fn summary(state: &AppState, inv: &Invitation) -> InvitationSummary {
     InvitationSummary {
         id: inv.id,
-        status: inv.status(state.clock.now(), state.policy),
+        status: inv.status(state.clock.now()),
         created_at: inv.created_at,
         expires_at: inv.expires_at,
         has_password: inv.has_password,
@@ -97,7 +102,9 @@ pub fn summary(state: &AppState, inv: &Invitation) -> InvitationSummary {
 #[utoipa::path(post, path = "/api/invitations", security(("agent_token" = [])),
     request_body = CreateInvitationRequest, responses(
     (status = 201, body = InvitationCreated),
-    (status = 400, body = ErrorBody, description = "Lifetime out of range or bad password"),
+    (status = 400, body = ErrorBody, description = "Lifetime out of range, an address the server \
+        cannot mail, or password_not_accepted: the request carries a password, which the server \
+        never takes (the agent checks it)"),
     (status = 401, body = ErrorBody),
     (status = 429, body = ErrorBody, description = "too_many_invitations: the agent has as many \
         open invitations as the server allows (--max-open-invitations); mail_limited: too many \
@@ -109,6 +116,14 @@ pub async fn create(
     ApiJson(req): ApiJson<CreateInvitationRequest>,
 ) -> Result<(StatusCode, Json<InvitationCreated>), ApiError> {
     let now = state.clock.now();
+    if req.password.is_some() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "password_not_accepted",
+            "This server never takes an invitation's password: the agent checks it with the \
+             expert's browser. Update the agent, and send `has_password` instead.",
+        ));
+    }
     // Checked before anything is stored, so that a refusal leaves no invitation behind.
     let email_to = match (&req.email_to, &state.mailer) {
         (None, _) => None,
@@ -127,37 +142,16 @@ pub async fn create(
     let inv = Invitation::create(
         InvitationId::new_random(),
         agent.id,
-        req.password.is_some(),
+        req.has_password,
         req.expires_in_secs,
         now,
     )
     .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let password_hash = match req.password {
-        Some(p) if p.is_empty() => {
-            return Err(ApiError::bad_request(
-                "The password must not be empty; leave it out for no password.",
-            ))
-        }
-        Some(p) if p.len() > MAX_PASSWORD => {
-            return Err(ApiError::bad_request(format!(
-                "The password can be at most {MAX_PASSWORD} bytes."
-            )))
-        }
-        Some(p) => Some(
-            crate::secrets::run_hashing(move || hash_password(&p))
-                .await
-                .map_err(ServerError::from)?
-                .map_err(|e| ServerError::PasswordHash(e.to_string()))?,
-        ),
-        None => None,
-    };
     let new_codes = codes::generate(&mut rand::rngs::OsRng);
     let digests = new_codes.digests();
     let mut writes = state.store.begin().await?;
     check_quota(&mut writes, &state, agent.id, now).await?;
-    writes
-        .insert_invitation(&inv, &digests, password_hash.as_deref())
-        .await?;
+    writes.insert_invitation(&inv, &digests).await?;
     writes
         .append_audit(
             AuditEvent {
@@ -314,6 +308,62 @@ pub async fn revoke(
             if let Some(session) = session {
                 state.signal.revoked(session);
             }
+            Ok::<_, ApiError>(Some(inv))
+        },
+    )
+    .await?;
+    Ok(Json(summary(state, &inv)))
+}
+
+#[utoipa::path(post, path = "/api/invitations/{id}/failures", security(("agent_token" = [])),
+    params(("id" = String, Path, description = "Invitation id")),
+    request_body = FailedChecks, responses(
+    (status = 200, body = InvitationSummary, description = "Recorded; a lock makes redemption \
+        answer 423 locked from now on"),
+    (status = 400, body = ErrorBody, description = "failed_attempts above 1000"),
+    (status = 401, body = ErrorBody),
+    (status = 404, body = ErrorBody),
+))]
+pub async fn failures(
+    State(state): State<AppState>,
+    agent: AuthedAgent,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(report): ApiJson<FailedChecks>,
+) -> Result<Json<InvitationSummary>, ApiError> {
+    if report.failed_attempts > MAX_REPORTED_FAILURES {
+        return Err(ApiError::bad_request(format!(
+            "`failed_attempts` is at most {MAX_REPORTED_FAILURES}."
+        )));
+    }
+    let (state, agent, id) = (&state, &agent, &id);
+    let inv = retry::on_concurrent_change(
+        || format!("failed checks of invitation {id} being recorded"),
+        || async move {
+            let mut inv = owned(state, agent, id).await?;
+            let now = state.clock.now();
+            let before = inv.failed_attempts;
+            let locked = inv.handle_failed_checks(report.failed_attempts, report.locked, now);
+            let mut writes = state.store.begin().await?;
+            if !writes.save_invitation(&mut inv).await? {
+                return Ok(None);
+            }
+            let event = |kind| AuditEvent {
+                agent: Some(agent.id),
+                invitation: Some(inv.id),
+                session: inv.active_session,
+                ..AuditEvent::new(kind, Actor::Machine(&agent.name))
+            };
+            if inv.failed_attempts > before {
+                writes
+                    .append_audit(event(AuditKind::WrongPassword), now)
+                    .await?;
+            }
+            if locked {
+                writes
+                    .append_audit(event(AuditKind::InvitationLocked), now)
+                    .await?;
+            }
+            writes.commit().await?;
             Ok::<_, ApiError>(Some(inv))
         },
     )

@@ -2,7 +2,8 @@
 //!
 //! * [`agents`]: registration and the agent's bearer credential.
 //! * [`enroll`]: a machine joins an organisation's support desk with an enrolment token.
-//! * [`invitations`]: create, list, inspect and revoke (agent only).
+//! * [`invitations`]: create, list, inspect and revoke, and the agent's report of failed
+//!   password checks (agent only).
 //! * [`direct`]: an enrolled machine lists its desk's experts and invites one directly.
 //! * [`redeem`]: the expert opens an invitation and receives a session ticket.
 //! * [`health`]: liveness and database reachability.
@@ -54,6 +55,7 @@ pub struct ApiPath<T>(pub T);
         invitations::list,
         invitations::get_one,
         invitations::revoke,
+        invitations::failures,
         direct::experts,
         direct::send,
         redeem::redeem,
@@ -164,6 +166,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/experts", get(direct::experts))
         .route("/api/invitations/{id}", get(invitations::get_one))
         .route("/api/invitations/{id}/revoke", post(invitations::revoke))
+        .route(
+            "/api/invitations/{id}/failures",
+            post(invitations::failures),
+        )
         .route("/api/redeem", post(redeem::redeem))
         .route(
             "/api/openapi.json",

@@ -17,7 +17,6 @@ use std::net::SocketAddr;
 #[utoipa::path(post, path = "/api/redeem", request_body = RedeemRequest, responses(
     (status = 200, body = RedeemResponse, description = "Waiting for the novice's consent"),
     (status = 400, body = ErrorBody),
-    (status = 401, body = ErrorBody, description = "password_required or wrong_password"),
     (status = 404, body = ErrorBody, description = "unknown_invitation"),
     (status = 409, body = ErrorBody, description = "in_use"),
     (status = 410, body = ErrorBody, description = "expired or revoked"),
@@ -38,7 +37,6 @@ pub async fn redeem(
     let expert_name = clean_name(&req.expert_name, "Your name")?;
     let given = Redemption {
         code: &req.code,
-        password: req.password.as_deref(),
         expert_name,
     };
     let admitted = redeem::redeem(&state, given).await?;

@@ -149,7 +149,7 @@ pub async fn snapshot(
         .await?
         .into_iter()
         .filter_map(|found| {
-            let state_name = match found.invitation.status(now, state.policy) {
+            let state_name = match found.invitation.status(now) {
                 InvitationStatus::Open => "open",
                 InvitationStatus::InUse => "in_use",
                 _ => return None,

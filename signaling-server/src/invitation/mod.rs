@@ -1,8 +1,15 @@
 //! Invitation lifecycle as a pure type: no IO, no clock reads, no randomness of its own.
 //!
 //! An [`Invitation`] is loaded from the store, asked to handle one input with the current time
-//! (`handle_redeem`, `handle_revoke`, `handle_session_ended`), and written back; the store
-//! guards the write with the row's `version` so two concurrent redemptions cannot both win.
+//! (`handle_redeem`, `handle_revoke`, `handle_session_ended`, `handle_failed_checks`), and
+//! written back; the store guards the write with the row's `version` so two concurrent
+//! redemptions cannot both win.
+//!
+//! The server does not judge passwords: the agent checks the password (or the secret of a link
+//! without one) with the expert's browser once the novice has allowed the connection
+//! (`docs/pake.md`), counts the failures itself, locks the invitation after
+//! `agent::MAX_FAILED_CHECKS` and tells the server ([`Invitation::handle_failed_checks`]). The
+//! server only keeps what it is told, to show the novice and to refuse a locked invitation early.
 //!
 //! Status precedence, as the novice sees it: revoked, then locked, then declined, then in use,
 //! then expired, then open. An invitation in use stays in use until its session ends even if it
@@ -23,23 +30,9 @@ pub const DEFAULT_LIFETIME_SECS: u64 = 60 * 60;
 pub const MAX_LIFETIME_SECS: u64 = 30 * 24 * 60 * 60;
 /// Shortest lifetime that still gives an expert time to open the link.
 pub const MIN_LIFETIME_SECS: u64 = 60;
-/// Longest password accepted, in bytes (hashing cost grows with length).
-pub const MAX_PASSWORD: usize = 256;
-
-/// Rules that come from configuration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Policy {
-    /// Wrong passwords after which the invitation locks.
-    pub max_failed_attempts: u32,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            max_failed_attempts: 5,
-        }
-    }
-}
+/// Most failed checks an agent may report: far above its own limit, so that a count from a
+/// misbehaving agent stays a small number.
+pub const MAX_REPORTED_FAILURES: u32 = 1000;
 
 /// Why an invitation cannot be created.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -55,15 +48,10 @@ pub enum CreateError {
 pub enum Refusal {
     Expired,
     Revoked,
+    /// The agent locked it after too many failed password checks.
     Locked,
     /// Another expert is using it right now.
     InUse,
-    /// A password is set and none was given (not counted as a wrong attempt).
-    PasswordRequired,
-    /// The password was wrong; `remaining` tries are left before it locks.
-    WrongPassword {
-        remaining: u32,
-    },
 }
 
 /// Why an expert's answer to a direct invitation was refused.
@@ -79,20 +67,6 @@ pub enum AnswerRefusal {
     AlreadyDeclined,
 }
 
-/// What the expert supplied, already checked against the stored hash.
-///
-/// For an invitation with a password, `Correct` and `Wrong` stand for an attempt that was
-/// counted in [`Invitation::failed_attempts`] *before* the password was checked (the store
-/// does it in one atomic statement, as [`Invitation::handle_password_attempt`] does here), so
-/// that any number of concurrent guesses cannot pass the limit. A correct password gives its
-/// count back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PasswordCheck {
-    NotSupplied,
-    Correct,
-    Wrong,
-}
-
 /// One invitation's persistent state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invitation {
@@ -101,8 +75,12 @@ pub struct Invitation {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// Whether the console asks the expert for a password (the agent checks it).
     pub has_password: bool,
+    /// Failed password checks, as the agent last reported them.
     pub failed_attempts: u32,
+    /// When the agent said it locked the invitation.
+    pub locked_at: Option<i64>,
     pub active_session: Option<SessionId>,
     /// The expert a direct invitation is addressed to.
     pub direct_to: Option<UserId>,
@@ -137,6 +115,7 @@ impl Invitation {
             revoked_at: None,
             has_password,
             failed_attempts: 0,
+            locked_at: None,
             active_session: None,
             direct_to: None,
             accepted_at: None,
@@ -160,10 +139,10 @@ impl Invitation {
     }
 
     /// The state the novice sees at `now`.
-    pub fn status(&self, now: i64, policy: Policy) -> InvitationStatus {
+    pub fn status(&self, now: i64) -> InvitationStatus {
         if self.revoked_at.is_some() {
             InvitationStatus::Revoked
-        } else if self.is_locked(policy) {
+        } else if self.locked_at.is_some() {
             InvitationStatus::Locked
         } else if self.declined_at.is_some() {
             InvitationStatus::Declined
@@ -176,13 +155,9 @@ impl Invitation {
         }
     }
 
-    fn is_locked(&self, policy: Policy) -> bool {
-        self.has_password && self.failed_attempts >= policy.max_failed_attempts
-    }
-
-    /// Why the invitation cannot be opened at `now` whatever the password, if it cannot.
-    pub fn check_open(&self, now: i64, policy: Policy) -> Result<(), Refusal> {
-        match self.status(now, policy) {
+    /// Why the invitation cannot be opened at `now`, if it cannot.
+    pub fn check_open(&self, now: i64) -> Result<(), Refusal> {
+        match self.status(now) {
             InvitationStatus::Revoked => Err(Refusal::Revoked),
             InvitationStatus::Locked => Err(Refusal::Locked),
             InvitationStatus::Expired => Err(Refusal::Expired),
@@ -195,50 +170,24 @@ impl Invitation {
         }
     }
 
-    /// Counts one password attempt before the password is checked; refused once the
-    /// invitation is locked. Returns the attempts counted so far. The store's
-    /// `count_password_attempt` is the same rule as one atomic statement.
-    pub fn handle_password_attempt(&mut self, policy: Policy) -> Result<u32, Refusal> {
-        if self.failed_attempts >= policy.max_failed_attempts {
-            return Err(Refusal::Locked);
-        }
-        self.failed_attempts += 1;
-        Ok(self.failed_attempts)
-    }
-
-    /// An expert tries to open the invitation. On success the invitation is in use by `session`.
-    /// A wrong password was counted towards the lock beforehand (see [`PasswordCheck`]); the
-    /// attempt that reaches the limit is answered `Locked` so that the expert learns it at once.
-    pub fn handle_redeem(
-        &mut self,
-        password: PasswordCheck,
-        session: SessionId,
-        now: i64,
-        policy: Policy,
-    ) -> Result<(), Refusal> {
-        if self.has_password && password == PasswordCheck::Correct {
-            // Counted as an attempt before it was checked, but it was no wrong one.
-            self.failed_attempts = self.failed_attempts.saturating_sub(1);
-        }
-        self.check_open(now, policy)?;
-        if self.has_password {
-            match password {
-                PasswordCheck::NotSupplied => return Err(Refusal::PasswordRequired),
-                PasswordCheck::Wrong => {
-                    let remaining = policy
-                        .max_failed_attempts
-                        .saturating_sub(self.failed_attempts);
-                    return Err(if remaining == 0 {
-                        Refusal::Locked
-                    } else {
-                        Refusal::WrongPassword { remaining }
-                    });
-                }
-                PasswordCheck::Correct => {}
-            }
-        }
+    /// An expert opens the invitation: on success it is in use by `session`. Whether the expert
+    /// knows the password is for the agent to find out.
+    pub fn handle_redeem(&mut self, session: SessionId, now: i64) -> Result<(), Refusal> {
+        self.check_open(now)?;
         self.active_session = Some(session);
         Ok(())
+    }
+
+    /// The agent reports `failed` password checks so far, and whether it locked the
+    /// invitation. Counts only grow (a stale report changes nothing) and a lock stays. Returns
+    /// whether this report locked it.
+    pub fn handle_failed_checks(&mut self, failed: u32, locked: bool, now: i64) -> bool {
+        self.failed_attempts = self.failed_attempts.max(failed.min(MAX_REPORTED_FAILURES));
+        if locked && self.locked_at.is_none() {
+            self.locked_at = Some(now);
+            return true;
+        }
+        false
     }
 
     /// Why `expert` may not answer this direct invitation at `now`, if they may not.
@@ -312,21 +261,11 @@ mod tests {
         .expect("valid lifetime")
     }
 
-    fn policy() -> Policy {
-        Policy::default()
-    }
-
-    /// A password guess as the server makes it: counted first, then checked.
-    fn guess(inv: &mut Invitation, check: PasswordCheck, policy: Policy) -> Result<(), Refusal> {
-        inv.handle_password_attempt(policy)?;
-        inv.handle_redeem(check, SessionId::new_random(), T0, policy)
-    }
-
     #[test]
     fn default_lifetime_is_one_hour() {
         let inv = invitation(false);
         assert_eq!(inv.expires_at - inv.created_at, 3600);
-        assert_eq!(inv.status(T0, policy()), InvitationStatus::Open);
+        assert_eq!(inv.status(T0), InvitationStatus::Open);
     }
 
     #[test]
@@ -348,14 +287,9 @@ mod tests {
     #[test]
     fn expires_by_clock() {
         let mut inv = invitation(false);
-        assert_eq!(inv.status(T0 + 3599, policy()), InvitationStatus::Open);
-        assert_eq!(inv.status(T0 + 3600, policy()), InvitationStatus::Expired);
-        let err = inv.handle_redeem(
-            PasswordCheck::NotSupplied,
-            SessionId::new_random(),
-            T0 + 3600,
-            policy(),
-        );
+        assert_eq!(inv.status(T0 + 3599), InvitationStatus::Open);
+        assert_eq!(inv.status(T0 + 3600), InvitationStatus::Expired);
+        let err = inv.handle_redeem(SessionId::new_random(), T0 + 3600);
         assert_eq!(err, Err(Refusal::Expired));
         assert_eq!(inv.active_session, None);
     }
@@ -364,130 +298,38 @@ mod tests {
     fn redeem_once_per_session() {
         let mut inv = invitation(false);
         let s1 = SessionId::new_random();
-        assert_eq!(
-            inv.handle_redeem(PasswordCheck::NotSupplied, s1, T0, policy()),
-            Ok(())
-        );
-        assert_eq!(inv.status(T0, policy()), InvitationStatus::InUse);
+        assert_eq!(inv.handle_redeem(s1, T0), Ok(()));
+        assert_eq!(inv.status(T0), InvitationStatus::InUse);
         let s2 = SessionId::new_random();
-        assert_eq!(
-            inv.handle_redeem(PasswordCheck::NotSupplied, s2, T0 + 1, policy()),
-            Err(Refusal::InUse)
-        );
+        assert_eq!(inv.handle_redeem(s2, T0 + 1), Err(Refusal::InUse));
         // A stale end for another session does not free it.
         inv.handle_session_ended(s2);
-        assert_eq!(inv.status(T0 + 2, policy()), InvitationStatus::InUse);
+        assert_eq!(inv.status(T0 + 2), InvitationStatus::InUse);
         inv.handle_session_ended(s1);
-        assert_eq!(inv.status(T0 + 2, policy()), InvitationStatus::Open);
-        assert_eq!(
-            inv.handle_redeem(PasswordCheck::NotSupplied, s2, T0 + 3, policy()),
-            Ok(())
-        );
+        assert_eq!(inv.status(T0 + 2), InvitationStatus::Open);
+        assert_eq!(inv.handle_redeem(s2, T0 + 3), Ok(()));
     }
 
     #[test]
     fn in_use_outlives_expiry_then_expires() {
         let mut inv = invitation(false);
         let s = SessionId::new_random();
-        inv.handle_redeem(PasswordCheck::NotSupplied, s, T0 + 3500, policy())
-            .expect("open");
-        assert_eq!(inv.status(T0 + 4000, policy()), InvitationStatus::InUse);
+        inv.handle_redeem(s, T0 + 3500).expect("open");
+        assert_eq!(inv.status(T0 + 4000), InvitationStatus::InUse);
         inv.handle_session_ended(s);
-        assert_eq!(inv.status(T0 + 4000, policy()), InvitationStatus::Expired);
+        assert_eq!(inv.status(T0 + 4000), InvitationStatus::Expired);
     }
 
     #[test]
     fn revoke_ends_the_session_and_wins_over_everything() {
         let mut inv = invitation(true);
         let s = SessionId::new_random();
-        inv.handle_redeem(PasswordCheck::Correct, s, T0, policy())
-            .expect("open");
+        inv.handle_redeem(s, T0).expect("open");
         assert_eq!(inv.handle_revoke(T0 + 5), Some(s));
         assert_eq!(inv.handle_revoke(T0 + 9), None);
         assert_eq!(inv.revoked_at, Some(T0 + 5));
-        assert_eq!(inv.status(T0 + 10, policy()), InvitationStatus::Revoked);
-        assert_eq!(
-            inv.handle_redeem(PasswordCheck::Correct, s, T0 + 10, policy()),
-            Err(Refusal::Revoked)
-        );
-    }
-
-    #[test]
-    fn password_is_required_but_missing_one_does_not_count() {
-        let mut inv = invitation(true);
-        let s = SessionId::new_random();
-        for _ in 0..10 {
-            assert_eq!(
-                inv.handle_redeem(PasswordCheck::NotSupplied, s, T0, policy()),
-                Err(Refusal::PasswordRequired)
-            );
-        }
-        assert_eq!(inv.failed_attempts, 0);
-    }
-
-    #[test]
-    fn locks_after_n_wrong_passwords() {
-        let mut inv = invitation(true);
-        for remaining in (1..5).rev() {
-            assert_eq!(
-                guess(&mut inv, PasswordCheck::Wrong, policy()),
-                Err(Refusal::WrongPassword { remaining })
-            );
-        }
-        assert_eq!(
-            guess(&mut inv, PasswordCheck::Wrong, policy()),
-            Err(Refusal::Locked)
-        );
-        assert_eq!(inv.status(T0, policy()), InvitationStatus::Locked);
-        // Once locked even the right password is refused before it is checked, and attempts
-        // stop counting.
-        assert_eq!(inv.handle_password_attempt(policy()), Err(Refusal::Locked));
-        assert_eq!(inv.failed_attempts, 5);
-    }
-
-    #[test]
-    fn lock_limit_is_configurable() {
-        let strict = Policy {
-            max_failed_attempts: 1,
-        };
-        let mut inv = invitation(true);
-        assert_eq!(
-            guess(&mut inv, PasswordCheck::Wrong, strict),
-            Err(Refusal::Locked)
-        );
-    }
-
-    #[test]
-    fn right_password_after_wrong_ones_opens_and_is_not_counted() {
-        let mut inv = invitation(true);
-        let _ = guess(&mut inv, PasswordCheck::Wrong, policy());
-        assert_eq!(guess(&mut inv, PasswordCheck::Correct, policy()), Ok(()));
-        assert_eq!(inv.failed_attempts, 1);
-    }
-
-    #[test]
-    fn guesses_counted_at_once_lock_at_the_limit_and_a_right_one_among_them_opens() {
-        // Five guesses counted before any was checked: the sixth is refused uncounted.
-        let mut inv = invitation(true);
-        for n in 1..=5 {
-            assert_eq!(inv.handle_password_attempt(policy()), Ok(n));
-        }
-        assert_eq!(inv.handle_password_attempt(policy()), Err(Refusal::Locked));
-        // Four of them were wrong: each is told the invitation locked.
-        let s = SessionId::new_random();
-        for _ in 0..4 {
-            assert_eq!(
-                inv.handle_redeem(PasswordCheck::Wrong, s, T0, policy()),
-                Err(Refusal::Locked)
-            );
-        }
-        // The fifth was right: it gives its count back and opens.
-        assert_eq!(
-            inv.handle_redeem(PasswordCheck::Correct, s, T0, policy()),
-            Ok(())
-        );
-        assert_eq!(inv.failed_attempts, 4);
-        assert_eq!(inv.status(T0, policy()), InvitationStatus::InUse);
+        assert_eq!(inv.status(T0 + 10), InvitationStatus::Revoked);
+        assert_eq!(inv.handle_redeem(s, T0 + 10), Err(Refusal::Revoked));
     }
 
     fn direct(to: UserId) -> Invitation {
@@ -505,10 +347,10 @@ mod tests {
     fn a_direct_invitation_is_accepted_once_then_used_up() {
         let bob = UserId::new_random();
         let mut inv = direct(bob);
-        assert_eq!(inv.status(T0, policy()), InvitationStatus::Open);
+        assert_eq!(inv.status(T0), InvitationStatus::Open);
         let s = SessionId::new_random();
         assert_eq!(inv.handle_accept(bob, s, T0 + 5), Ok(()));
-        assert_eq!(inv.status(T0 + 5, policy()), InvitationStatus::InUse);
+        assert_eq!(inv.status(T0 + 5), InvitationStatus::InUse);
         let again = inv.handle_accept(bob, SessionId::new_random(), T0 + 6);
         assert_eq!(again, Err(AnswerRefusal::AlreadyAccepted));
         assert_eq!(
@@ -521,7 +363,7 @@ mod tests {
             Err(AnswerRefusal::AlreadyAccepted)
         );
         inv.handle_session_ended(s);
-        assert_eq!(inv.status(T0 + 8, policy()), InvitationStatus::Expired);
+        assert_eq!(inv.status(T0 + 8), InvitationStatus::Expired);
         assert_eq!(
             inv.handle_accept(bob, s, T0 + 9),
             Err(AnswerRefusal::AlreadyAccepted)
@@ -533,7 +375,7 @@ mod tests {
         let bob = UserId::new_random();
         let mut inv = direct(bob);
         assert_eq!(inv.handle_decline(bob, T0 + 1), Ok(()));
-        assert_eq!(inv.status(T0 + 1, policy()), InvitationStatus::Declined);
+        assert_eq!(inv.status(T0 + 1), InvitationStatus::Declined);
         assert_eq!(
             inv.handle_accept(bob, SessionId::new_random(), T0 + 2),
             Err(AnswerRefusal::AlreadyDeclined)
@@ -543,9 +385,9 @@ mod tests {
             Err(AnswerRefusal::AlreadyDeclined)
         );
         // Declined stays declined after expiry, and revoking wins over it.
-        assert_eq!(inv.status(T0 + 9999, policy()), InvitationStatus::Declined);
+        assert_eq!(inv.status(T0 + 9999), InvitationStatus::Declined);
         inv.handle_revoke(T0 + 10);
-        assert_eq!(inv.status(T0 + 10, policy()), InvitationStatus::Revoked);
+        assert_eq!(inv.status(T0 + 10), InvitationStatus::Revoked);
     }
 
     #[test]
@@ -582,19 +424,42 @@ mod tests {
     fn a_direct_invitation_cannot_be_opened_by_code() {
         let mut inv = direct(UserId::new_random());
         let s = SessionId::new_random();
-        assert_eq!(
-            inv.handle_redeem(PasswordCheck::NotSupplied, s, T0, policy()),
-            Err(Refusal::Revoked)
-        );
+        assert_eq!(inv.handle_redeem(s, T0), Err(Refusal::Revoked));
         assert_eq!(inv.active_session, None);
     }
 
     #[test]
-    fn password_is_ignored_when_none_is_set() {
-        let mut inv = invitation(false);
+    fn the_server_keeps_what_the_agent_reports_and_a_lock_stays() {
+        let mut inv = invitation(true);
+        assert!(!inv.handle_failed_checks(1, false, T0));
+        assert_eq!(inv.failed_attempts, 1);
+        assert_eq!(inv.status(T0), InvitationStatus::Open);
+        // A stale report does not lower the count.
+        inv.handle_failed_checks(0, false, T0);
+        assert_eq!(inv.failed_attempts, 1);
+        assert!(inv.handle_failed_checks(5, true, T0 + 1));
+        assert_eq!(inv.status(T0 + 1), InvitationStatus::Locked);
         assert_eq!(
-            inv.handle_redeem(PasswordCheck::Wrong, SessionId::new_random(), T0, policy()),
-            Ok(())
+            inv.handle_redeem(SessionId::new_random(), T0 + 2),
+            Err(Refusal::Locked)
         );
+        // Locked once: a later report keeps the first time, and nothing unlocks.
+        assert!(!inv.handle_failed_checks(6, true, T0 + 3));
+        assert!(!inv.handle_failed_checks(6, false, T0 + 3));
+        assert_eq!(inv.locked_at, Some(T0 + 1));
+        // A wild count stays bounded.
+        inv.handle_failed_checks(u32::MAX, true, T0 + 4);
+        assert_eq!(inv.failed_attempts, MAX_REPORTED_FAILURES);
+    }
+
+    #[test]
+    fn a_lock_reported_while_in_use_shows_once_revoking_wins() {
+        let mut inv = invitation(false);
+        let s = SessionId::new_random();
+        inv.handle_redeem(s, T0).expect("open");
+        inv.handle_failed_checks(5, true, T0 + 1);
+        assert_eq!(inv.status(T0 + 1), InvitationStatus::Locked);
+        inv.handle_revoke(T0 + 2);
+        assert_eq!(inv.status(T0 + 2), InvitationStatus::Revoked);
     }
 }

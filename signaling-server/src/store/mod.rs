@@ -90,13 +90,12 @@ pub struct AgentRecord {
 #[derive(Clone, Debug)]
 pub struct FoundInvitation {
     pub invitation: Invitation,
-    pub password_hash: Option<String>,
     pub novice_name: String,
 }
 
 pub(crate) const INVITATION_COLUMNS: &str =
     "i.id, i.agent_id, i.created_at, i.expires_at, i.revoked_at, \
-     i.password_hash, i.failed_attempts, i.active_session, i.direct_to, i.accepted_at, \
+     i.has_password, i.failed_attempts, i.locked_at, i.active_session, i.direct_to, i.accepted_at, \
      i.declined_at, i.version";
 
 impl Store {
@@ -237,7 +236,6 @@ impl Store {
         row.map(|r| {
             Ok(FoundInvitation {
                 invitation: invitation_from_row(&r)?,
-                password_hash: r.try_get("password_hash")?,
                 novice_name: r.try_get("novice_name")?,
             })
         })
@@ -283,30 +281,6 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(invitation_from_row).collect()
-    }
-
-    /// Counts one password attempt on invitation `id` in one atomic statement, before the
-    /// password is checked, unless `max` attempts are counted already (it is locked). Returns
-    /// the attempts counted so far, `None` when locked. Any number of concurrent guesses
-    /// therefore stops at `max`; the row's version moves on, so no stale write can undo it.
-    pub async fn count_password_attempt(
-        &self,
-        id: InvitationId,
-        max: u32,
-    ) -> Result<Option<u32>, ServerError> {
-        let row = sqlx::query(
-            "UPDATE invitations SET failed_attempts = failed_attempts + 1, version = version + 1 \
-             WHERE id = $1 AND failed_attempts < $2 RETURNING failed_attempts",
-        )
-        .bind(id.to_string())
-        .bind(i64::from(max))
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            let n: i64 = r.try_get("failed_attempts")?;
-            Ok(u32::try_from(n).unwrap_or(u32::MAX))
-        })
-        .transpose()
     }
 
     /// At start-up of a single node, no WebSocket survives: sessions left open by the previous
@@ -386,14 +360,9 @@ impl Writes {
     }
 
     /// Invitations of `agent` that can still be opened or are in use at `now` (locked ones
-    /// after `max_failed` wrong passwords excluded), counted after taking the agent's row so
-    /// that concurrent creations for one agent are counted one after the other.
-    pub async fn open_invitations(
-        &mut self,
-        agent: AgentId,
-        now: i64,
-        max_failed: u32,
-    ) -> Result<u64, ServerError> {
+    /// excluded), counted after taking the agent's row so that concurrent creations for one
+    /// agent are counted one after the other.
+    pub async fn open_invitations(&mut self, agent: AgentId, now: i64) -> Result<u64, ServerError> {
         // A write first: PostgreSQL locks the agent's row, SQLite takes the write lock.
         sqlx::query("UPDATE agents SET name = name WHERE id = $1")
             .bind(agent.to_string())
@@ -402,12 +371,11 @@ impl Writes {
         let row = sqlx::query(
             "SELECT COUNT(*) AS open FROM invitations WHERE agent_id = $1 \
              AND revoked_at IS NULL AND declined_at IS NULL \
-             AND NOT (password_hash IS NOT NULL AND failed_attempts >= $3) \
+             AND locked_at IS NULL \
              AND (active_session IS NOT NULL OR (expires_at > $2 AND accepted_at IS NULL))",
         )
         .bind(agent.to_string())
         .bind(now)
-        .bind(i64::from(max_failed))
         .fetch_one(&mut *self.tx)
         .await?;
         let open: i64 = row.try_get("open")?;
@@ -433,10 +401,9 @@ impl Writes {
         &mut self,
         inv: &Invitation,
         codes: &CodeDigests,
-        password_hash: Option<&str>,
     ) -> Result<(), ServerError> {
         sqlx::query(
-            "INSERT INTO invitations (id, agent_id, code_hash, short_code_hash, password_hash, \
+            "INSERT INTO invitations (id, agent_id, code_hash, short_code_hash, has_password, \
              created_at, expires_at, direct_to, failed_attempts, version) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, 0)",
         )
@@ -444,7 +411,7 @@ impl Writes {
         .bind(inv.agent_id.to_string())
         .bind(codes.code.as_str())
         .bind(codes.short_code.as_str())
-        .bind(password_hash.map(str::to_string))
+        .bind(i64::from(inv.has_password))
         .bind(inv.created_at)
         .bind(inv.expires_at)
         .bind(inv.direct_to.map(|u| u.to_string()))
@@ -458,7 +425,7 @@ impl Writes {
     pub async fn save_invitation(&mut self, inv: &mut Invitation) -> Result<bool, ServerError> {
         let done = sqlx::query(
             "UPDATE invitations SET revoked_at = $1, failed_attempts = $2, active_session = $3, \
-             accepted_at = $4, declined_at = $5, version = version + 1 \
+             accepted_at = $4, declined_at = $5, locked_at = $8, version = version + 1 \
              WHERE id = $6 AND version = $7",
         )
         .bind(inv.revoked_at)
@@ -468,6 +435,7 @@ impl Writes {
         .bind(inv.declined_at)
         .bind(inv.id.to_string())
         .bind(inv.version)
+        .bind(inv.locked_at)
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() == 1 {
@@ -538,7 +506,7 @@ pub(crate) fn parse_id<T: FromStr>(row: &AnyRow, column: &str) -> Result<T, Serv
 }
 
 pub(crate) fn invitation_from_row(r: &AnyRow) -> Result<Invitation, ServerError> {
-    let password_hash: Option<String> = r.try_get("password_hash")?;
+    let has_password: i64 = r.try_get("has_password")?;
     let active: Option<String> = r.try_get("active_session")?;
     let direct_to: Option<String> = r.try_get("direct_to")?;
     let failed: i64 = r.try_get("failed_attempts")?;
@@ -548,8 +516,9 @@ pub(crate) fn invitation_from_row(r: &AnyRow) -> Result<Invitation, ServerError>
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
         revoked_at: r.try_get("revoked_at")?,
-        has_password: password_hash.is_some(),
+        has_password: has_password != 0,
         failed_attempts: u32::try_from(failed).unwrap_or(u32::MAX),
+        locked_at: r.try_get("locked_at")?,
         active_session: active
             .map(|s| {
                 s.parse()

@@ -307,13 +307,30 @@ impl Client {
         body.expect("invitation body")
     }
 
-    pub async fn redeem(&self, code: &str, password: Option<&str>) -> (u16, serde_json::Value) {
+    pub async fn redeem(&self, code: &str) -> (u16, serde_json::Value) {
         self.post_json(
             "/api/redeem",
             &RedeemRequest {
                 code: code.into(),
-                password: password.map(str::to_string),
                 expert_name: "Bob the expert".into(),
+            },
+        )
+        .await
+    }
+
+    /// The agent reports `failed_attempts` failed password checks of invitation `id`, locked or
+    /// not, as `agent` does after each failed check.
+    pub async fn report_failures(
+        &self,
+        id: protocol::ids::InvitationId,
+        failed_attempts: u32,
+        locked: bool,
+    ) -> (u16, serde_json::Value) {
+        self.post_json(
+            &format!("/api/invitations/{id}/failures"),
+            &protocol::api::FailedChecks {
+                failed_attempts,
+                locked,
             },
         )
         .await
@@ -575,7 +592,7 @@ pub async fn redeemed_session(server: &TestServer) -> (RedeemResponse, Vec<IceSe
     let mut agent = agent_ws(server, &alice).await;
     expect_type(&mut agent, "welcome").await;
     let invitation = alice.invite(&CreateInvitationRequest::default()).await;
-    let (status, body) = server.client().redeem(&invitation.code, None).await;
+    let (status, body) = server.client().redeem(&invitation.code).await;
     assert_eq!(status, 200, "{body}");
     let redeemed: RedeemResponse = serde_json::from_value(body).expect("redeem response");
     let request = expect_type(&mut agent, "session_request").await;
