@@ -214,6 +214,10 @@ impl From<protocol::signal::EndReason> for SessionEndReason {
             R::ServerShutdown => Self::ServerShutdown,
             R::NotRecorded => Self::NotRecorded,
             R::VideoUnsupported => Self::VideoUnsupported,
+            // The agent ends these itself (the password check failed; its own record of the
+            // invitation refused it), so the server never tells it of them; the nearest words.
+            R::PasswordMismatch => Self::BrowserNotProven,
+            R::InvitationClosed => Self::InvitationExpired,
         }
     }
 }
