@@ -71,6 +71,7 @@ pub fn app(state: AppState) -> Router {
         .merge(desk::router())
         .route("/ws/agent", get(signal::ws::agent_ws))
         .route("/ws/expert", get(signal::ws::expert_ws))
+        .route("/i", get(pages::code_entry))
         .route("/i/{code}", get(pages::console))
         .nest_service("/static", static_files)
         .layer(axum::middleware::from_fn_with_state(

@@ -3,7 +3,8 @@
 //!
 //! `GET /i/{code}` is the expert console for one invitation: it names who invited, asks for a
 //! password when one is set, and says plainly when the invitation is unknown, expired, revoked,
-//! locked or in use. Scripts come only from `/static` (no inline script), so the page works under
+//! locked or in use. `GET /i` takes the short code read out on the phone; the page's script
+//! keeps its secret part and opens `/i/<lookup part>#<secret>`, so the server never sees it. Scripts come only from `/static` (no inline script), so the page works under
 //! a strict Content-Security-Policy. The page is limited per client address like redemption,
 //! since it tells whether a code exists.
 
@@ -71,7 +72,7 @@ impl SecurityHeaders {
 pub struct ConsolePage {
     novice_name: String,
     /// `open`, `in_use`, `expired`, `revoked`, `locked` or `unknown`; `waiting` for help a
-    /// support-desk operator offered.
+    /// support-desk operator offered; `code` for the page that takes a short code.
     state: &'static str,
     headline: String,
     explanation: &'static str,
@@ -93,6 +94,20 @@ impl ConsolePage {
             offer,
         }
     }
+}
+
+/// `GET /i`: the expert types the short code they were read out.
+pub async fn code_entry() -> Result<Response, ApiError> {
+    let page = ConsolePage {
+        novice_name: String::new(),
+        state: "code",
+        headline: "Open an invitation".into(),
+        explanation: "Type the code you were given (five groups of four), then press Open.",
+        has_password: false,
+        offer: String::new(),
+    };
+    let html = page.render().map_err(ServerError::from)?;
+    Ok(Html(html).into_response())
 }
 
 fn state_code(status: InvitationStatus) -> &'static str {
@@ -162,7 +177,8 @@ async fn console_page(
                     "This invitation was cancelled by the person who sent it."
                 }
                 InvitationStatus::Locked => {
-                    "This invitation is locked after too many wrong passwords. Ask for a new one."
+                    "This invitation is locked after too many wrong passwords (or attempts to \
+                     intercept the connection). Ask for a new one."
                 }
                 InvitationStatus::Declined => "This invitation was declined.",
             };

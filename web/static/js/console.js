@@ -16,10 +16,27 @@
 // only. If the signaling connection drops, the page reconnects with that secret for up to
 // RECONNECT_FOR and goes on where it was; a reloaded page has no secret, and the novice is asked
 // again.
+//
+// The password is checked by the novice's agent, never by the server (docs/pake.md): the link
+// carries the invitation's secret after its '#', which browsers never send to a server (or the
+// expert types it, from the short code), and once the data channel opens this page proves to
+// the agent with SPAKE2 that it holds the secret and the password, bound to the session and to
+// the DTLS certificates of this very connection; the agent proves the same in return. Only
+// then does the page show the picture (`document.body.dataset.verified`: "yes"), and a check
+// that fails ends the session: the password was wrong, or someone is intercepting the
+// connection (state "refused", `dataset.refusal` "wrong_password" or "intercepted").
 
 import { ExpertPeer } from "/static/js/peer.js";
 import { RemoteControl } from "/static/js/control.js";
 import { clean } from "/static/js/text.js";
+import {
+  exchangePassword,
+  fromHex,
+  parseSecret,
+  splitShortCode,
+  toHex,
+} from "/static/js/invitation.js";
+import { PasswordScalar, Role, sessionAad, Spake2 } from "/static/js/pake.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -44,6 +61,22 @@ const TEXT = {
   noviceEnded: "The person you are helping ended the session.",
   youEnded: "You ended the session.",
   messageNotSent: (why) => `Message not sent: ${why}`,
+  // The secret of the invitation, and the password check with the agent.
+  secretMissing:
+    "This link is missing its secret part (after the #). Type the secret code you were given, or open the whole link.",
+  secretNeeded: "Please type the secret code (the last eight characters of the code you were given).",
+  codeInvalid: "That is not a whole code: it has five groups of four letters and digits.",
+  checking: (novice) => `${novice} allowed the connection. Checking the password with their computer…`,
+  wrongPassword: (triesLeft) =>
+    "The password was wrong, or someone is intercepting the connection. Nothing was shared." +
+    (triesLeft === 0
+      ? " The invitation is now locked."
+      : typeof triesLeft === "number"
+        ? ` ${triesLeft} more ${triesLeft === 1 ? "try" : "tries"} before the invitation locks.`
+        : ""),
+  intercepted:
+    "The computer that answered could not prove it is the one that invited you: someone may be intercepting the connection. Nothing was shown.",
+  checkBroken: (why) => `The password check could not be completed (${why}).`,
   // The browser check, before the novice is asked.
   unsupportedHeadline: "This browser cannot show a live screen",
   notAsked: (novice) => `${novice} has not been asked anything.`,
@@ -111,6 +144,18 @@ const page = {
   iceServers: null,
   /** The timer that ends the page if nobody explains a closed connection in time. */
   explanationTimer: null,
+  /** The invitation's secret, from the link's fragment or typed; never sent anywhere. */
+  secret: null,
+  /** What the password check needs once the invitation is redeemed; null when the server
+   * admitted this page itself (help offered from the desk: no secret to prove). */
+  check: null,
+  /** The check's state: the exchange, then the confirmation awaited. */
+  exchange: null,
+  confirming: null,
+  /** The check passed both ways (or there is none), and the video track arrived. */
+  verified: false,
+  agentAccepted: false,
+  track: false,
 };
 
 /** When the last new frame was seen, and whether the picture is shown as paused. */
@@ -139,6 +184,22 @@ function setHeadline(headline, explanation) {
 function inviteCode() {
   const parts = location.pathname.split("/");
   return decodeURIComponent(parts[parts.length - 1] ?? "");
+}
+
+/** The secret the link carries after its '#', if it carries one. */
+function secretFromLink() {
+  return parseSecret(decodeURIComponent(location.hash.slice(1)));
+}
+
+/** The short code page: the whole code stays here; only its lookup part goes to the server. */
+function openCode(event) {
+  event.preventDefault();
+  const code = splitShortCode($("code").value);
+  if (!code) {
+    setState("code", TEXT.codeInvalid);
+    return;
+  }
+  location.assign(`/i/${encodeURIComponent(code.lookup)}#${code.secret}`);
 }
 
 // ---- can this browser show the picture? -------------------------------------------------------
@@ -223,17 +284,24 @@ async function join(event) {
     return;
   }
   page.expertName = name;
-  const password = $("password")?.value ?? null;
+  const secret = page.secret ?? parseSecret($("secret")?.value ?? "");
+  if (!secret) {
+    setState("open", TEXT.secretNeeded);
+    $("secret")?.focus();
+    return;
+  }
+  const password = $("password")?.value ?? "";
   $("connect").disabled = true;
   setState("redeeming", TEXT.checkingInvitation);
 
   let response;
   let body;
   try {
+    // Neither the secret nor the password: those are for the agent alone.
     response = await fetch("/api/redeem", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code: inviteCode(), password: password || null, expert_name: name }),
+      body: JSON.stringify({ code: inviteCode(), expert_name: name }),
     });
     body = await response.json().catch(() => ({}));
   } catch (err) {
@@ -258,6 +326,10 @@ async function join(event) {
   }
 
   form.hidden = true;
+  page.check = {
+    w: PasswordScalar.derive(String(body.invitation_id), exchangePassword(secret, password)),
+    session: String(body.session_id),
+  };
   setState("waiting", TEXT.waitingFor(body.novice_name));
   connect(body);
 }
@@ -271,6 +343,10 @@ function joinOffered(json) {
     return;
   }
   page.expertName = offered.expert_name;
+  // The server admitted this operator itself, and the agent takes its word for a desk's
+  // offer: there is no secret to prove.
+  page.verified = true;
+  page.agentAccepted = true;
   setState("waiting", TEXT.waitingFor(offered.novice_name));
   connect(offered);
 }
@@ -332,7 +408,10 @@ function onServerMessage(msg, redeemed, send) {
         if (msg.ice_servers) page.iceServers = msg.ice_servers;
         // Back after a dropped signaling connection: the picture went on meanwhile.
         if (page.peer) break;
-        setState("connecting", TEXT.allowed(msg.novice_name));
+        setState(
+          "connecting",
+          page.check ? TEXT.checking(msg.novice_name) : TEXT.allowed(msg.novice_name),
+        );
         startPeer(redeemed, send);
       }
       break;
@@ -351,6 +430,12 @@ function onServerMessage(msg, redeemed, send) {
         state = "unsupported";
         document.body.dataset.browser = "no-codec";
       }
+      if (msg.reason === "password_mismatch") {
+        // The agent's own word (with the tries left) may have come first.
+        refuse("wrong_password", msg.message);
+        break;
+      }
+      if (msg.reason === "invitation_closed") state = "refused";
       finish(state, msg.message);
       break;
     }
@@ -377,14 +462,14 @@ function startPeer(redeemed, sendToServer) {
     video: $("video"),
   });
   page.peer = peer;
+  page.noviceName = redeemed.novice_name;
   peer.addEventListener("track", () => {
-    $("session").hidden = false;
-    setState("live", TEXT.connectedTo(redeemed.novice_name));
-    watchFrames($("video"));
+    page.track = true;
+    goLive();
   });
   peer.addEventListener("open", () => {
-    $("chat-input").disabled = false;
-    $("control").disabled = false;
+    if (page.check) startCheck();
+    else goLive();
   });
   peer.addEventListener("message", (e) => onDataMessage(e.detail));
   peer.addEventListener("closed", (e) => {
@@ -400,7 +485,91 @@ function startPeer(redeemed, sendToServer) {
   page.timers.push(setInterval(showQuality, STATS_EVERY));
 }
 
+/** Shows the picture and opens chat and control, once the check passed and the video came. */
+function goLive() {
+  if (page.ended || !page.verified || !page.agentAccepted) return;
+  if (page.peer?.channelOpen) {
+    $("chat-input").disabled = false;
+    $("control").disabled = false;
+  }
+  if (!page.track || page.state === "live") return;
+  document.body.dataset.verified = "yes";
+  $("session").hidden = false;
+  setState("live", TEXT.connectedTo(page.noviceName));
+  watchFrames($("video"));
+}
+
+// ---- the password check with the agent (docs/pake.md) ----------------------------------------
+
+/** The data channel opened: send this browser's share, bound to this connection. */
+function startCheck() {
+  if (page.exchange || page.ended) return;
+  let aad;
+  try {
+    const { agent, expert } = page.peer.fingerprints();
+    aad = sessionAad(page.check.session, agent, expert);
+  } catch (err) {
+    refuse("intercepted", TEXT.intercepted);
+    return;
+  }
+  const [exchange, share] = Spake2.start(Role.EXPERT, page.check.w, "agent", "expert", aad);
+  page.exchange = exchange;
+  page.peer.send({ type: "pake", share: toHex(share) });
+}
+
+/** One of the check's messages from the agent. */
+function onCheckMessage(msg) {
+  try {
+    if (msg.type === "pake" && page.exchange && !page.confirming) {
+      const share = fromHex(msg.share, 65);
+      if (!share) throw new Error("the agent's share is malformed");
+      const [confirming, confirmation] = page.exchange.finish(share);
+      page.confirming = confirming;
+      page.peer.send({ type: "pake_confirm", mac: toHex(confirmation) });
+    } else if (msg.type === "pake_confirm" && page.confirming) {
+      const mac = fromHex(msg.mac, 32);
+      const confirming = page.confirming;
+      page.confirming = null;
+      page.exchange = null;
+      if (!mac) throw new Error("the agent's confirmation is malformed");
+      try {
+        confirming.verify(mac);
+      } catch {
+        refuse("intercepted", TEXT.intercepted);
+        return;
+      }
+      page.verified = true;
+      goLive();
+    } else if (msg.type === "pake_result") {
+      if (msg.ok === true) {
+        page.agentAccepted = true;
+        goLive();
+      } else {
+        const triesLeft = Number.isInteger(msg.tries_left) ? msg.tries_left : null;
+        refuse("wrong_password", TEXT.wrongPassword(triesLeft));
+      }
+    }
+  } catch (err) {
+    refuse("intercepted", TEXT.checkBroken(err.message));
+  }
+}
+
+/** The check failed: the session ends here, with nothing shown, and the expert may try again. */
+function refuse(refusal, message) {
+  if (page.ended) return;
+  document.body.dataset.refusal = refusal;
+  if (page.ws?.readyState === WebSocket.OPEN) page.ws.send(JSON.stringify({ type: "hang_up" }));
+  finish("refused", message);
+  $("retry-line").hidden = false;
+}
+
 function onDataMessage(msg) {
+  if (["pake", "pake_confirm", "pake_result"].includes(msg?.type)) {
+    onCheckMessage(msg);
+    return;
+  }
+  // Nothing from the other end counts before it proved to be the novice's agent.
+  if (!page.verified || !page.agentAccepted) return;
   switch (msg?.type) {
     case "chat":
       addChatLine(msg.from, msg.text, "them");
@@ -577,6 +746,17 @@ function setViewMode(mode) {
 }
 
 function init() {
+  $("code-form")?.addEventListener("submit", openCode);
+  $("retry")?.addEventListener("click", () => location.reload());
+  // The invitation's secret: from the link, else typed by the expert.
+  page.secret = secretFromLink();
+  if ($("join")) {
+    document.body.dataset.secret = page.secret ? "link" : "missing";
+    if (!page.secret) {
+      $("secret-label").hidden = false;
+      setState("open", TEXT.secretMissing);
+    }
+  }
   $("frozen").textContent = TEXT.frozen;
   setFrozen(false);
   $("join")?.addEventListener("submit", join);

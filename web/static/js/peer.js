@@ -14,6 +14,7 @@
 //   peer.send({ type: "chat", from: "Expert", text: "hello" });  // throws if the channel is not open
 //   const s = await peer.stats();
 //   const n = await peer.framesDecoded();   // cheap: the decoder's frame count only
+//   const { agent, expert } = peer.fingerprints();  // the DTLS certificates this connection uses
 //   peer.close();
 //
 // Signals have exactly the JSON shape of protocol::signal::Signal:
@@ -42,6 +43,8 @@
 // pair (null before one is selected), relayed true when either end of that pair is a TURN relay,
 // candidateTypes "<local>/<remote>" of that pair once it has succeeded (e.g. "host/relay"), else
 // null, relayProtocol "udp", "tcp" or "tls" when this side reaches its TURN relay that way.
+
+import { sdpFingerprint } from "/static/js/invitation.js";
 
 /** Label of the one data channel the agent opens (protocol::data::CHANNEL_LABEL). */
 export const CHANNEL_LABEL = "assist";
@@ -193,6 +196,18 @@ export class ExpertPeer extends EventTarget {
       }
     }
     return out;
+  }
+
+  /**
+   * The DTLS certificate fingerprints the password check binds to, as this browser sees them:
+   * the agent's from the offer applied, this browser's own from its answer ("sha-256 ab:..").
+   * Throws before negotiation, or when a description names several certificates.
+   */
+  fingerprints() {
+    return {
+      agent: sdpFingerprint(this.#pc.remoteDescription?.sdp),
+      expert: sdpFingerprint(this.#pc.localDescription?.sdp),
+    };
   }
 
   /** Video frames decoded so far (0 before the first); lighter than stats() for frequent use. */
