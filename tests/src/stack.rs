@@ -261,6 +261,11 @@ impl ServerProcess {
         &self.url
     }
 
+    /// The server's data directory: its SQLite database and journals.
+    pub fn data_dir(&self) -> &Path {
+        self._data.path()
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }

@@ -1,0 +1,315 @@
+//! The invitation's password, and the secret a link carries after its '#', checked between the
+//! agent and the expert's browser (SPAKE2, docs/pake.md), end to end with every real
+//! component: Xvfb with a test pattern, the server and the agent as processes, headless
+//! Chromium as the expert. The server never sees either: it cannot judge them, and its files
+//! hold neither.
+
+use anyhow::{Context, Result};
+use std::time::Duration;
+use tests::browser::{Browser, Page};
+use tests::console::{
+    frames_decoded, invitation_link, join, start_agent, state, status, wait_state, WAIT,
+};
+use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
+use tests::tk::TkProgram;
+use tests::xvfb::Xvfb;
+
+const PASSWORD: &str = "tulip-42";
+
+/// A novice sharing the test pattern through `agent invite` (with a password when given), and
+/// the link it printed.
+struct Novice {
+    agent: AgentProcess,
+    link: String,
+    server: ServerProcess,
+    _secrets: ScratchDir,
+    _pattern: TkProgram,
+    _xvfb: Xvfb,
+}
+
+async fn novice(password: Option<&str>) -> Result<Novice> {
+    let xvfb = Xvfb::start(640, 480)?;
+    let pattern = TkProgram::start(&xvfb, "pattern.py").await?;
+    let server = ServerProcess::start().await?;
+    let secrets = ScratchDir::new("password")?;
+    let file = secrets.path().join("password");
+    let mut args = Vec::new();
+    if let Some(password) = password {
+        std::fs::write(&file, format!("{password}\n"))?;
+        args = vec![
+            "--password-file".to_owned(),
+            file.to_string_lossy().into_owned(),
+        ];
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut agent = start_agent(&server, &xvfb, &args).await?;
+    let link = invitation_link(&mut agent).await?;
+    Ok(Novice {
+        agent,
+        link,
+        server,
+        _secrets: secrets,
+        _pattern: pattern,
+        _xvfb: xvfb,
+    })
+}
+
+/// The link's secret, after its '#'.
+fn secret_of(link: &str) -> Result<&str> {
+    link.split_once('#')
+        .map(|(_, secret)| secret)
+        .context("the link carries a secret after '#'")
+}
+
+/// Waits until frames are decoded: the picture is shown.
+async fn frames_flow(page: &Page) -> Result<()> {
+    page.wait_for(
+        "Number(document.getElementById('quality').dataset.framesDecoded ?? 0) > 2",
+        WAIT,
+        "decoded frames",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Redeems the link's code through the server's API from `page`: what the server answers.
+async fn redeem_status(page: &Page, link: &str) -> Result<(u64, String)> {
+    let code = link
+        .split('#')
+        .next()
+        .and_then(|l| l.rsplit('/').next())
+        .context("a code in the link")?;
+    let answer = page
+        .eval(&format!(
+            "fetch('/api/redeem', {{method: 'POST', headers: {{'content-type': 'application/json'}}, \
+             body: JSON.stringify({{code: {code:?}, expert_name: 'Mallory'}})}}) \
+             .then(async r => [r.status, (await r.json()).error ?? ''])"
+        ))
+        .await?;
+    Ok((
+        answer[0].as_u64().unwrap_or(0),
+        answer[1].as_str().unwrap_or_default().to_owned(),
+    ))
+}
+
+/// Every byte the server keeps on disk (its database and journals).
+fn server_files(server: &ServerProcess) -> Result<Vec<u8>> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(server.data_dir())? {
+        let path = entry?.path();
+        if path.is_file() {
+            all.extend(std::fs::read(&path)?);
+        }
+    }
+    Ok(all)
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_right_password_shows_the_desktop_and_the_server_never_holds_it() -> Result<()> {
+    let mut n = novice(Some(PASSWORD)).await?;
+    let browser = Browser::launch().await?;
+    let page = browser.open(&n.link).await?;
+    assert_eq!(
+        page.eval("document.body.dataset.secret").await?,
+        "link",
+        "the secret came with the link"
+    );
+    join(&page, "Eve", Some(PASSWORD)).await?;
+    n.agent
+        .expect_line("Eve wants to see your screen", WAIT)
+        .await?;
+    n.agent.type_line("y").await?;
+    wait_state(&page, "live").await?;
+    assert_eq!(page.eval("document.body.dataset.verified").await?, "yes");
+    n.agent
+        .expect_line("Eve is now watching your screen", WAIT)
+        .await?;
+    frames_flow(&page).await?;
+
+    // Neither the password nor the link's secret is anywhere in what the server stored.
+    let stored = server_files(&n.server)?;
+    assert!(!stored.is_empty(), "the server's database is there");
+    assert!(
+        !contains(&stored, PASSWORD),
+        "the password is not on the server"
+    );
+    assert!(
+        !contains(&stored, secret_of(&n.link)?),
+        "the link's secret is not on the server"
+    );
+    n.server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_wrong_passwords_are_refused_by_the_agent_and_lock_the_invitation() -> Result<()> {
+    let mut n = novice(Some(PASSWORD)).await?;
+    let browser = Browser::launch().await?;
+    for left in (0..5).rev() {
+        let page = browser.open(&n.link).await?;
+        join(&page, "Eve", Some("daffodil")).await?;
+        n.agent
+            .expect_line("Eve wants to see your screen", WAIT)
+            .await?;
+        n.agent.type_line("y").await?;
+        let said = n
+            .agent
+            .expect_line(
+                "Eve entered a wrong password, or someone is intercepting",
+                WAIT,
+            )
+            .await?;
+        assert!(said.contains("Nothing of your screen was shared"), "{said}");
+        wait_state(&page, "refused").await?;
+        assert_eq!(
+            page.eval("document.body.dataset.refusal").await?,
+            "wrong_password"
+        );
+        let shown = status(&page).await?;
+        assert!(shown.contains("The password was wrong"), "{shown}");
+        if left > 0 {
+            assert!(said.contains(&format!("{left} more tr")), "{said}");
+            assert!(shown.contains(&format!("{left} more tr")), "{shown}");
+        } else {
+            assert!(said.contains("now locked"), "{said}");
+        }
+        assert_eq!(frames_decoded(&page).await?, 0, "no frame was shown");
+        assert_eq!(
+            page.eval("document.getElementById('video').srcObject")
+                .await?,
+            serde_json::Value::Null
+        );
+    }
+
+    // The agent told the server, which now refuses to open it, and says so on the page.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let page = loop {
+        let page = browser.open(&n.link).await?;
+        if state(&page).await? == "locked" {
+            break page;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the server never showed the invitation locked"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(redeem_status(&page, &n.link).await?, (423, "locked".into()));
+    let listed = n.agent.run(&["list"]).await?;
+    assert!(
+        listed.contains("locked") && listed.contains("5 wrong passwords"),
+        "{listed}"
+    );
+    n.server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_without_a_password_shows_the_desktop_with_its_secret() -> Result<()> {
+    let mut n = novice(None).await?;
+    secret_of(&n.link)?;
+    let browser = Browser::launch().await?;
+    let page = browser.open(&n.link).await?;
+    assert_eq!(
+        page.eval("document.getElementById('password')").await?,
+        serde_json::Value::Null
+    );
+    join(&page, "Eve", None).await?;
+    n.agent
+        .expect_line("Eve wants to see your screen", WAIT)
+        .await?;
+    n.agent.type_line("y").await?;
+    wait_state(&page, "live").await?;
+    frames_flow(&page).await?;
+    n.server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_cut_before_its_secret_is_refused() -> Result<()> {
+    let mut n = novice(None).await?;
+    let cut = n.link.split('#').next().context("a link")?.to_owned();
+    let browser = Browser::launch().await?;
+    let page = browser.open(&cut).await?;
+    assert_eq!(page.eval("document.body.dataset.secret").await?, "missing");
+    assert!(
+        status(&page).await?.contains("missing its secret part"),
+        "{}",
+        status(&page).await?
+    );
+    // Without the secret the console opens nothing: the novice is not even asked.
+    join(&page, "Eve", None).await?;
+    assert_eq!(state(&page).await?, "open");
+    assert!(status(&page).await?.contains("secret code"));
+    let listed = n.agent.run(&["list"]).await?;
+    assert!(listed.contains("open"), "nothing was redeemed: {listed}");
+
+    // A guessed secret reaches the agent, which refuses it after the novice allowed, counted.
+    page.type_text("#secret", "0000-0000").await?;
+    page.click("#connect").await?;
+    n.agent
+        .expect_line("Eve wants to see your screen", WAIT)
+        .await?;
+    n.agent.type_line("y").await?;
+    let said = n
+        .agent
+        .expect_line("Eve entered a wrong password", WAIT)
+        .await?;
+    assert!(said.contains("4 more tries"), "{said}");
+    wait_state(&page, "refused").await?;
+    assert_eq!(frames_decoded(&page).await?, 0);
+    n.server.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_short_code_read_out_opens_the_invitation() -> Result<()> {
+    let mut n = novice(None).await?;
+    let line = n.agent.expect_line("Short code:", WAIT).await?;
+    let code = line
+        .split_whitespace()
+        .nth(2)
+        .context("a code on the line")?
+        .to_owned();
+    // Where to type it: the server's /i page, named on the same line.
+    let entry = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http") && word.ends_with("/i"))
+        .with_context(|| format!("no address on {line:?}"))?
+        .to_owned();
+    let browser = Browser::launch().await?;
+    let page = browser.open(&entry).await?;
+    assert_eq!(state(&page).await?, "code");
+    // As typed after hearing it: lower case, spaces for dashes.
+    page.type_text("#code", &code.to_lowercase().replace('-', " "))
+        .await?;
+    page.click("#open-code").await?;
+    page.wait_for(
+        "location.pathname !== '/i' && document.body.dataset.secret === 'link' \
+         && document.body.dataset.state === 'open'",
+        WAIT,
+        "the invitation, opened with its secret in the fragment",
+    )
+    .await?;
+    let path = page.eval("location.pathname").await?;
+    assert_eq!(
+        path.as_str().map(|p| p.len()),
+        Some("/i/XXXX-XXXX-XXXX".len()),
+        "only the lookup part goes to the server: {path}"
+    );
+    join(&page, "Eve", None).await?;
+    n.agent
+        .expect_line("Eve wants to see your screen", WAIT)
+        .await?;
+    n.agent.type_line("y").await?;
+    wait_state(&page, "live").await?;
+    frames_flow(&page).await?;
+    n.server.stop().await;
+    Ok(())
+}
