@@ -21,6 +21,8 @@ PACKAGES=(
   python3-aiosmtpd
   # PostgreSQL client tools for database tests and diagnostics; curl for scripts/run.sh
   postgresql-client curl
+  # the .deb package test checks its desktop menu entry with desktop-file-validate
+  desktop-file-utils
   # a virtual environment for the OpenAPI fuzzer (below)
   python3-venv
 )
