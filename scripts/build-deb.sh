@@ -8,6 +8,7 @@
 #
 #   bash scripts/build-deb.sh                  # cargo build --release --locked -p agent, then package
 #   bash scripts/build-deb.sh --reuse-binary   # package target/release/agent as it is
+#   bash scripts/build-deb.sh --binary PATH    # package this agent binary (the tests' debug one)
 #
 # Environment: CARGO_TARGET_DIR (where the agent is built, default ./target), ASSIST_DEB_OUT_DIR
 # (where the .deb goes, default <target>/debian), ASSIST_DEB_REUSE_BINARY=1 (as --reuse-binary),
@@ -24,9 +25,18 @@ OUT_DIR="${ASSIST_DEB_OUT_DIR:-$TARGET_DIR/debian}"
 REUSE="${ASSIST_DEB_REUSE_BINARY:-0}"
 MAINTAINER="${DEB_MAINTAINER:-Remote Assistance maintainers <maintainers@remote-assistance.invalid>}"
 
-for arg in "$@"; do
+BINARY="$TARGET_DIR/release/agent"
+while [ $# -gt 0 ]; do
+  arg=$1
+  shift
   case "$arg" in
     --reuse-binary) REUSE=1 ;;
+    --binary)
+      [ $# -gt 0 ] || { echo "build-deb.sh: --binary needs a path" >&2; exit 2; }
+      BINARY=$1
+      REUSE=1
+      shift
+      ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "build-deb.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
@@ -34,7 +44,6 @@ done
 
 command -v dpkg-deb >/dev/null || { echo "build-deb.sh: dpkg-deb is missing (package dpkg)" >&2; exit 1; }
 
-BINARY="$TARGET_DIR/release/agent"
 if [ "$REUSE" = 1 ]; then
   [ -x "$BINARY" ] || { echo "build-deb.sh: no $BINARY to reuse; run without --reuse-binary" >&2; exit 1; }
 else

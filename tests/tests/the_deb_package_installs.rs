@@ -4,8 +4,8 @@
 //! file type, runs, and leaves none of its files behind once removed.
 //!
 //! It installs for real, so it needs root and dpkg, as CI has; without them it fails rather than
-//! passing unrun. The script builds the release agent first (`cargo build --release --locked -p
-//! agent`, nothing to do on a warm machine); `ASSIST_TEST_DEB=PATH` tests that package instead.
+//! passing unrun. The package is made around the tests' own build of the agent (`--binary`);
+//! `ASSIST_TEST_DEB=PATH` tests a package made elsewhere instead.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -37,7 +37,7 @@ fn the_deb_package_installs_runs_and_removes_cleanly() -> Result<()> {
     );
     if is_installed()? {
         // Left behind by an interrupted run: start from a machine without it.
-        run(Command::new("dpkg").args(["-r", PACKAGE]))?;
+        run(Command::new("dpkg").args(["--purge", PACKAGE]))?;
     }
 
     let deb = match std::env::var_os("ASSIST_TEST_DEB") {
@@ -52,14 +52,14 @@ fn the_deb_package_installs_runs_and_removes_cleanly() -> Result<()> {
     for file in FILES {
         ensure!(
             !Path::new(file).exists(),
-            "{file} is still there after dpkg -r"
+            "{file} is still there after dpkg --purge"
         );
     }
     let database = format!("/usr/share/mime/{MIME_TYPE}.xml");
     if which("update-mime-database").is_some() {
         ensure!(
             !Path::new(&database).exists(),
-            "the MIME database still knows the invitation type after dpkg -r"
+            "the MIME database still knows the invitation type after dpkg --purge"
         );
     }
     Ok(())
@@ -70,8 +70,13 @@ fn build() -> Result<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .context("the workspace root")?;
+    // The tests' own agent: what is packaged around it is under test here, not how it was
+    // optimised, and a release build would double the suite's compile time.
+    let agent = tests::stack::workspace_binary("agent")?;
     let output = run(Command::new("bash")
         .arg(root.join("scripts/build-deb.sh"))
+        .arg("--binary")
+        .arg(&agent)
         .current_dir(root))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     print!("{stdout}");
@@ -269,10 +274,10 @@ impl Installed {
 
     fn remove(mut self) -> Result<()> {
         self.removed = true;
-        run(Command::new("dpkg").args(["-r", PACKAGE]))?;
+        run(Command::new("dpkg").args(["--purge", PACKAGE]))?;
         ensure!(
             !is_installed()?,
-            "{PACKAGE} is still installed after dpkg -r"
+            "{PACKAGE} is still installed after dpkg --purge"
         );
         Ok(())
     }
@@ -281,7 +286,7 @@ impl Installed {
 impl Drop for Installed {
     fn drop(&mut self) {
         if !self.removed {
-            let _ = Command::new("dpkg").args(["-r", PACKAGE]).status();
+            let _ = Command::new("dpkg").args(["--purge", PACKAGE]).status();
         }
     }
 }
