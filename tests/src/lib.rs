@@ -4,6 +4,7 @@ pub mod browser;
 pub mod console;
 pub mod desk;
 pub mod measure;
+pub mod mitm;
 pub mod netns;
 pub mod shaping;
 pub mod sockets;
