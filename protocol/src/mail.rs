@@ -11,6 +11,16 @@ pub fn compose(from: &str, invitation: &InvitationCreated) -> (String, String) {
     } else {
         String::new()
     };
+    // The agent puts the invitation's secret after the link's '#'; a mail the server sends
+    // cannot hold it, as the server never has it.
+    let secret = if invitation.link.contains('#') {
+        String::new()
+    } else {
+        format!(
+            "   It asks for a secret code too: {from} will tell you; it is not in this e-mail.\n"
+        )
+    };
+    let site = invitation.link.split("/i/").next().unwrap_or_default();
     let body = format!(
         "Hello,\n\
          \n\
@@ -18,11 +28,12 @@ pub fn compose(from: &str, invitation: &InvitationCreated) -> (String, String) {
          \n\
          1. Open this link in your browser (nothing to install):\n   {link}\n\
          {password}\
+         {secret}\
          2. Type your name and press Connect. {from} is asked to let you in.\n\
          3. You then see their screen live and can chat. You can use their mouse and keyboard\n   \
             only if they allow it, and they can take it back at any time.\n\
          \n\
-         If the link does not open, go to the same site and type the short code {code}.\n\
+         If the link does not open, go to {site}/i and type the short code {code}.\n\
          The invitation expires at {expires} (UTC).\n",
         link = invitation.link,
         code = invitation.short_code,
@@ -87,5 +98,16 @@ mod tests {
         assert!(body.contains("It asks for a password: Nora Müller will tell you"));
         let (_, plain) = compose("Nora", &invitation(false));
         assert!(!plain.contains("password"));
+        // Made by the server, the link has no secret after '#': the mail says one is needed.
+        assert!(body.contains("It asks for a secret code too: Nora Müller will tell you"));
+        assert!(body.contains("go to https://help.example.net/i and type the short code"));
+        // Made by the agent, the link carries it.
+        let mut with_secret = invitation(false);
+        with_secret.link.push_str("#9FZQ2WAB");
+        with_secret.short_code.push_str("-9FZQ-2WAB");
+        let (_, body) = compose("Nora", &with_secret);
+        assert!(body.contains("/i/abc-DEF_123#9FZQ2WAB\n"));
+        assert!(body.contains("short code K7PQ-M2XD-4RTA-9FZQ-2WAB"));
+        assert!(!body.contains("secret code"));
     }
 }

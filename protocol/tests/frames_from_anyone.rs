@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use protocol::api::IceServer;
-use protocol::data::{ControlState, DataMessage, InputEvent, MouseButton};
+use protocol::data::{ControlState, DataMessage, HexBytes, InputEvent, MouseButton, PakeRefusal};
 use protocol::ids::{InvitationId, SessionId};
 use protocol::signal::{
     AgentToServer, ConsentState, ControlEvent, EndReason, ExpertToServer, ServerToAgent,
@@ -72,6 +72,10 @@ const KEYS: &[&str] = &[
     "dx",
     "dy",
     "key",
+    "share",
+    "mac",
+    "ok",
+    "tries_left",
 ];
 
 /// Tag values and enum names our frames use.
@@ -115,6 +119,15 @@ const WORDS: &[&str] = &[
     "middle",
     "right",
     "Escape",
+    "pake",
+    "pake_confirm",
+    "pake_result",
+    "mismatch",
+    "malformed",
+    "locked",
+    "timeout",
+    "password_mismatch",
+    "invitation_closed",
     "0b6f2a64-4f7e-4b3c-9a57-0d2c1c9a1e11",
 ];
 
@@ -234,6 +247,9 @@ fn end_reason() -> impl Strategy<Value = EndReason> {
         EndReason::Revoked,
         EndReason::ServerShutdown,
         EndReason::NotRecorded,
+        EndReason::VideoUnsupported,
+        EndReason::PasswordMismatch,
+        EndReason::InvitationClosed,
     ])
 }
 
@@ -397,6 +413,29 @@ fn data_message() -> impl Strategy<Value = DataMessage> {
         )
             .prop_map(|(state, message)| DataMessage::Control { state, message }),
         input_event().prop_map(|event| DataMessage::Input { event }),
+        prop::collection::vec(any::<u8>(), 65).prop_map(|bytes| {
+            let mut share = [0u8; 65];
+            share.copy_from_slice(&bytes);
+            DataMessage::Pake {
+                share: HexBytes(share),
+            }
+        }),
+        any::<[u8; 32]>().prop_map(|mac| DataMessage::PakeConfirm { mac: HexBytes(mac) }),
+        (
+            any::<bool>(),
+            prop::option::of(prop::sample::select(vec![
+                PakeRefusal::Mismatch,
+                PakeRefusal::Malformed,
+                PakeRefusal::Locked,
+                PakeRefusal::Timeout,
+            ])),
+            any::<Option<u32>>()
+        )
+            .prop_map(|(ok, reason, tries_left)| DataMessage::PakeResult {
+                ok,
+                reason,
+                tries_left
+            }),
     ]
 }
 
@@ -545,6 +584,21 @@ proptest! {
             prop_assert_eq!(DataMessage::parse(&bytes), Ok(message));
         } else {
             prop_assert!(DataMessage::parse(&bytes).is_err());
+        }
+    }
+
+    #[test]
+    fn a_share_or_confirmation_parses_only_as_exactly_its_length_of_hex(
+        digits in "[0-9a-fA-FxX ]{0,140}",
+        kind in prop::sample::select(vec![("pake", "share", 65usize), ("pake_confirm", "mac", 32)]),
+    ) {
+        let (tag, field, bytes) = kind;
+        let text = serde_json::json!({ "type": tag, field: digits }).to_string();
+        let parsed = DataMessage::parse(text.as_bytes());
+        let hex = digits.len() == 2 * bytes && digits.chars().all(|c| c.is_ascii_hexdigit());
+        prop_assert_eq!(parsed.is_ok(), hex, "{} gave {:?}", text, parsed);
+        if let Ok(message) = parsed {
+            round_trips(&message)?;
         }
     }
 
