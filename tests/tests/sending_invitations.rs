@@ -35,15 +35,23 @@ async fn a_saved_invitation_opens_its_console_and_reads_back_until_changed() -> 
     agent.expect_line("Saved as:", WAIT).await?;
     let page_text = std::fs::read_to_string(&file).context("the saved file")?;
     assert!(page_text.contains(&link), "the file holds the link");
+    // With the invitation's secret: in the link's fragment, and at the end of the short code.
+    let (_, secret) = link.split_once('#').context("the link carries a secret")?;
+    let grouped = format!("{}-{}", &secret[..4], &secret[4..]);
+    assert!(
+        page_text.contains(&format!("-{grouped}</strong>")),
+        "{page_text}"
+    );
 
-    // Opened in a browser, the file lands on the console of this invitation.
+    // Opened in a browser, the file lands on the console of this invitation, secret and all.
     let browser = Browser::launch().await?;
     let url = format!("file://{}", file.display()).replace(' ', "%20");
     let page = browser.open_landing_on(&url, &link).await?;
     page.wait_for(
-        "document.getElementById('headline').textContent.includes('Nora')",
+        "document.getElementById('headline').textContent.includes('Nora') \
+         && document.body.dataset.secret === 'link'",
         WAIT,
-        "the console naming Nora",
+        "the console naming Nora, with the link's secret",
     )
     .await?;
 
@@ -147,6 +155,7 @@ async fn the_mail_program_gets_a_message_whose_link_opens_the_console() -> Resul
         "says a password is needed: {body}"
     );
     assert!(!body.contains("tulip"), "never holds the password");
+    assert!(link.contains('#'), "{link}");
 
     // The link in the mail works: it opens the console of this invitation.
     let mailed = body

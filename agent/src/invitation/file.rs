@@ -8,8 +8,10 @@
 //! from the agent's own credential, so the agent that saved a file tells a changed or foreign
 //! one from its own. The page around the JSON is made from the signed invitation alone, so
 //! [`parse`] with the key renders it again and wants the very same page: a copy whose redirect
-//! or link sends the expert elsewhere fails like one whose JSON was changed. The password is
-//! never in the file.
+//! or link sends the expert elsewhere fails like one whose JSON was changed. The file carries
+//! the invitation's secret, in the link's fragment and at the end of the short code
+//! ([`super::secret`]), so it opens the invitation as the link does; the password is never in
+//! it.
 
 use hmac::{Hmac, Mac};
 use protocol::ids::InvitationId;
