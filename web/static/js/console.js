@@ -313,15 +313,11 @@ async function join(event) {
   if (!response.ok) {
     const message = body.message ?? TEXT.invitationRefused(response.status);
     $("connect").disabled = false;
-    if (body.error === "wrong_password" || body.error === "password_required") {
-      setState("open", message);
-      $("password")?.select();
-    } else {
-      // Expired, revoked, locked, in use, unknown: nothing the expert can retry here.
-      form.hidden = true;
-      setState("refused", message);
-      setHeadline(TEXT.cannotConnect, message);
-    }
+    // Expired, revoked, locked, in use, unknown: nothing the expert can retry here. (The
+    // password is not the server's to judge: the agent checks it after the novice's yes.)
+    form.hidden = true;
+    setState("refused", message);
+    setHeadline(TEXT.cannotConnect, message);
     return;
   }
 
