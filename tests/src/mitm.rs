@@ -194,7 +194,7 @@ async fn pump(agent: WebSocket, server: Upstream, seen: Arc<Seen>) -> Result<()>
         tokio::select! {
             frame = from_agent_ws.next() => match frame {
                 Some(Ok(AxumMessage::Text(text))) => {
-                    if let Some(out) = mitm.from_agent(text.as_str()).await? {
+                    if let Some(out) = mitm.handle_agent_frame(text.as_str()).await? {
                         let _ = to_server.send(out);
                     }
                 }
@@ -203,7 +203,7 @@ async fn pump(agent: WebSocket, server: Upstream, seen: Arc<Seen>) -> Result<()>
             },
             frame = from_server_ws.next() => match frame {
                 Some(Ok(WsMessage::Text(text))) => {
-                    if let Some(out) = mitm.from_server(text.as_str()).await? {
+                    if let Some(out) = mitm.handle_server_frame(text.as_str()).await? {
                         let _ = to_agent.send(out);
                     }
                 }
@@ -248,7 +248,7 @@ fn candidate_init(signal: &Value) -> RTCIceCandidateInit {
 
 impl Mitm {
     /// A frame from the agent: negotiation is taken over, the rest passes on.
-    async fn from_agent(&self, text: &str) -> Result<Option<String>> {
+    async fn handle_agent_frame(&self, text: &str) -> Result<Option<String>> {
         let frame: Value = serde_json::from_str(text).unwrap_or(Value::Null);
         if frame["type"] != "signal" {
             return Ok(Some(text.to_owned()));
@@ -285,7 +285,7 @@ impl Mitm {
     }
 
     /// A frame from the server: the browser's negotiation is for the interceptor.
-    async fn from_server(&self, text: &str) -> Result<Option<String>> {
+    async fn handle_server_frame(&self, text: &str) -> Result<Option<String>> {
         let frame: Value = serde_json::from_str(text).unwrap_or(Value::Null);
         if frame["type"] != "signal" {
             return Ok(Some(text.to_owned()));
