@@ -44,6 +44,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+/// How long the data channel's last messages may take to leave before the connection closes.
+const FLUSH_BEFORE_CLOSE: Duration = Duration::from_millis(500);
+
 /// How the screen is shared in each session, for `agent invite` and `agent online` alike.
 #[derive(Clone, Debug)]
 pub struct ShareOptions {
@@ -142,6 +145,8 @@ impl Sharing {
         self.pump.abort();
         self.rate.abort();
         self.pipeline.stop();
+        // The last words on the data channel (a bye, the password check's result) go first.
+        self.peer.flush_data(FLUSH_BEFORE_CLOSE).await;
         self.peer.close().await;
     }
 }

@@ -291,8 +291,8 @@ async fn the_short_code_read_out_opens_the_invitation() -> Result<()> {
         .await?;
     page.click("#open-code").await?;
     page.wait_for(
-        "location.pathname !== '/i' && document.body.dataset.secret === 'link' \
-         && document.body.dataset.state === 'open'",
+        "location.pathname !== '/i' && document.body?.dataset.secret === 'link' \
+         && document.body?.dataset.state === 'open'",
         WAIT,
         "the invitation, opened with its secret in the fragment",
     )

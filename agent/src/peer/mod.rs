@@ -525,6 +525,19 @@ impl Peer {
             .map_err(|e| self.send_error(e))
     }
 
+    /// Waits until what was sent on the data channel has left (the browser acknowledged it),
+    /// for at most `limit`: a last message before the connection closes (why the session ended)
+    /// then reaches the console.
+    pub async fn flush_data(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            match self.channel.outstanding_bytes().await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
     /// How the path to the browser is doing, from one statistics report of the stack.
     pub async fn link_stats(&self) -> LinkStats {
         let report = self

@@ -427,8 +427,14 @@ function onServerMessage(msg, redeemed, send) {
         document.body.dataset.browser = "no-codec";
       }
       if (msg.reason === "password_mismatch") {
-        // The agent's own word (with the tries left) may have come first.
-        refuse("wrong_password", msg.message);
+        // The agent's own word, with the tries left, travels on the data channel and may come
+        // a moment after the server's: wait for it a little, then say what the server said.
+        page.ws = null;
+        clearTimeout(page.explanationTimer);
+        page.explanationTimer = setTimeout(
+          () => refuse("wrong_password", msg.message),
+          EXPLANATION_WAIT,
+        );
         break;
       }
       if (msg.reason === "invitation_closed") state = "refused";
