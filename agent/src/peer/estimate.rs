@@ -401,7 +401,7 @@ mod tests {
                     self.pending.push(report);
                 }
                 self.t += step;
-                if self.t.as_millis() % 100 == 0 {
+                if self.t.as_millis().is_multiple_of(100) {
                     let seen_by = self.t.saturating_sub(self.path.base);
                     let departed_by = self.epoch + seen_by;
                     let (reported, waiting): (Vec<_>, Vec<_>) =
@@ -411,7 +411,7 @@ mod tests {
                     self.pending = waiting;
                     self.estimator.on_reports(self.epoch + self.t, &reported);
                 }
-                if self.t.as_millis() % 1000 == 0 {
+                if self.t.as_millis().is_multiple_of(1000) {
                     targets.push(self.estimator.target_bitrate());
                     let (sent, lost) = std::mem::take(&mut self.path.counts);
                     if sent > 0 {
