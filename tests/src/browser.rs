@@ -339,8 +339,8 @@ impl Page {
 
     /// Evaluates `js` until it returns something truthy, and returns that. `what` completes the
     /// sentence "timed out waiting for ..." in the error. An evaluation cut short because the
-    /// page navigated or its document went away counts as "not yet"; an exception thrown by
-    /// `js` itself fails at once.
+    /// page navigated or its document went away, or thrown while the page was still loading,
+    /// counts as "not yet"; an exception thrown by `js` on a loaded page fails at once.
     pub async fn wait_for(&self, js: &str, limit: Duration, what: &str) -> Result<Value> {
         let deadline = Instant::now() + limit;
         loop {
@@ -350,6 +350,10 @@ impl Page {
                 Err(error) if error.downcast_ref::<DocumentGone>().is_some() => {
                     format!("the page was navigating: {error:#}")
                 }
+                // A page still loading has no body yet, and a script reading it throws.
+                Err(error) if self.is_loading().await => {
+                    format!("the page was loading: {error:#}")
+                }
                 Err(error) => return Err(error),
             };
             if Instant::now() >= deadline {
@@ -357,6 +361,15 @@ impl Page {
             }
             tokio::time::sleep(POLL_INTERVAL).await;
         }
+    }
+
+    /// Whether the document is still loading (or gone, or replaced meanwhile).
+    async fn is_loading(&self) -> bool {
+        !matches!(
+            self.eval("document.readyState !== 'loading' && document.body !== null")
+                .await,
+            Ok(Value::Bool(true))
+        )
     }
 
     /// Clicks the centre of the first element matching `selector`.
