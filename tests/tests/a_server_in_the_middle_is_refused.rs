@@ -15,21 +15,18 @@ use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
 use tests::tk::TkProgram;
 use tests::xvfb::Xvfb;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_rewriting_the_certificates_is_refused_even_with_the_right_password() -> Result<()>
-{
-    let xvfb = Xvfb::start(640, 480)?;
-    let _pattern = TkProgram::start(&xvfb, "pattern.py").await?;
-    let server = ServerProcess::start().await?;
-    let mitm = Interceptor::start(server.url()).await?;
+/// The password both tests give the agent and type in the console.
+const PASSWORD: &str = "tulip-42";
+
+/// `Nora` inviting with [`PASSWORD`], sharing `xvfb` on loopback, her agent talking to the
+/// signaling server at `server`; the folder holding the password file goes with her.
+async fn novice_inviting(server: &str, xvfb: &Xvfb) -> Result<(ScratchDir, AgentProcess)> {
     let secrets = ScratchDir::new("password")?;
     let file = secrets.path().join("password");
-    std::fs::write(&file, "tulip-42\n")?;
+    std::fs::write(&file, format!("{PASSWORD}\n"))?;
     let file = file.to_string_lossy().into_owned();
-    // The agent talks to the server through the interceptor; the expert reaches the server as
-    // usual (the link is the server's).
-    let mut agent = AgentProcess::start(
-        mitm.url(),
+    let agent = AgentProcess::start(
+        server,
         "Nora",
         &[
             "invite",
@@ -42,6 +39,19 @@ async fn a_server_rewriting_the_certificates_is_refused_even_with_the_right_pass
         ],
     )
     .await?;
+    Ok((secrets, agent))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_rewriting_the_certificates_is_refused_even_with_the_right_password() -> Result<()>
+{
+    let xvfb = Xvfb::start(640, 480)?;
+    let _pattern = TkProgram::start(&xvfb, "pattern.py").await?;
+    let server = ServerProcess::start().await?;
+    let mitm = Interceptor::start(server.url()).await?;
+    // The agent talks to the server through the interceptor; the expert reaches the server as
+    // usual (the link is the server's).
+    let (_secrets, mut agent) = novice_inviting(mitm.url(), &xvfb).await?;
     let link = invitation_link(&mut agent).await?;
     assert!(
         link.starts_with(server.url().trim_end_matches('/')),
@@ -50,7 +60,7 @@ async fn a_server_rewriting_the_certificates_is_refused_even_with_the_right_pass
 
     let browser = Browser::launch().await?;
     let page = browser.open(&link).await?;
-    join(&page, "Eve", Some("tulip-42")).await?;
+    join(&page, "Eve", Some(PASSWORD)).await?;
     agent
         .expect_line("Eve wants to see your screen", WAIT)
         .await?;
@@ -112,28 +122,11 @@ async fn without_the_relay_the_same_password_opens() -> Result<()> {
     let xvfb = Xvfb::start(640, 480)?;
     let _pattern = TkProgram::start(&xvfb, "pattern.py").await?;
     let server = ServerProcess::start().await?;
-    let secrets = ScratchDir::new("password")?;
-    let file = secrets.path().join("password");
-    std::fs::write(&file, "tulip-42\n")?;
-    let file = file.to_string_lossy().into_owned();
-    let mut agent = AgentProcess::start(
-        server.url(),
-        "Nora",
-        &[
-            "invite",
-            "--display",
-            xvfb.display(),
-            "--local-ip",
-            "127.0.0.1",
-            "--password-file",
-            &file,
-        ],
-    )
-    .await?;
+    let (_secrets, mut agent) = novice_inviting(server.url(), &xvfb).await?;
     let link = invitation_link(&mut agent).await?;
     let browser = Browser::launch().await?;
     let page = browser.open(&link).await?;
-    join(&page, "Eve", Some("tulip-42")).await?;
+    join(&page, "Eve", Some(PASSWORD)).await?;
     agent
         .expect_line("Eve wants to see your screen", WAIT)
         .await?;
