@@ -1,107 +1,58 @@
-//! The catalogue as a whole: both languages parse cleanly, have the same messages with the
+//! The catalogues as wholes: both languages parse cleanly, have the same messages with the
 //! same variables, and every message resolves without an error in every variant of its
-//! selectors; and a few outputs, checked word for word.
+//! selectors; the web catalogue's messages are all ones a page's script can show; and a few
+//! outputs, checked word for word.
 
-use crate::{resources, Arg, Language, Translator};
-use fluent_syntax::ast::{
-    CallArguments, Entry, Expression, InlineExpression, Pattern, PatternElement, VariantKey,
-};
+use crate::variables::{self, Key, Variables};
+use crate::{Arg, Catalogue, Language, ScriptMessage, Translator};
+use fluent_syntax::ast::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, UNIX_EPOCH};
 
-/// What a message needs to be resolved: each variable, and the variant keys it selects on.
-type Variables = BTreeMap<String, BTreeSet<Key>>;
+/// The files the server hands to pages' scripts: all of the web catalogue but `common.ftl`.
+const SCRIPT_FILES: [&str; 3] = ["pages.ftl", "console.ftl", "desk.ftl"];
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
-    Number(String),
-    Name(String),
-}
-
-/// Every message of `language` with its variables, checking that the files parse without
-/// error and that no id is defined twice.
-fn catalogue(language: Language) -> BTreeMap<String, Variables> {
+/// Every message of `catalogue` in `language` with its variables, checking that the files parse
+/// without error and that no id is defined twice.
+fn catalogue(catalogue: Catalogue, language: Language) -> BTreeMap<String, Variables> {
     let mut messages = BTreeMap::new();
-    for (file, source) in resources(language) {
-        let resource = fluent_syntax::parser::parse(*source)
-            .unwrap_or_else(|(_, errors)| panic!("{language:?} {file} does not parse: {errors:?}"));
-        for entry in resource.body {
-            match entry {
-                Entry::Message(message) => {
-                    let mut variables = Variables::new();
-                    if let Some(value) = &message.value {
-                        pattern_variables(value, &mut variables);
-                    }
-                    assert!(
-                        message.attributes.is_empty(),
-                        "{language:?} {}: attributes are not used",
-                        message.id.name
-                    );
-                    let id = message.id.name.to_owned();
-                    assert!(
-                        messages.insert(id.clone(), variables).is_none(),
-                        "{language:?}: {id} is defined twice"
-                    );
-                }
-                Entry::Junk { content } => panic!("{language:?} {file}: junk {content:?}"),
-                Entry::Term(term) => panic!("{language:?} {file}: unused term {}", term.id.name),
-                Entry::Comment(_) | Entry::GroupComment(_) | Entry::ResourceComment(_) => {}
-            }
+    for (file, source) in catalogue.resources(language) {
+        for (id, variables) in file_messages(language, file, source) {
+            assert!(
+                messages.insert(id.clone(), variables).is_none(),
+                "{catalogue:?} {language:?}: {id} is defined twice"
+            );
         }
     }
     messages
 }
 
-fn pattern_variables(pattern: &Pattern<&str>, out: &mut Variables) {
-    for element in &pattern.elements {
-        if let PatternElement::Placeable { expression } = element {
-            expression_variables(expression, out);
-        }
-    }
-}
-
-fn expression_variables(expression: &Expression<&str>, out: &mut Variables) {
-    match expression {
-        Expression::Select { selector, variants } => {
-            if let InlineExpression::VariableReference { id } = selector {
-                let keys = out.entry(id.name.to_owned()).or_default();
-                for variant in variants {
-                    keys.insert(match &variant.key {
-                        VariantKey::Identifier { name } => Key::Name((*name).to_owned()),
-                        VariantKey::NumberLiteral { value } => Key::Number((*value).to_owned()),
-                    });
-                }
-            } else {
-                inline_variables(selector, out);
+/// The messages of one file with their variables, checking that it parses without error.
+fn file_messages(language: Language, file: &str, source: &str) -> Vec<(String, Variables)> {
+    let resource = fluent_syntax::parser::parse(source)
+        .unwrap_or_else(|(_, errors)| panic!("{language:?} {file} does not parse: {errors:?}"));
+    let mut messages = Vec::new();
+    for entry in resource.body {
+        match entry {
+            Entry::Message(message) => {
+                assert!(
+                    message.attributes.is_empty(),
+                    "{language:?} {}: attributes are not used",
+                    message.id.name
+                );
+                let variables = message
+                    .value
+                    .as_ref()
+                    .map(variables::of_pattern)
+                    .unwrap_or_default();
+                messages.push((message.id.name.to_owned(), variables));
             }
-            for variant in variants {
-                pattern_variables(&variant.value, out);
-            }
+            Entry::Junk { content } => panic!("{language:?} {file}: junk {content:?}"),
+            Entry::Term(term) => panic!("{language:?} {file}: unused term {}", term.id.name),
+            Entry::Comment(_) | Entry::GroupComment(_) | Entry::ResourceComment(_) => {}
         }
-        Expression::Inline(inline) => inline_variables(inline, out),
     }
-}
-
-fn inline_variables(inline: &InlineExpression<&str>, out: &mut Variables) {
-    let mut arguments = |args: &CallArguments<&str>| {
-        for arg in &args.positional {
-            inline_variables(arg, out);
-        }
-        for arg in &args.named {
-            inline_variables(&arg.value, out);
-        }
-    };
-    match inline {
-        InlineExpression::VariableReference { id } => {
-            out.entry(id.name.to_owned()).or_default();
-        }
-        InlineExpression::FunctionReference { arguments: a, .. } => arguments(a),
-        InlineExpression::TermReference {
-            arguments: Some(a), ..
-        } => arguments(a),
-        InlineExpression::Placeable { expression } => expression_variables(expression, out),
-        _ => {}
-    }
+    messages
 }
 
 /// The values to try for one variable: a text where it is only shown; where it selects, a
@@ -125,44 +76,53 @@ fn samples(keys: &BTreeSet<Key>) -> Vec<Arg<'static>> {
 
 #[test]
 fn both_languages_have_the_same_messages_with_the_same_variables() {
-    let english = catalogue(Language::English);
-    let swedish = catalogue(Language::Swedish);
+    for c in Catalogue::ALL {
+        same_messages_with_the_same_variables(c);
+    }
+}
+
+fn same_messages_with_the_same_variables(c: Catalogue) {
+    let english = catalogue(c, Language::English);
+    let swedish = catalogue(c, Language::Swedish);
     let ids = |c: &BTreeMap<String, Variables>| c.keys().cloned().collect::<BTreeSet<_>>();
     let (en_ids, sv_ids) = (ids(&english), ids(&swedish));
     assert_eq!(
         en_ids.difference(&sv_ids).collect::<Vec<_>>(),
         Vec::<&String>::new(),
-        "in English only"
+        "{c:?}: in English only"
     );
     assert_eq!(
         sv_ids.difference(&en_ids).collect::<Vec<_>>(),
         Vec::<&String>::new(),
-        "in Swedish only"
+        "{c:?}: in Swedish only"
     );
     for (id, en_vars) in &english {
         let names = |v: &Variables| v.keys().cloned().collect::<BTreeSet<_>>();
         assert_eq!(
             names(en_vars),
             names(&swedish[id]),
-            "{id}: the languages use different variables"
+            "{c:?} {id}: the languages use different variables"
         );
     }
 }
 
 #[test]
 fn every_message_resolves_in_every_variant() {
-    for language in Language::ALL {
-        let translator = Translator::new(language);
-        for (id, variables) in catalogue(language) {
+    for (c, language) in Catalogue::ALL
+        .into_iter()
+        .flat_map(|c| Language::ALL.map(|l| (c, l)))
+    {
+        let translator = Translator::of(c, language);
+        for (id, variables) in catalogue(c, language) {
             assert!(translator.has(&id), "{language:?} {id}");
             // Each variable through all its sample values, the others at their first.
             let firsts: Vec<(String, Arg<'static>)> = variables
                 .iter()
-                .map(|(name, keys)| (name.clone(), samples(keys).remove(0)))
+                .map(|(name, v)| (name.clone(), samples(&v.keys).remove(0)))
                 .collect();
             let mut tries = vec![firsts.clone()];
-            for (i, (_, keys)) in variables.iter().enumerate() {
-                for value in samples(keys) {
+            for (i, (_, variable)) in variables.iter().enumerate() {
+                for value in samples(&variable.keys) {
                     let mut args = firsts.clone();
                     args[i].1 = value;
                     tries.push(args);
@@ -180,6 +140,70 @@ fn every_message_resolves_in_every_variant() {
             }
         }
     }
+}
+
+#[test]
+fn a_script_can_show_every_web_message() {
+    for language in Language::ALL {
+        let files = Catalogue::Web.resources(language).iter();
+        let scripts = files.filter(|(file, _)| SCRIPT_FILES.contains(file));
+        assert_eq!(scripts.clone().count(), SCRIPT_FILES.len());
+        for (id, variables) in
+            scripts.flat_map(|(file, source)| file_messages(language, file, source))
+        {
+            let selectors: Vec<_> = variables
+                .iter()
+                .filter(|(_, v)| !v.keys.is_empty())
+                .collect();
+            assert!(
+                selectors.len() <= 1,
+                "{language:?} {id}: a script chooses on one number at most"
+            );
+            for (name, variable) in selectors {
+                assert!(
+                    variable.keys.iter().all(crate::script::is_plural_key),
+                    "{language:?} {id}: ${name} selects on something but plural forms and numbers"
+                );
+                assert_eq!(
+                    variable.defaults,
+                    BTreeSet::from([Key::Name("other".into())]),
+                    "{language:?} {id}: the default form of ${name} must be `other`"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn scripts_get_placeholders_and_plural_forms() {
+    let sv = Translator::of(Catalogue::Web, Language::Swedish);
+    let messages: BTreeMap<String, ScriptMessage> =
+        sv.script_messages("console.ftl").into_iter().collect();
+    assert_eq!(
+        messages["console-waiting-for"],
+        ScriptMessage::Text("Väntar på att { $novice } ska tillåta anslutningen…".into())
+    );
+    let ScriptMessage::Plural { variable, forms } = &messages["console-wrong-password-tries"]
+    else {
+        panic!("not plural: {:?}", messages["console-wrong-password-tries"]);
+    };
+    assert_eq!(variable, "tries");
+    assert_eq!(
+        forms.keys().collect::<Vec<_>>(),
+        ["=0", "one", "other"],
+        "{forms:?}"
+    );
+    assert!(forms["one"].contains("1 försök till"), "{forms:?}");
+    assert!(
+        forms["other"].contains("{ $tries } försök till"),
+        "{forms:?}"
+    );
+    assert!(forms["=0"].contains("låst"), "{forms:?}");
+    assert!(sv.script_messages("no-such.ftl").is_empty());
+    // The novice's catalogue has no pages.
+    assert!(Translator::new(Language::Swedish)
+        .script_messages("console.ftl")
+        .is_empty());
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! POSIX decides the language of messages by the first of `LC_ALL`, `LC_MESSAGES` and `LANG`
 //! that is set and not empty; [`Language::detect`] follows that rule over values it is given,
 //! so that it can be tested without touching the process environment, and
-//! [`Language::from_env`] is the one place that reads it.
+//! [`Language::from_env`] is the one place that reads it. A browser says which languages its
+//! reader prefers in `Accept-Language` (RFC 9110 §12.5.4); [`Language::from_accept_language`]
+//! picks the most preferred one the product speaks.
 
 use std::fmt;
 use unic_langid::LanguageIdentifier;
@@ -58,6 +60,37 @@ impl Language {
         }
     }
 
+    /// The language a browser's `Accept-Language` prefers among those the product speaks
+    /// (`sv-SE,sv;q=0.9,en;q=0.8` means Swedish), or `None` when it names none of them. The
+    /// highest weight wins, the earlier of equal weights; `q=0` means "not this one"; the
+    /// wildcard `*` names no language in particular.
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut best: Option<(u16, Self)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let tag = parts.next().unwrap_or_default().trim();
+            let Some(language) = Self::from_locale(tag).filter(|_| !tag.contains(['_', '.', '@']))
+            else {
+                continue;
+            };
+            let weight = parts
+                .find_map(|param| {
+                    let (name, value) = param.split_once('=')?;
+                    name.trim()
+                        .eq_ignore_ascii_case("q")
+                        .then(|| quality(value.trim()))
+                })
+                .unwrap_or(Some(1000));
+            match weight {
+                Some(weight) if weight > 0 && best.is_none_or(|(w, _)| weight > w) => {
+                    best = Some((weight, language));
+                }
+                _ => {}
+            }
+        }
+        best.map(|(_, language)| language)
+    }
+
     /// The language's name in itself, as a language menu shows it: a reader who does not
     /// understand the current language still finds their own.
     pub fn native_name(self) -> &'static str {
@@ -79,6 +112,22 @@ impl Language {
     /// "undetermined" is never taken.
     pub(crate) fn identifier(self) -> LanguageIdentifier {
         self.tag().parse().unwrap_or_default()
+    }
+}
+
+/// A weight (`qvalue`: `0`, `0.8`, `1.000`) in thousandths; `None` when it is not one, and the
+/// item it weighs is then left out.
+fn quality(value: &str) -> Option<u16> {
+    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if fraction.len() > 3 || !digits(fraction) {
+        return None;
+    }
+    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
     }
 }
 
@@ -137,6 +186,56 @@ mod tests {
             );
         }
         assert_eq!(Language::detect(None, None, None), English);
+    }
+
+    #[test]
+    fn a_browser_preferring_swedish_gets_swedish() {
+        for header in [
+            "sv",
+            "sv-SE",
+            "sv-FI,en;q=0.5",
+            "SV-se, en-GB;q=0.9",
+            "fi-FI,sv;q=0.8,en;q=0.7",
+            "en;q=0.5,sv;q=0.9",
+            "en;q=0, sv;q=0.1",
+            "de,sv;Q=1",
+        ] {
+            assert_eq!(
+                Language::from_accept_language(header),
+                Some(Swedish),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_first_of_equal_weights_and_english_otherwise() {
+        assert_eq!(Language::from_accept_language("en-US,sv"), Some(English));
+        assert_eq!(
+            Language::from_accept_language("sv;q=0.5,en;q=0.5"),
+            Some(Swedish)
+        );
+        assert_eq!(
+            Language::from_accept_language("en-GB;q=0.9,sv;q=0.4"),
+            Some(English)
+        );
+        for nothing in [
+            "",
+            "*",
+            "fi-FI",
+            "de;q=0.9,*;q=0.1",
+            "sv;q=0",
+            "svx",
+            "sv_SE",
+        ] {
+            assert_eq!(Language::from_accept_language(nothing), None, "{nothing:?}");
+        }
+        // A malformed weight leaves its language out, not the whole header.
+        assert_eq!(
+            Language::from_accept_language("sv;q=2,en;q=0.3"),
+            Some(English)
+        );
+        assert_eq!(Language::from_accept_language("sv;q=0.12345"), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! are shown in the time zone the translator was given (UTC unless told otherwise), so that
 //! formatting stays a pure function of its inputs.
 
-use crate::Language;
+use crate::{Catalogue, Language};
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use jiff::tz::TimeZone;
@@ -14,38 +14,6 @@ use jiff::Timestamp;
 use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime};
-
-/// The English messages, one file per area of the window.
-const ENGLISH: &[(&str, &str)] = &[
-    ("common.ftl", include_str!("../locales/en/common.ftl")),
-    ("ask.ftl", include_str!("../locales/en/ask.ftl")),
-    (
-        "invitations.ftl",
-        include_str!("../locales/en/invitations.ftl"),
-    ),
-    ("requests.ftl", include_str!("../locales/en/requests.ftl")),
-    ("session.ftl", include_str!("../locales/en/session.ftl")),
-];
-
-/// The Swedish messages, in files named as the English ones.
-const SWEDISH: &[(&str, &str)] = &[
-    ("common.ftl", include_str!("../locales/sv/common.ftl")),
-    ("ask.ftl", include_str!("../locales/sv/ask.ftl")),
-    (
-        "invitations.ftl",
-        include_str!("../locales/sv/invitations.ftl"),
-    ),
-    ("requests.ftl", include_str!("../locales/sv/requests.ftl")),
-    ("session.ftl", include_str!("../locales/sv/session.ftl")),
-];
-
-/// The Fluent files of `language`, as `(file name, text)`.
-pub fn resources(language: Language) -> &'static [(&'static str, &'static str)] {
-    match language {
-        Language::English => ENGLISH,
-        Language::Swedish => SWEDISH,
-    }
-}
 
 /// A value for one of a message's variables.
 #[derive(Clone, Debug, PartialEq)]
@@ -107,8 +75,9 @@ impl fmt::Display for TranslationError {
 
 impl std::error::Error for TranslationError {}
 
-/// The messages of one language.
+/// The messages of one catalogue in one language.
 pub struct Translator {
+    catalogue: Catalogue,
     language: Language,
     bundle: FluentBundle<FluentResource>,
     zone: TimeZone,
@@ -117,6 +86,7 @@ pub struct Translator {
 impl fmt::Debug for Translator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Translator")
+            .field("catalogue", &self.catalogue)
             .field("language", &self.language)
             .field("zone", &self.zone.iana_name())
             .finish_non_exhaustive()
@@ -124,20 +94,26 @@ impl fmt::Debug for Translator {
 }
 
 impl Translator {
-    /// The messages of `language`, with dates in UTC.
+    /// The messages of the novice's window in `language`, with dates in UTC.
     pub fn new(language: Language) -> Self {
+        Self::of(Catalogue::NoviceWindow, language)
+    }
+
+    /// The messages of `catalogue` in `language`, with dates in UTC.
+    pub fn of(catalogue: Catalogue, language: Language) -> Self {
         let mut bundle = FluentBundle::new_concurrent(vec![language.identifier()]);
         // The text goes to a GUI, not into a paragraph of mixed direction: the isolation marks
         // Fluent would put around each variable would only show as boxes. What others supply
         // is cleaned of such marks before it gets here.
         bundle.set_use_isolating(false);
-        for (_, source) in resources(language) {
+        for (_, source) in catalogue.resources(language) {
             // The files are part of the program and parsed whole by the tests; a broken entry
             // would be skipped, and the rest still used.
             let resource = FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(r, _)| r);
             let _ = bundle.add_resource(resource);
         }
         Self {
+            catalogue,
             language,
             bundle,
             zone: TimeZone::UTC,
@@ -152,6 +128,10 @@ impl Translator {
 
     pub fn language(&self) -> Language {
         self.language
+    }
+
+    pub fn catalogue(&self) -> Catalogue {
+        self.catalogue
     }
 
     /// The time zone dates are shown in.

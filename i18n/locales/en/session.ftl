@@ -47,3 +47,9 @@ ended-server-shutdown = The server is shutting down, so the session ended.
 ended-not-recorded = The server could not record the session, so it did not go ahead. Try again later.
 ended-video-unsupported = Your helper’s browser cannot show your screen: it plays neither H.264 nor VP8 video. Ask them to use a current Firefox, Chrome, Edge or Safari.
 ended-browser-not-proven = Your helper’s browser came back but could not prove it is the one you allowed, so sharing stopped. You will be asked again.
+ended-wrong-password = Your helper typed a wrong password, or someone is intercepting the connection. Nothing of your screen was shared.
+ended-wrong-password-tries = Your helper typed a wrong password, or someone is intercepting the connection. Nothing of your screen was shared. { $tries ->
+        [one] One more try is left before the invitation locks.
+       *[other] { $tries } more tries are left before the invitation locks.
+    }
+ended-wrong-password-locked = Your helper typed a wrong password, or someone is intercepting the connection. Nothing of your screen was shared, and after too many wrong passwords the invitation is now locked.

@@ -47,3 +47,9 @@ ended-server-shutdown = Servern stängs av, så sessionen avslutades.
 ended-not-recorded = Servern kunde inte registrera sessionen, så den startade inte. Försök igen senare.
 ended-video-unsupported = Hjälparens webbläsare kan inte visa din skärm, eftersom den varken kan spela upp H.264- eller VP8-video. Be hjälparen använda en aktuell version av Firefox, Chrome, Edge eller Safari.
 ended-browser-not-proven = Hjälparens webbläsare anslöt igen men kunde inte bevisa att det är den du tillät, så delningen stoppades. Du får frågan en gång till.
+ended-wrong-password = Hjälparen skrev fel lösenord, eller så avlyssnar någon anslutningen. Inget av din skärm delades.
+ended-wrong-password-tries = Hjälparen skrev fel lösenord, eller så avlyssnar någon anslutningen. Inget av din skärm delades. { $tries ->
+        [one] Ett försök återstår innan inbjudan låses.
+       *[other] { $tries } försök återstår innan inbjudan låses.
+    }
+ended-wrong-password-locked = Hjälparen skrev fel lösenord, eller så avlyssnar någon anslutningen. Inget av din skärm delades, och efter för många felaktiga lösenord är inbjudan nu låst.
