@@ -88,6 +88,22 @@ impl Browser {
         firefox::launch(options).await
     }
 
+    /// Firefox as `options` say, or `None` after saying why it cannot run here, where skipping
+    /// is allowed ([`crate::skip_allowed`]); elsewhere a missing Firefox fails the test.
+    pub async fn launch_firefox_or_skip(options: FirefoxOptions) -> Result<Option<Browser>> {
+        if !Path::new(FIREFOX).exists() {
+            if crate::skip_allowed() {
+                eprintln!("SKIPPED: {FIREFOX} is missing; this test runs the expert's Firefox");
+                return Ok(None);
+            }
+            bail!(
+                "{FIREFOX} is missing: this test runs the expert's Firefox (Debian package \
+                 firefox-esr, see scripts/install-deps.sh; ASSIST_ALLOW_SKIP=1 skips it)"
+            );
+        }
+        Ok(Some(Self::launch_firefox(options).await?))
+    }
+
     async fn start(netns: Option<&Namespace>, show_local_addresses: bool) -> Result<Browser> {
         let profile = std::env::temp_dir().join(format!(
             "assist-chromium-{}-{}",

@@ -2,9 +2,9 @@
 //! shows: its state (`document.body.dataset.state`), status line, control state and video.
 
 use crate::browser::{Browser, Page};
-use crate::stack::{AgentProcess, ServerProcess};
+use crate::stack::{AgentProcess, ScratchDir, ServerProcess};
 use crate::xvfb::Xvfb;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -36,21 +36,58 @@ pub struct Invited {
     pub server: ServerProcess,
     pub xvfb: Xvfb,
     pub link: String,
+    /// The folder of the password file, when the invitation has a password.
+    _password_file: Option<ScratchDir>,
 }
 
 impl Invited {
     /// Starts a `width`×`height` display, the server and the agent with `extra` flags, and
     /// reads the invitation link.
     pub async fn start(width: u32, height: u32, extra: &[&str]) -> Result<Invited> {
+        Self::start_with(width, height, None, extra).await
+    }
+
+    /// [`Invited::start`], the invitation protected by `password`, which the agent reads from
+    /// a file (`--password-file`), as a novice keeps it off the command line.
+    pub async fn start_with_password(
+        width: u32,
+        height: u32,
+        password: &str,
+        extra: &[&str],
+    ) -> Result<Invited> {
+        Self::start_with(width, height, Some(password), extra).await
+    }
+
+    async fn start_with(
+        width: u32,
+        height: u32,
+        password: Option<&str>,
+        extra: &[&str],
+    ) -> Result<Invited> {
         let xvfb = Xvfb::start(width, height)?;
         let server = ServerProcess::start().await?;
-        let mut agent = start_agent(&server, &xvfb, extra).await?;
+        let mut args = extra.to_vec();
+        let password_file = match password {
+            Some(password) => {
+                let dir = ScratchDir::new("password")?;
+                let file = dir.path().join("password");
+                std::fs::write(&file, format!("{password}\n"))
+                    .with_context(|| format!("writing {}", file.display()))?;
+                Some((dir, file.to_string_lossy().into_owned()))
+            }
+            None => None,
+        };
+        if let Some((_, file)) = &password_file {
+            args.extend(["--password-file", file.as_str()]);
+        }
+        let mut agent = start_agent(&server, &xvfb, &args).await?;
         let link = invitation_link(&mut agent).await?;
         Ok(Invited {
             agent,
             server,
             xvfb,
             link,
+            _password_file: password_file.map(|(dir, _)| dir),
         })
     }
 
@@ -130,6 +167,18 @@ pub async fn frames_decoded(page: &Page) -> Result<u64> {
     Ok(v.as_u64().unwrap_or(0))
 }
 
+/// Waits until the console has decoded more frames than it has now: video flows.
+pub async fn more_frames_decoded(page: &Page) -> Result<()> {
+    let first = frames_decoded(page).await?;
+    page.wait_for(
+        &format!("Number(document.getElementById('quality').dataset.framesDecoded) > {first}"),
+        WAIT,
+        "more frames to be decoded",
+    )
+    .await?;
+    Ok(())
+}
+
 /// Whether the video element still has a stream attached.
 pub async fn has_video(page: &Page) -> Result<bool> {
     Ok(page
@@ -154,6 +203,86 @@ pub async fn join_and_allow(page: &Page, agent: &mut AgentProcess, name: &str) -
     agent.expect_line("wants to see your screen", WAIT).await?;
     agent.type_line("y").await?;
     wait_state(page, "live").await
+}
+
+/// The expert `name` types `password` and connects, and the novice says yes at the agent's
+/// prompt that names them.
+async fn join_with_password_and_say_yes(
+    page: &Page,
+    agent: &mut AgentProcess,
+    name: &str,
+    password: &str,
+) -> Result<()> {
+    join(page, name, Some(password)).await?;
+    agent
+        .expect_line(&format!("{name} wants to see your screen"), WAIT)
+        .await?;
+    agent.type_line("y").await
+}
+
+/// The expert `name` joins with the invitation's `password` and the novice allows: the console
+/// goes live only once the agent proved it knows the same password (`dataset.verified`), and
+/// the agent tells the novice who is watching.
+pub async fn join_with_password_and_allow(
+    page: &Page,
+    agent: &mut AgentProcess,
+    name: &str,
+    password: &str,
+) -> Result<()> {
+    join_with_password_and_say_yes(page, agent, name, password).await?;
+    wait_state(page, "live").await?;
+    let verified = page.eval("document.body.dataset.verified").await?;
+    ensure!(verified == "yes", "the password check passed: {verified}");
+    agent
+        .expect_line(&format!("{name} is now watching your screen"), WAIT)
+        .await?;
+    Ok(())
+}
+
+/// The expert `name` tries `password`, a wrong one, and the novice allows the connection: the
+/// agent refuses it after the password check, and both the agent and the page say so, with the
+/// tries `left` before the invitation locks (none: it is locked now). Nothing of the screen
+/// reached the page.
+pub async fn a_wrong_password_is_refused(
+    page: &Page,
+    agent: &mut AgentProcess,
+    name: &str,
+    password: &str,
+    left: u32,
+) -> Result<()> {
+    join_with_password_and_say_yes(page, agent, name, password).await?;
+    let said = agent
+        .expect_line(
+            &format!("{name} entered a wrong password, or someone is intercepting"),
+            WAIT,
+        )
+        .await?;
+    ensure!(
+        said.contains("Nothing of your screen was shared"),
+        "the agent says nothing was shared: {said}"
+    );
+    wait_state(page, "refused").await?;
+    let refusal = page.eval("document.body.dataset.refusal").await?;
+    ensure!(refusal == "wrong_password", "the refusal: {refusal}");
+    let shown = status(page).await?;
+    ensure!(
+        shown.contains("The password was wrong, or someone is intercepting"),
+        "the page says why: {shown}"
+    );
+    if left > 0 {
+        let tries = format!("{left} more tr");
+        ensure!(said.contains(&tries), "the agent counts the tries: {said}");
+        ensure!(shown.contains(&tries), "the page counts the tries: {shown}");
+    } else {
+        ensure!(said.contains("now locked"), "the agent says locked: {said}");
+        ensure!(
+            shown.contains("now locked"),
+            "the page says locked: {shown}"
+        );
+    }
+    ensure!(frames_decoded(page).await? == 0, "no frame was shown");
+    ensure!(!has_video(page).await?, "no video stream is attached");
+    Ok(())
 }
 
 /// Page coordinates of screen pixel `(x, y)` in the video, computed from the element's box and

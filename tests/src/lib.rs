@@ -6,6 +6,7 @@ pub mod desk;
 pub mod measure;
 pub mod mitm;
 pub mod netns;
+pub mod pattern;
 pub mod shaping;
 pub mod sockets;
 pub mod stack;

@@ -3,96 +3,18 @@
 //! invitation link the agent printed. The novice answers at the agent's prompt through its
 //! standard input; the expert uses the console page like a person would.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::Value;
-use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{
-    frames_decoded, invitation_link, join, join_and_allow, start_agent, state, status, text,
-    wait_state, Invited, WAIT,
+    a_wrong_password_is_refused, frames_decoded, invitation_link, join, join_and_allow,
+    more_frames_decoded, start_agent, state, status, text, wait_state, Invited, WAIT,
 };
+use tests::pattern::{expect_video, rotate, PATTERN, ROTATED};
 use tests::sockets::udp_sockets;
 use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
 use tests::tk::TkProgram;
 use tests::xvfb::Xvfb;
-
-/// The pattern's quadrants (top-left, top-right, bottom-right, bottom-left), see
-/// `tests/assets/pattern.py`.
-const PATTERN: [[i64; 3]; 4] = [
-    [0xe0, 0x20, 0x20],
-    [0x20, 0xc0, 0x40],
-    [0x20, 0x40, 0xe0],
-    [0xf0, 0xd0, 0x20],
-];
-/// Per channel, after 4:2:0 subsampling, lossy coding and two colour-space conversions.
-const TOLERANCE: i64 = 40;
-
-/// Turns the pattern's colours one quadrant clockwise and waits until it is redrawn.
-async fn rotate(pattern: &mut TkProgram) -> Result<()> {
-    pattern.send("rotate").await?;
-    pattern.expect("ready").await?;
-    Ok(())
-}
-
-/// The colours at the centres of the four quadrants of the current video frame, drawn to a
-/// canvas at the video's own size; `null` before the first frame.
-const SAMPLE_QUADRANTS: &str = r#"(() => {
-  const v = document.getElementById("video");
-  if (!v || !v.srcObject || v.readyState < 2 || v.videoWidth === 0) return null;
-  const c = document.createElement("canvas");
-  c.width = v.videoWidth;
-  c.height = v.videoHeight;
-  const ctx = c.getContext("2d", { willReadFrequently: true });
-  ctx.drawImage(v, 0, 0);
-  const at = ([fx, fy]) => Array.from(
-    ctx.getImageData(Math.floor(fx * c.width), Math.floor(fy * c.height), 1, 1).data.slice(0, 3));
-  return { width: c.width, height: c.height,
-           colours: [[0.25, 0.25], [0.75, 0.25], [0.75, 0.75], [0.25, 0.75]].map(at) };
-})()"#;
-
-fn matches(sample: &Value, expected: &[[i64; 3]; 4]) -> bool {
-    let Some(colours) = sample["colours"].as_array() else {
-        return false;
-    };
-    colours.len() == 4
-        && colours.iter().zip(expected).all(|(got, want)| {
-            (0..3).all(|i| {
-                got[i]
-                    .as_i64()
-                    .is_some_and(|c| (c - want[i]).abs() <= TOLERANCE)
-            })
-        })
-}
-
-/// Waits until the console has decoded more frames than it has now: video flows.
-async fn more_frames_decoded(page: &Page) -> Result<()> {
-    let first = frames_decoded(page).await?;
-    page.wait_for(
-        &format!("Number(document.getElementById('quality').dataset.framesDecoded) > {first}"),
-        WAIT,
-        "more frames to be decoded",
-    )
-    .await?;
-    Ok(())
-}
-
-/// Waits until the video shows `expected`, and returns the last sample.
-async fn expect_video(page: &Page, expected: &[[i64; 3]; 4], what: &str) -> Result<Value> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let sample = page.eval(SAMPLE_QUADRANTS).await?;
-        if matches(&sample, expected) {
-            return Ok(sample);
-        }
-        if tokio::time::Instant::now() > deadline {
-            bail!(
-                "the video never showed {what}: last sample {sample}, console: {:?}",
-                page.console()
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// What else a session in these tests needs while it runs: the browser and the display.
 struct Rest {
@@ -160,28 +82,7 @@ async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() ->
 
     // A wrong password is judged by the agent once the novice allowed the connection: nothing
     // is shown, both sides say why, and the expert may try again.
-    page.type_text("#expert-name", "Eve").await?;
-    page.type_text("#password", "wrong").await?;
-    page.click("#connect").await?;
-    agent
-        .expect_line("Eve wants to see your screen", WAIT)
-        .await?;
-    agent.type_line("y").await?;
-    let refused = agent
-        .expect_line(
-            "Eve entered a wrong password, or someone is intercepting",
-            WAIT,
-        )
-        .await?;
-    assert!(refused.contains("4 more tries"), "{refused}");
-    wait_state(&page, "refused").await?;
-    let said = status(&page).await?;
-    assert!(
-        said.contains("password was wrong, or someone is intercepting")
-            && said.contains("4 more tries"),
-        "{said}"
-    );
-    assert_eq!(frames_decoded(&page).await?, 0);
+    a_wrong_password_is_refused(&page, &mut agent, "Eve", "wrong", 4).await?;
     page.click("#retry").await?;
     page.wait_for(
         "document.body.dataset.state === 'open' && document.getElementById('password') !== null",
@@ -233,8 +134,7 @@ async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() ->
 
     // A change on the display reaches the video.
     rotate(&mut pattern).await?;
-    let rotated = [PATTERN[3], PATTERN[0], PATTERN[1], PATTERN[2]];
-    expect_video(&page, &rotated, "the rotated pattern").await?;
+    expect_video(&page, &ROTATED, "the rotated pattern").await?;
 
     // Chat both ways.
     page.type_text("#chat-input", "Hello Nora, I can see your screen")

@@ -8,68 +8,19 @@ use anyhow::{Context, Result};
 use std::time::Duration;
 use tests::browser::{Browser, Page};
 use tests::console::{
-    frames_decoded, invitation_link, join, start_agent, state, status, wait_state, WAIT,
+    a_wrong_password_is_refused, frames_decoded, join, join_with_password_and_allow, state, status,
+    wait_state, WAIT,
 };
-use tests::stack::{AgentProcess, ScratchDir, ServerProcess};
-use tests::tk::TkProgram;
-use tests::xvfb::Xvfb;
+use tests::pattern::{expect_the_pattern_live, invited_to_the_pattern};
+use tests::stack::ServerProcess;
 
 const PASSWORD: &str = "tulip-42";
-
-/// A novice sharing the test pattern through `agent invite` (with a password when given), and
-/// the link it printed.
-struct Novice {
-    agent: AgentProcess,
-    link: String,
-    server: ServerProcess,
-    _secrets: ScratchDir,
-    _pattern: TkProgram,
-    _xvfb: Xvfb,
-}
-
-async fn novice(password: Option<&str>) -> Result<Novice> {
-    let xvfb = Xvfb::start(640, 480)?;
-    let pattern = TkProgram::start(&xvfb, "pattern.py").await?;
-    let server = ServerProcess::start().await?;
-    let secrets = ScratchDir::new("password")?;
-    let file = secrets.path().join("password");
-    let mut args = Vec::new();
-    if let Some(password) = password {
-        std::fs::write(&file, format!("{password}\n"))?;
-        args = vec![
-            "--password-file".to_owned(),
-            file.to_string_lossy().into_owned(),
-        ];
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut agent = start_agent(&server, &xvfb, &args).await?;
-    let link = invitation_link(&mut agent).await?;
-    Ok(Novice {
-        agent,
-        link,
-        server,
-        _secrets: secrets,
-        _pattern: pattern,
-        _xvfb: xvfb,
-    })
-}
 
 /// The link's secret, after its '#'.
 fn secret_of(link: &str) -> Result<&str> {
     link.split_once('#')
         .map(|(_, secret)| secret)
         .context("the link carries a secret after '#'")
-}
-
-/// Waits until frames are decoded: the picture is shown.
-async fn frames_flow(page: &Page) -> Result<()> {
-    page.wait_for(
-        "Number(document.getElementById('quality').dataset.framesDecoded ?? 0) > 2",
-        WAIT,
-        "decoded frames",
-    )
-    .await?;
-    Ok(())
 }
 
 /// Redeems the link's code through the server's API from `page`: what the server answers.
@@ -112,7 +63,7 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_right_password_shows_the_desktop_and_the_server_never_holds_it() -> Result<()> {
-    let mut n = novice(Some(PASSWORD)).await?;
+    let (mut n, _pattern) = invited_to_the_pattern(Some(PASSWORD)).await?;
     let browser = Browser::launch().await?;
     let page = browser.open(&n.link).await?;
     assert_eq!(
@@ -120,17 +71,8 @@ async fn the_right_password_shows_the_desktop_and_the_server_never_holds_it() ->
         "link",
         "the secret came with the link"
     );
-    join(&page, "Eve", Some(PASSWORD)).await?;
-    n.agent
-        .expect_line("Eve wants to see your screen", WAIT)
-        .await?;
-    n.agent.type_line("y").await?;
-    wait_state(&page, "live").await?;
-    assert_eq!(page.eval("document.body.dataset.verified").await?, "yes");
-    n.agent
-        .expect_line("Eve is now watching your screen", WAIT)
-        .await?;
-    frames_flow(&page).await?;
+    join_with_password_and_allow(&page, &mut n.agent, "Eve", PASSWORD).await?;
+    expect_the_pattern_live(&page).await?;
 
     // Neither the password nor the link's secret is anywhere in what the server stored.
     let stored = server_files(&n.server)?;
@@ -149,42 +91,11 @@ async fn the_right_password_shows_the_desktop_and_the_server_never_holds_it() ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_wrong_passwords_are_refused_by_the_agent_and_lock_the_invitation() -> Result<()> {
-    let mut n = novice(Some(PASSWORD)).await?;
+    let (mut n, _pattern) = invited_to_the_pattern(Some(PASSWORD)).await?;
     let browser = Browser::launch().await?;
     for left in (0..5).rev() {
         let page = browser.open(&n.link).await?;
-        join(&page, "Eve", Some("daffodil")).await?;
-        n.agent
-            .expect_line("Eve wants to see your screen", WAIT)
-            .await?;
-        n.agent.type_line("y").await?;
-        let said = n
-            .agent
-            .expect_line(
-                "Eve entered a wrong password, or someone is intercepting",
-                WAIT,
-            )
-            .await?;
-        assert!(said.contains("Nothing of your screen was shared"), "{said}");
-        wait_state(&page, "refused").await?;
-        assert_eq!(
-            page.eval("document.body.dataset.refusal").await?,
-            "wrong_password"
-        );
-        let shown = status(&page).await?;
-        assert!(shown.contains("The password was wrong"), "{shown}");
-        if left > 0 {
-            assert!(said.contains(&format!("{left} more tr")), "{said}");
-            assert!(shown.contains(&format!("{left} more tr")), "{shown}");
-        } else {
-            assert!(said.contains("now locked"), "{said}");
-        }
-        assert_eq!(frames_decoded(&page).await?, 0, "no frame was shown");
-        assert_eq!(
-            page.eval("document.getElementById('video').srcObject")
-                .await?,
-            serde_json::Value::Null
-        );
+        a_wrong_password_is_refused(&page, &mut n.agent, "Eve", "daffodil", left).await?;
     }
 
     // The agent told the server, which now refuses to open it, and says so on the page.
@@ -212,7 +123,7 @@ async fn five_wrong_passwords_are_refused_by_the_agent_and_lock_the_invitation()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_without_a_password_shows_the_desktop_with_its_secret() -> Result<()> {
-    let mut n = novice(None).await?;
+    let (mut n, _pattern) = invited_to_the_pattern(None).await?;
     secret_of(&n.link)?;
     let browser = Browser::launch().await?;
     let page = browser.open(&n.link).await?;
@@ -226,14 +137,14 @@ async fn a_link_without_a_password_shows_the_desktop_with_its_secret() -> Result
         .await?;
     n.agent.type_line("y").await?;
     wait_state(&page, "live").await?;
-    frames_flow(&page).await?;
+    expect_the_pattern_live(&page).await?;
     n.server.stop().await;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_cut_before_its_secret_is_refused() -> Result<()> {
-    let mut n = novice(None).await?;
+    let (mut n, _pattern) = invited_to_the_pattern(None).await?;
     let cut = n.link.split('#').next().context("a link")?.to_owned();
     let browser = Browser::launch().await?;
     let page = browser.open(&cut).await?;
@@ -270,7 +181,7 @@ async fn a_link_cut_before_its_secret_is_refused() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_short_code_read_out_opens_the_invitation() -> Result<()> {
-    let mut n = novice(None).await?;
+    let (mut n, _pattern) = invited_to_the_pattern(None).await?;
     let line = n.agent.expect_line("Short code:", WAIT).await?;
     let code = line
         .split_whitespace()
@@ -309,7 +220,7 @@ async fn the_short_code_read_out_opens_the_invitation() -> Result<()> {
         .await?;
     n.agent.type_line("y").await?;
     wait_state(&page, "live").await?;
-    frames_flow(&page).await?;
+    expect_the_pattern_live(&page).await?;
     n.server.stop().await;
     Ok(())
 }
