@@ -12,6 +12,8 @@
 //!   operator's offer of help or by answering a direct invitation.
 //! * [`accounts`], [`enrolment`]: the support desk's people, and the machines enrolled into it.
 //! * [`pages`]: the expert console page and security headers.
+//! * [`locale`]: the language of each page (its menu, cookie, the browser's `Accept-Language`)
+//!   and the words its template and script show.
 //! * [`store`]: SQLite/PostgreSQL persistence, including the hash-chained audit log;
 //!   [`session_effects`] writes session changes; [`audit`] names what the audit log records
 //!   and who did it, and renders exports.
@@ -39,7 +41,10 @@ pub mod enrolment;
 pub mod error;
 pub mod invitation;
 pub mod limits;
+pub mod locale;
 pub mod mail;
+#[cfg(test)]
+mod message_tests;
 pub mod metrics;
 pub mod names;
 pub mod pages;
@@ -74,6 +79,10 @@ pub fn app(state: AppState) -> Router {
         .route("/i", get(pages::code_entry))
         .route("/i/{code}", get(pages::console))
         .nest_service("/static", static_files)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            locale::remember_language,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             pages::security_headers,

@@ -6,13 +6,15 @@
 //! locked or in use. `GET /i` takes the short code read out on the phone; the page's script
 //! keeps its secret part and opens `/i/<lookup part>#<secret>`, so the server never sees it. Scripts come only from `/static` (no inline script), so the page works under
 //! a strict Content-Security-Policy. The page is limited per client address like redemption,
-//! since it tells whether a code exists.
+//! since it tells whether a code exists. Each page speaks the language its request asks for
+//! ([`crate::locale`]).
 
 use crate::error::{ApiError, ServerError};
 use crate::invitation::codes;
+use crate::locale::{PageLanguage, Text, Words};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, OriginalUri, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use protocol::api::InvitationStatus;
@@ -70,12 +72,13 @@ impl SecurityHeaders {
 #[derive(Template)]
 #[template(path = "console.html")]
 pub struct ConsolePage {
+    words: Words,
     novice_name: String,
     /// `open`, `in_use`, `expired`, `revoked`, `locked` or `unknown`; `waiting` for help a
     /// support-desk operator offered; `code` for the page that takes a short code.
     state: &'static str,
     headline: String,
-    explanation: &'static str,
+    explanation: String,
     has_password: bool,
     /// For offered help: the session to join, as JSON (see [`crate::desk::offer`]).
     offer: String,
@@ -83,28 +86,33 @@ pub struct ConsolePage {
 
 impl ConsolePage {
     /// The console of a desk operator admitted to a session with `machine` (help they offered,
-    /// or a direct invitation they accepted), joining `offer` at once.
-    pub fn offered(machine: &str, headline: String, offer: String) -> Self {
+    /// or a direct invitation they accepted), joining `offer` at once. The page answers a form
+    /// and cannot be loaded again, so it has no language menu.
+    pub fn offered(language: PageLanguage, machine: &str, headline: Text, offer: String) -> Self {
+        let words = Words::new(language.0, "");
         Self {
             novice_name: machine.to_string(),
             state: "waiting",
-            headline,
-            explanation: "The person there is asked whether to let you see their screen.",
+            headline: headline.in_language(words.language()),
+            explanation: words.t("console-offered-explanation"),
             has_password: false,
             offer,
+            words,
         }
     }
 }
 
 /// `GET /i`: the expert types the short code they were read out.
-pub async fn code_entry() -> Result<Response, ApiError> {
+pub async fn code_entry(language: PageLanguage) -> Result<Response, ApiError> {
+    let words = Words::new(language.0, "/i");
     let page = ConsolePage {
         novice_name: String::new(),
         state: "code",
-        headline: "Open an invitation".into(),
-        explanation: "Type the code you were given (five groups of four), then press Open.",
+        headline: words.t("console-code-headline"),
+        explanation: words.t("console-code-explanation"),
         has_password: false,
         offer: String::new(),
+        words,
     };
     let html = page.render().map_err(ServerError::from)?;
     Ok(Html(html).into_response())
@@ -126,9 +134,12 @@ fn state_code(status: InvitationStatus) -> &'static str {
 pub async fn console(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    language: PageLanguage,
+    OriginalUri(uri): OriginalUri,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut res = console_page(&state, peer, &code).await?;
+    let words = Words::new(language.0, uri.path());
+    let mut res = console_page(&state, peer, words, &code).await?;
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
@@ -137,6 +148,7 @@ pub async fn console(
 async fn console_page(
     state: &AppState,
     peer: SocketAddr,
+    words: Words,
     code: &str,
 ) -> Result<Response, ApiError> {
     if !state
@@ -158,30 +170,24 @@ async fn console_page(
             ConsolePage {
                 novice_name: String::new(),
                 state: "unknown",
-                headline: "This invitation does not exist".into(),
-                explanation: "Check that you copied the whole link, or ask for a new invitation.",
+                headline: words.t("console-unknown-headline"),
+                explanation: words.t("console-unknown-explanation"),
                 has_password: false,
                 offer: String::new(),
+                words,
             },
             StatusCode::NOT_FOUND,
         ),
         Some(found) => {
             let status = found.invitation.status(state.clock.now());
-            let explanation = match status {
-                InvitationStatus::Open => {
-                    "Enter your name so they know who is connecting. They will be asked to allow it."
-                }
-                InvitationStatus::InUse => "Someone is already connected through this invitation.",
-                InvitationStatus::Expired => "This invitation has expired. Ask for a new one.",
-                InvitationStatus::Revoked => {
-                    "This invitation was cancelled by the person who sent it."
-                }
-                InvitationStatus::Locked => {
-                    "This invitation is locked after too many wrong passwords (or attempts to \
-                     intercept the connection). Ask for a new one."
-                }
-                InvitationStatus::Declined => "This invitation was declined.",
-            };
+            let explanation = words.t(match status {
+                InvitationStatus::Open => "console-open-explanation",
+                InvitationStatus::InUse => "console-in-use-explanation",
+                InvitationStatus::Expired => "console-expired-explanation",
+                InvitationStatus::Revoked => "console-revoked-explanation",
+                InvitationStatus::Locked => "console-locked-explanation",
+                InvitationStatus::Declined => "console-declined-explanation",
+            });
             let code = if status == InvitationStatus::Open {
                 StatusCode::OK
             } else {
@@ -189,12 +195,13 @@ async fn console_page(
             };
             (
                 ConsolePage {
-                    headline: format!("{} asks for your help", found.novice_name),
+                    headline: words.with("console-asks-headline", "novice", &found.novice_name),
                     novice_name: found.novice_name,
                     state: state_code(status),
                     explanation,
                     has_password: found.invitation.has_password,
                     offer: String::new(),
+                    words,
                 },
                 code,
             )

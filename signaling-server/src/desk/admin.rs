@@ -5,6 +5,7 @@ use super::PageError;
 use crate::accounts::{self, Role};
 use crate::enrolment;
 use crate::error::ServerError;
+use crate::locale::{self, PageLanguage, Text, Words};
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::State;
@@ -14,6 +15,7 @@ use axum::response::Html;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use serde::Deserialize;
+use std::time::Duration;
 
 /// Refuses people who are not administrators.
 pub fn require_admin(signed_in: &SignedIn) -> Result<(), PageError> {
@@ -22,8 +24,8 @@ pub fn require_admin(signed_in: &SignedIn) -> Result<(), PageError> {
     } else {
         Err(PageError::new(
             StatusCode::FORBIDDEN,
-            "Administrators only",
-            "Only an administrator of your organisation can do this.",
+            "desk-admins-only-title",
+            Text::id("desk-admins-only"),
         ))
     }
 }
@@ -67,11 +69,9 @@ pub async fn create_operator(
     .await?;
     Ok(PageError::new(
         StatusCode::CREATED,
-        "Operator created",
-        format!(
-            "{} can now sign in as {:?} with the password you chose.",
-            created.display_name, created.login
-        ),
+        "desk-operator-created-title",
+        Text::with("desk-operator-created", "name", created.display_name)
+            .and("login", created.login),
     )
     .into_response())
 }
@@ -91,16 +91,17 @@ pub struct NewTokenForm {
 #[derive(Template)]
 #[template(path = "desk_token.html")]
 struct TokenPage<'a> {
+    words: Words,
     token: &'a str,
     server: &'a str,
     validity: String,
 }
 
-fn bad_number(what: &str) -> PageError {
+fn bad_number(what: &'static str) -> PageError {
     PageError::new(
         StatusCode::BAD_REQUEST,
-        "That did not work",
-        format!("{what} must be a whole number."),
+        "desk-refused-title",
+        Text::id(what),
     )
 }
 
@@ -109,6 +110,7 @@ fn bad_number(what: &str) -> PageError {
 pub async fn create_enrolment_token(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    language: PageLanguage,
     headers: HeaderMap,
     Form(form): Form<NewTokenForm>,
 ) -> Result<Response, PageError> {
@@ -118,13 +120,10 @@ pub async fn create_enrolment_token(
         .valid_hours
         .trim()
         .parse()
-        .map_err(|_| bad_number("The validity in hours"))?;
+        .map_err(|_| bad_number("desk-bad-hours"))?;
     let uses: Option<u32> = match form.uses.trim() {
         "" => None,
-        n => Some(
-            n.parse()
-                .map_err(|_| bad_number("The number of machines"))?,
-        ),
+        n => Some(n.parse().map_err(|_| bad_number("desk-bad-uses"))?),
     };
     let now = state.clock.now();
     let created = enrolment::create_token(
@@ -135,12 +134,20 @@ pub async fn create_enrolment_token(
         now,
     )
     .await?;
+    let translator = locale::translator(language.0);
+    let hours = u64::try_from(hours).unwrap_or_default();
+    let duration = translator.duration(Duration::from_secs(hours.saturating_mul(3600)));
     let validity = match created.uses_left {
-        Some(1) => format!("It enrols one machine, within {hours} hours."),
-        Some(n) => format!("It enrols up to {n} machines, within {hours} hours."),
-        None => format!("It enrols any number of machines for {hours} hours."),
+        Some(1) => translator.text_with("desk-token-enrols-one", &[("duration", duration.into())]),
+        Some(n) => translator.text_with(
+            "desk-token-enrols-some",
+            &[("machines", n.into()), ("duration", duration.into())],
+        ),
+        None => translator.text_with("desk-token-enrols-any", &[("duration", duration.into())]),
     };
     let html = TokenPage {
+        // The token is shown once: no language menu to load the page again.
+        words: Words::new(language.0, ""),
         token: &created.token,
         server: &state.public_url,
         validity,

@@ -13,6 +13,7 @@ use super::PageError;
 use crate::accounts::{self, User};
 use crate::audit::{Actor, AuditKind};
 use crate::error::ServerError;
+use crate::locale::{self, PageLanguage, Text, Words};
 use crate::secrets::{digests_equal, random_token, sha256_hex};
 use crate::state::AppState;
 use crate::store::AuditEvent;
@@ -24,6 +25,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// The cookie of a signed-in browser.
 pub const SESSION_COOKIE: &str = "desk_session";
@@ -172,23 +174,28 @@ pub async fn signed_in(
 #[derive(Template)]
 #[template(path = "desk_sign_in.html")]
 struct SignInPage<'a> {
+    words: Words,
     csrf: &'a str,
     login: &'a str,
     error: &'a str,
 }
 
-/// The sign-in form, with a fresh form token in a cookie and in the form.
+/// The sign-in form in `language`, with a fresh form token in a cookie and in the form, and
+/// `error` above it when there is one.
 fn sign_in_form(
     state: &AppState,
+    language: PageLanguage,
     status: StatusCode,
     login: &str,
-    error: &str,
+    error: Option<Text>,
 ) -> Result<Response, PageError> {
     let csrf = random_token();
+    let error = error.map(|e| e.in_language(language.0)).unwrap_or_default();
     let html = SignInPage {
+        words: Words::new(language.0, SIGN_IN_PATH),
         csrf: &csrf,
         login,
-        error,
+        error: &error,
     }
     .render()
     .map_err(ServerError::from)?;
@@ -205,12 +212,13 @@ fn sign_in_form(
 /// `GET /desk/sign-in`.
 pub async fn sign_in_page(
     State(state): State<AppState>,
+    language: PageLanguage,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     if signed_in(&state, &headers).await?.is_some() {
         return Ok(Redirect::to("/desk").into_response());
     }
-    sign_in_form(&state, StatusCode::OK, "", "")
+    sign_in_form(&state, language, StatusCode::OK, "", None)
 }
 
 #[derive(Debug, Deserialize)]
@@ -227,6 +235,7 @@ pub struct SignInForm {
 pub async fn sign_in(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    language: PageLanguage,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, PageError> {
@@ -239,28 +248,30 @@ pub async fn sign_in(
     if login.len() > 256 || form.password.len() > 1024 {
         return sign_in_form(
             &state,
+            language,
             StatusCode::BAD_REQUEST,
             "",
-            "Wrong login or password.",
+            Some(Text::id("desk-sign-in-wrong")),
         );
     }
     if !state.sign_in_limit.check_client(peer.ip(), now) {
         return sign_in_form(
             &state,
+            language,
             StatusCode::TOO_MANY_REQUESTS,
             &login,
-            "Too many sign-in attempts. Wait a minute and try again.",
+            Some(Text::id("desk-sign-in-too-many")),
         );
     }
     if let Err(wait) = state.sign_in_backoff.check(&login, now) {
+        let wait = Duration::from_secs(u64::try_from(wait).unwrap_or_default());
+        let wait = locale::translator(language.0).duration(wait);
         return sign_in_form(
             &state,
+            language,
             StatusCode::TOO_MANY_REQUESTS,
             &login,
-            &format!(
-                "Too many failed sign-ins for this login. Try again in {wait} second{}.",
-                if wait == 1 { "" } else { "s" }
-            ),
+            Some(Text::with("desk-sign-in-wait", "wait", wait)),
         );
     }
     let Some(user) = accounts::check_password(&state.store, &login, &form.password).await? else {
@@ -278,9 +289,10 @@ pub async fn sign_in(
         writes.commit().await?;
         return sign_in_form(
             &state,
+            language,
             StatusCode::UNAUTHORIZED,
             &login,
-            "Wrong login or password.",
+            Some(Text::id("desk-sign-in-wrong")),
         );
     };
     state.sign_in_backoff.succeeded(&login);

@@ -5,7 +5,9 @@
 use super::audit::{recent, AuditView, DeskAuditFilter};
 use super::auth::SignedIn;
 use super::PageError;
+use crate::audit::AuditKind;
 use crate::error::ServerError;
+use crate::locale::{PageLanguage, Words};
 use crate::state::AppState;
 use askama::Template;
 use axum::http::{header, HeaderValue};
@@ -17,15 +19,31 @@ use serde::Serialize;
 #[derive(Template)]
 #[template(path = "desk.html")]
 struct DashboardPage<'a> {
+    words: Words,
     display_name: &'a str,
     org_name: &'a str,
     csrf: &'a str,
     is_admin: bool,
+    /// Each kind of audit event, with its name in the page's language, for the log's filter
+    /// (the script names the log's rows by it too).
+    kinds: Vec<(&'static str, String)>,
+}
+
+/// The message naming an audit event of `kind`: `desk-kind-` and its code, in words.
+pub fn kind_message(kind: AuditKind) -> String {
+    format!("desk-kind-{}", kind.as_str().replace('_', "-"))
 }
 
 /// `GET /desk`.
-pub async fn page(signed_in: SignedIn) -> Result<Response, PageError> {
+pub async fn page(signed_in: SignedIn, language: PageLanguage) -> Result<Response, PageError> {
+    let words = Words::new(language.0, "/desk");
+    let kinds = AuditKind::ALL
+        .iter()
+        .map(|kind| (kind.as_str(), words.t(&kind_message(*kind))))
+        .collect();
     let html = DashboardPage {
+        words,
+        kinds,
         display_name: &signed_in.user.display_name,
         org_name: &signed_in.user.org_name,
         csrf: &signed_in.csrf,

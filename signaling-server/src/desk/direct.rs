@@ -15,6 +15,7 @@ use super::offer::console_page;
 use super::PageError;
 use crate::admission::answer::{self, AnswerError};
 use crate::invitation::AnswerRefusal;
+use crate::locale::{PageLanguage, Text};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,8 +26,8 @@ use protocol::ids::InvitationId;
 fn unknown() -> PageError {
     PageError::new(
         StatusCode::NOT_FOUND,
-        "No such invitation",
-        "No invitation to you has this identity. It may have been meant for someone else.",
+        "desk-no-invitation-title",
+        Text::id("desk-no-invitation"),
     )
 }
 
@@ -35,24 +36,23 @@ fn refused(refusal: AnswerRefusal) -> PageError {
         AnswerRefusal::NotYours => unknown(),
         AnswerRefusal::Expired => PageError::new(
             StatusCode::GONE,
-            "The invitation has expired",
-            "This invitation is no longer valid. The person who sent it can send a new one.",
+            "desk-invitation-expired-title",
+            Text::id("desk-invitation-expired"),
         ),
         AnswerRefusal::Revoked => PageError::new(
             StatusCode::GONE,
-            "The invitation was withdrawn",
-            "The person who sent this invitation has withdrawn it.",
+            "desk-invitation-withdrawn-title",
+            Text::id("desk-invitation-withdrawn"),
         ),
         AnswerRefusal::AlreadyAccepted => PageError::new(
             StatusCode::CONFLICT,
-            "Already accepted",
-            "This invitation was accepted before; it opens one session only. \
-             Ask for a new invitation to connect again.",
+            "desk-already-accepted-title",
+            Text::id("desk-already-accepted"),
         ),
         AnswerRefusal::AlreadyDeclined => PageError::new(
             StatusCode::CONFLICT,
-            "Already declined",
-            "This invitation was declined before. Ask for a new one if you can help after all.",
+            "desk-already-declined-title",
+            Text::id("desk-already-declined"),
         ),
     }
 }
@@ -73,6 +73,7 @@ fn parse(id: &str) -> Result<InvitationId, PageError> {
 pub async fn accept(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    language: PageLanguage,
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
@@ -82,8 +83,14 @@ pub async fn accept(
     let id = parse(&id)?;
     let accepted = answer::accept(&state, id, user).await?;
     let machine = accepted.machine;
-    let headline = format!("Helping {machine}");
-    console_page(&machine, headline, &accepted.session, &user.display_name)
+    let headline = Text::with("console-helping-headline", "machine", machine.clone());
+    console_page(
+        language,
+        &machine,
+        headline,
+        &accepted.session,
+        &user.display_name,
+    )
 }
 
 pub async fn decline(

@@ -8,6 +8,7 @@ use super::auth::{websocket_origin_allowed, SignedIn};
 use super::dashboard::{snapshot, Snapshot};
 use super::PageError;
 use crate::accounts::User;
+use crate::locale::Text;
 use crate::state::AppState;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -44,9 +45,9 @@ enum ToDesk<'a> {
         #[serde(flatten)]
         snapshot: &'a Snapshot,
     },
-    Error {
-        message: &'a str,
-    },
+    /// `code` names what went wrong for the page to say in its language (`bad_message`,
+    /// `database`); `message` says it in English.
+    Error { code: &'a str, message: &'a str },
 }
 
 pub async fn desk_ws(
@@ -58,8 +59,8 @@ pub async fn desk_ws(
     if !websocket_origin_allowed(&headers, &state.public_origin) {
         return PageError::new(
             StatusCode::FORBIDDEN,
-            "Refused",
-            "The dashboard's live feed is only for pages of this site.",
+            "desk-feed-foreign-title",
+            Text::id("desk-feed-foreign"),
         )
         .into_response();
     }
@@ -103,7 +104,7 @@ async fn run(mut socket: WebSocket, state: AppState, user: User) {
                         Ok(FromDesk::Ping) => continue,
                         Err(_) if text.as_str() == "ping" => continue,
                         Err(_) => {
-                            let frame = ToDesk::Error { message: "The server did not understand the page's message." };
+                            let frame = ToDesk::Error { code: "bad_message", message: "The server did not understand the page's message." };
                             if send(&mut socket, &frame).await.is_err() {
                                 return;
                             }
@@ -124,6 +125,7 @@ async fn run(mut socket: WebSocket, state: AppState, user: User) {
             Err(err) => {
                 tracing::error!(error = %err, "cannot build the dashboard snapshot");
                 let frame = ToDesk::Error {
+                    code: "database",
                     message: "The server cannot read its database right now; retrying.",
                 };
                 if send(&mut socket, &frame).await.is_err() {

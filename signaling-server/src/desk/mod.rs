@@ -10,7 +10,10 @@
 //! * [`direct`]: Accept or Decline an invitation a novice sent straight to the signed-in person.
 //!
 //! Pages are askama templates in `web/templates/desk_*.html`; the script is
-//! `web/static/js/desk.js`. Everything is scoped to the signed-in person's organisation.
+//! `web/static/js/desk.js`. Everything is scoped to the signed-in person's organisation. Pages
+//! speak the language the request asks for ([`crate::locale`]); a [`PageError`] is decided
+//! before that is looked at, so [`speak_the_readers_language`] renders it in that language on
+//! its way out.
 
 pub mod admin;
 pub mod audit;
@@ -22,13 +25,16 @@ pub mod offer;
 pub mod presence;
 
 use crate::error::{ApiError, Refused, ServerError};
+use crate::locale::{self, Text, Words};
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use i18n::Language;
 
 /// Largest form the desk reads.
 const MAX_FORM: usize = 16 * 1024;
@@ -50,22 +56,25 @@ pub fn router() -> Router<AppState> {
         .route("/desk/audit.json", get(audit::export_json))
         .route("/ws/desk", get(live::desk_ws))
         .layer(DefaultBodyLimit::max(MAX_FORM))
+        .layer(axum::middleware::from_fn(speak_the_readers_language))
 }
 
-/// A page telling the person what went wrong and where to go from here.
-#[derive(Debug)]
+/// A page telling the person what went wrong and where to go from here: a title and a
+/// message, rendered in English unless [`speak_the_readers_language`] knows better.
+#[derive(Clone, Debug)]
 pub struct PageError {
     pub status: StatusCode,
+    /// The id of the title's message.
     pub title: &'static str,
-    pub message: String,
+    pub message: Text,
 }
 
 impl PageError {
-    pub fn new(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, title: &'static str, message: Text) -> Self {
         Self {
             status,
             title,
-            message: message.into(),
+            message,
         }
     }
 
@@ -73,15 +82,37 @@ impl PageError {
     pub fn forged() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
-            "This form cannot be accepted",
-            "The form has expired or did not come from this site. Reload the page and try again.",
+            "desk-forged-title",
+            Text::id("desk-forged"),
         )
+    }
+
+    fn render(&self, language: Language) -> Response {
+        let words = Words::new(language, "");
+        let message = self.message.in_language(language);
+        let page = MessagePage {
+            title: words.t(self.title),
+            message: &message,
+            words,
+        };
+        match page.render() {
+            Ok(html) => (self.status, Html(html)).into_response(),
+            Err(err) => {
+                tracing::error!(error = %err, "cannot render the error page");
+                (self.status, message).into_response()
+            }
+        }
     }
 }
 
 impl From<Refused> for PageError {
     fn from(refused: Refused) -> Self {
-        Self::new(refused.status, "That did not work", refused.message)
+        // What the rule that refused said, as it said it.
+        Self::new(
+            refused.status,
+            "desk-refused-title",
+            Text::Verbatim(refused.message),
+        )
     }
 }
 
@@ -90,8 +121,8 @@ impl From<ServerError> for PageError {
         tracing::error!(error = %err, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "Something went wrong on the server. Try again later.",
+            "desk-failed-title",
+            Text::id("desk-failed"),
         )
     }
 }
@@ -108,22 +139,25 @@ impl From<ApiError> for PageError {
 #[derive(Template)]
 #[template(path = "desk_message.html")]
 struct MessagePage<'a> {
-    title: &'a str,
+    words: Words,
+    title: String,
     message: &'a str,
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let page = MessagePage {
-            title: self.title,
-            message: &self.message,
-        };
-        match page.render() {
-            Ok(html) => (self.status, Html(html)).into_response(),
-            Err(err) => {
-                tracing::error!(error = %err, "cannot render the error page");
-                (self.status, self.message).into_response()
-            }
-        }
+        let mut res = self.render(Language::English);
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+/// Renders a [`PageError`] the desk answered with in the language of the request.
+pub async fn speak_the_readers_language(req: Request, next: Next) -> Response {
+    let language = locale::choose(req.uri().query(), req.headers());
+    let mut res = next.run(req).await;
+    match res.extensions_mut().remove::<PageError>() {
+        Some(err) if language != Language::English => err.render(language),
+        _ => res,
     }
 }

@@ -9,6 +9,7 @@ use super::auth::{CsrfForm, SignedIn};
 use super::PageError;
 use crate::admission;
 use crate::error::ServerError;
+use crate::locale::{PageLanguage, Text};
 use crate::pages::ConsolePage;
 use crate::state::AppState;
 use askama::Template;
@@ -31,14 +32,15 @@ struct Offered<'a> {
 fn not_yours() -> PageError {
     PageError::new(
         StatusCode::NOT_FOUND,
-        "No such machine",
-        "Your organisation has no machine with this identity. It may have been removed.",
+        "desk-no-machine-title",
+        Text::id("desk-no-machine"),
     )
 }
 
 pub async fn offer_help(
     State(state): State<AppState>,
     signed_in: SignedIn,
+    language: PageLanguage,
     headers: HeaderMap,
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
@@ -56,35 +58,36 @@ pub async fn offer_help(
         Some((Some(_), _)) => {
             return Err(PageError::new(
                 StatusCode::CONFLICT,
-                "Already in a session",
-                format!(
-                    "{} is already in a session or being asked. Try again when it has ended.",
-                    machine.name
-                ),
+                "desk-busy-title",
+                Text::with("desk-busy", "machine", machine.name),
             ))
         }
         _ => {
             return Err(PageError::new(
                 StatusCode::CONFLICT,
-                "The machine is offline",
-                format!(
-                    "{} is not connected right now, so nobody there can be asked.",
-                    machine.name
-                ),
+                "desk-offline-title",
+                Text::with("desk-offline", "machine", machine.name),
             ))
         }
     }
 
     let redeemed = admission::offer::offer(&state, user, agent, &machine.name).await?;
-    let headline = format!("Offering help to {}", machine.name);
-    console_page(&machine.name, headline, &redeemed, &user.display_name)
+    let headline = Text::with("console-offering-headline", "machine", machine.name.clone());
+    console_page(
+        language,
+        &machine.name,
+        headline,
+        &redeemed,
+        &user.display_name,
+    )
 }
 
 /// The expert console for a session the signed-in person was just admitted to: it holds the
 /// session's ticket and waits there for the novice's answer.
 pub(super) fn console_page(
+    language: PageLanguage,
     machine: &str,
-    headline: String,
+    headline: Text,
     session: &RedeemResponse,
     expert_name: &str,
 ) -> Result<Response, PageError> {
@@ -93,7 +96,7 @@ pub(super) fn console_page(
         expert_name,
     })
     .map_err(|e| ServerError::Invariant(e.to_string()))?;
-    let html = ConsolePage::offered(machine, headline, offer)
+    let html = ConsolePage::offered(language, machine, headline, offer)
         .render()
         .map_err(ServerError::from)?;
     let mut res = Html(html).into_response();

@@ -29,6 +29,7 @@
 import { ExpertPeer } from "/static/js/peer.js";
 import { RemoteControl } from "/static/js/control.js";
 import { clean } from "/static/js/text.js";
+import { formatNumber, said, t } from "/static/js/i18n.js";
 import {
   exchangePassword,
   fromHex,
@@ -41,60 +42,64 @@ import { PasswordScalar, Role, sessionAad, Spake2 } from "/static/js/pake.js";
 const $ = (id) => document.getElementById(id);
 
 // ---- what the page says -----------------------------------------------------------------------
-// Every sentence this script shows, in one table, to move into the translation files (English,
-// Swedish) as it is: plain strings, or functions of the values they name. Codes that tests and
-// CSS read (states, `data-*` values) are not in here: they stay the same in every language.
-const TEXT = {
-  nameNeeded: "Please enter your name.",
-  checkingInvitation: "Checking the invitation…",
-  serverUnreachable: (why) => `Cannot reach the server: ${why}. Check your connection and try again.`,
-  invitationRefused: (status) => `The server refused the invitation (${status}).`,
-  cannotConnect: "Cannot connect",
-  damagedPage: "This page is damaged. Go back to the dashboard and offer help again.",
-  waitingFor: (novice) => `Waiting for ${novice} to allow the connection…`,
-  allowed: (novice) => `${novice} allowed the connection. Connecting…`,
-  connectedTo: (novice) => `Connected to ${novice}.`,
-  reconnecting: "Lost the connection to the server; reconnecting…",
-  serverLost: "Lost the connection to the server. Open the invitation link again to reconnect.",
-  openLinkAgain: (message) => `${message} Open the invitation link again to reconnect.`,
-  connectionEnded: (why) => `The connection ended (${why}).`,
-  noviceEnded: "The person you are helping ended the session.",
-  youEnded: "You ended the session.",
-  messageNotSent: (why) => `Message not sent: ${why}`,
-  // The secret of the invitation, and the password check with the agent.
-  secretMissing:
-    "This link is missing its secret part (after the #). Type the secret code you were given, or open the whole link.",
-  secretNeeded: "Please type the secret code (the last eight characters of the code you were given).",
-  codeInvalid: "That is not a whole code: it has five groups of four letters and digits.",
-  checking: (novice) => `${novice} allowed the connection. Checking the password with their computer…`,
-  wrongPassword: (triesLeft) =>
-    "The password was wrong, or someone is intercepting the connection. Nothing was shared." +
-    (triesLeft === 0
-      ? " The invitation is now locked."
-      : typeof triesLeft === "number"
-        ? ` ${triesLeft} more ${triesLeft === 1 ? "try" : "tries"} before the invitation locks.`
-        : ""),
-  intercepted:
-    "The computer that answered could not prove it is the one that invited you: someone may be intercepting the connection. Nothing was shown.",
-  checkBroken: (why) => `The password check could not be completed (${why}).`,
-  // The browser check, before the novice is asked.
-  unsupportedHeadline: "This browser cannot show a live screen",
-  notAsked: (novice) => `${novice} has not been asked anything.`,
-  offerWithdrawn: (novice) => `Your offer to ${novice} was withdrawn.`,
-  noWebRtc:
-    "This browser cannot show a live screen: it has no WebRTC. Open the invitation in a current Firefox, Chrome, Edge or Safari.",
-  noCodec:
-    "This browser cannot show a live screen: it cannot decode H.264 or VP8 video. Open the invitation in a current Firefox, Chrome, Edge or Safari.",
-  // The live picture and the quality line.
-  frozen: "Picture paused: poor connection",
-  size: (width, height) => `${width}×${height}`,
-  fps: (fps) => `${fps} fps`,
-  link: (word) => `Link ${word}`,
-  linkWords: { good: "good", fair: "fair", poor: "poor" },
-  bitrate: (mbits) => `${mbits} Mbit/s`,
-  rtt: (ms) => `RTT ${ms} ms`,
-  loss: (percent) => `${percent} % lost`,
-  paths: { direct: "direct", relayed: "relayed", reconnecting: "reconnecting" },
+// Every sentence comes from the page's messages (i18n.js) in the page's language, by id. Codes
+// that tests and CSS read (states, `data-*` values) stay the same in every language.
+
+/** What the server's refusal of a redemption (`error` of its JSON) says. */
+const REFUSALS = {
+  expired: "console-refused-expired",
+  revoked: "console-refused-revoked",
+  locked: "console-refused-locked",
+  in_use: "console-refused-in-use",
+  unknown_invitation: "console-refused-unknown",
+  rate_limited: "console-refused-rate-limited",
+  bad_request: "console-refused-bad-name",
+};
+
+/** Why the server ended the session (protocol::signal::EndReason). */
+const END_REASONS = {
+  novice_hung_up: "console-ended-novice-hung-up",
+  expert_hung_up: "console-ended-expert-hung-up",
+  declined: "console-ended-declined",
+  consent_timeout: "console-ended-consent-timeout",
+  peer_gone: "console-ended-peer-gone",
+  revoked: "console-ended-revoked",
+  server_shutdown: "console-ended-server-shutdown",
+  not_recorded: "console-ended-not-recorded",
+  video_unsupported: "console-ended-video-unsupported",
+  password_mismatch: "console-ended-password-mismatch",
+  invitation_closed: "console-ended-invitation-closed",
+};
+
+/** The server's errors that end the page: the ticket is of no use any more. */
+const TICKET_ERRORS = {
+  bad_ticket: "console-error-bad-ticket",
+  ticket_expired: "console-error-ticket-expired",
+  hello_expected: "console-error-hello-expected",
+  ticket_used: "console-error-ticket-used",
+};
+
+/** How the browser saw the connection to the agent close (peer.js's `code`). */
+const CLOSINGS = {
+  closed: "console-ended-connection-closed",
+  failed: "console-ended-connection-failed",
+  disconnected: "console-ended-connection-disconnected",
+  "channel-closed": "console-ended-channel-closed",
+  "track-ended": "console-ended-track-ended",
+};
+
+/** The link's rating in the quality line. */
+const LINK_RATINGS = {
+  good: "console-quality-good",
+  fair: "console-quality-fair",
+  poor: "console-quality-poor",
+};
+
+/** How media travels, in the quality line. */
+const PATHS = {
+  direct: "console-quality-direct",
+  relayed: "console-quality-relayed",
+  reconnecting: "console-quality-reconnecting",
 };
 
 /** How often the quality line is refreshed, in ms. */
@@ -196,7 +201,7 @@ function openCode(event) {
   event.preventDefault();
   const code = splitShortCode($("code").value);
   if (!code) {
-    setState("code", TEXT.codeInvalid);
+    setState("code", t("console-code-invalid"));
     return;
   }
   location.assign(`/i/${encodeURIComponent(code.lookup)}#${code.secret}`);
@@ -236,16 +241,16 @@ function checkBrowser() {
   const missing = missingForLiveView();
   document.body.dataset.browser = missing ?? "supported";
   if (!missing) return true;
-  const message = missing === "no-webrtc" ? TEXT.noWebRtc : TEXT.noCodec;
+  const message = t(missing === "no-webrtc" ? "console-no-webrtc" : "console-no-codec");
   const connect = $("connect");
   if (connect) connect.disabled = true;
   // Only where there was something to connect to; an expired invitation says so already.
   const novice = document.body.dataset.noviceName ?? "";
   if ($("join")) {
-    setHeadline(TEXT.unsupportedHeadline, TEXT.notAsked(novice));
+    setHeadline(t("console-unsupported-headline"), t("console-not-asked", { novice }));
     setState("unsupported", message);
   } else if (document.body.dataset.offer) {
-    setHeadline(TEXT.unsupportedHeadline, TEXT.offerWithdrawn(novice));
+    setHeadline(t("console-unsupported-headline"), t("console-offer-withdrawn", { novice }));
     setState("unsupported", message);
   }
   return false;
@@ -280,19 +285,19 @@ async function join(event) {
   const form = $("join");
   const name = $("expert-name").value.trim();
   if (!name) {
-    setState("open", TEXT.nameNeeded);
+    setState("open", t("console-name-needed"));
     return;
   }
   page.expertName = name;
   const secret = page.secret ?? parseSecret($("secret")?.value ?? "");
   if (!secret) {
-    setState("open", TEXT.secretNeeded);
+    setState("open", t("console-secret-needed"));
     $("secret")?.focus();
     return;
   }
   const password = $("password")?.value ?? "";
   $("connect").disabled = true;
-  setState("redeeming", TEXT.checkingInvitation);
+  setState("redeeming", t("console-checking-invitation"));
 
   let response;
   let body;
@@ -306,18 +311,22 @@ async function join(event) {
     body = await response.json().catch(() => ({}));
   } catch (err) {
     $("connect").disabled = false;
-    setState("open", TEXT.serverUnreachable(err.message));
+    setState("open", t("console-server-unreachable", { why: err.message }));
     return;
   }
 
   if (!response.ok) {
-    const message = body.message ?? TEXT.invitationRefused(response.status);
+    const message = said(
+      REFUSALS,
+      body.error,
+      body.message ?? t("console-invitation-refused", { status: String(response.status) }),
+    );
     $("connect").disabled = false;
     // Expired, revoked, locked, in use, unknown: nothing the expert can retry here. (The
     // password is not the server's to judge: the agent checks it after the novice's yes.)
     form.hidden = true;
     setState("refused", message);
-    setHeadline(TEXT.cannotConnect, message);
+    setHeadline(t("console-cannot-connect"), message);
     return;
   }
 
@@ -326,7 +335,7 @@ async function join(event) {
     w: PasswordScalar.derive(String(body.invitation_id), exchangePassword(secret, password)),
     session: String(body.session_id),
   };
-  setState("waiting", TEXT.waitingFor(body.novice_name));
+  setState("waiting", t("console-waiting-for", { novice: body.novice_name }));
   connect(body);
 }
 
@@ -335,7 +344,7 @@ function joinOffered(json) {
   try {
     offered = JSON.parse(json);
   } catch {
-    setState("failed", TEXT.damagedPage);
+    setState("failed", t("console-damaged-page"));
     return;
   }
   page.expertName = offered.expert_name;
@@ -343,7 +352,7 @@ function joinOffered(json) {
   // offer: there is no secret to prove.
   page.verified = true;
   page.agentAccepted = true;
-  setState("waiting", TEXT.waitingFor(offered.novice_name));
+  setState("waiting", t("console-waiting-for", { novice: offered.novice_name }));
   connect(offered);
 }
 
@@ -379,13 +388,13 @@ function openSignaling(redeemed) {
     if (page.ended || page.ws !== ws) return;
     page.lostAt ??= Date.now();
     if (page.resume && Date.now() - page.lostAt < RECONNECT_FOR) {
-      setState(page.state, TEXT.reconnecting);
+      setState(page.state, t("console-reconnecting"));
       setTimeout(() => {
         if (!page.ended) openSignaling(redeemed);
       }, RECONNECT_EVERY);
       return;
     }
-    finish("failed", TEXT.serverLost);
+    finish("failed", t("console-server-lost"));
   };
 }
 
@@ -398,7 +407,7 @@ function onServerMessage(msg, redeemed, send) {
         page.outbox.splice(0).forEach(sendToServer);
       }
       if (msg.state === "waiting") {
-        setState("waiting", TEXT.waitingFor(msg.novice_name));
+        setState("waiting", t("console-waiting-for", { novice: msg.novice_name }));
       } else if (msg.state === "accepted") {
         // The session's TURN credential comes with the novice's yes, never before.
         if (msg.ice_servers) page.iceServers = msg.ice_servers;
@@ -406,7 +415,7 @@ function onServerMessage(msg, redeemed, send) {
         if (page.peer) break;
         setState(
           "connecting",
-          page.check ? TEXT.checking(msg.novice_name) : TEXT.allowed(msg.novice_name),
+          t(page.check ? "console-checking" : "console-allowed", { novice: msg.novice_name }),
         );
         startPeer(redeemed, send);
       }
@@ -426,26 +435,25 @@ function onServerMessage(msg, redeemed, send) {
         state = "unsupported";
         document.body.dataset.browser = "no-codec";
       }
+      const message = said(END_REASONS, msg.reason, msg.message);
       if (msg.reason === "password_mismatch") {
         // The agent's own word, with the tries left, travels on the data channel and may come
         // a moment after the server's: wait for it a little, then say what the server said.
         page.ws = null;
         clearTimeout(page.explanationTimer);
         page.explanationTimer = setTimeout(
-          () => refuse("wrong_password", msg.message),
+          () => refuse("wrong_password", message),
           EXPLANATION_WAIT,
         );
         break;
       }
       if (msg.reason === "invitation_closed") state = "refused";
-      finish(state, msg.message);
+      finish(state, message);
       break;
     }
     case "error":
       console.warn(`server error ${msg.code}: ${msg.message}`);
-      if (["bad_ticket", "ticket_expired", "hello_expected", "ticket_used"].includes(msg.code)) {
-        finish("failed", TEXT.openLinkAgain(msg.message));
-      }
+      if (Object.hasOwn(TICKET_ERRORS, msg.code)) finish("failed", t(TICKET_ERRORS[msg.code]));
       break;
     case "pong":
       break;
@@ -480,7 +488,7 @@ function startPeer(redeemed, sendToServer) {
     // session ended (the novice ended it, negotiation failed, ...); what the browser saw ("video
     // track ended") is only the fallback.
     page.explanationTimer = setTimeout(
-      () => finish("ended", TEXT.connectionEnded(e.detail.reason)),
+      () => finish("ended", said(CLOSINGS, e.detail.code, t("console-ended-connection-closed"))),
       EXPLANATION_WAIT,
     );
   });
@@ -497,7 +505,7 @@ function goLive() {
   if (!page.track || page.state === "live") return;
   document.body.dataset.verified = "yes";
   $("session").hidden = false;
-  setState("live", TEXT.connectedTo(page.noviceName));
+  setState("live", t("console-connected-to", { novice: page.noviceName }));
   watchFrames($("video"));
 }
 
@@ -511,7 +519,8 @@ function startCheck() {
     const { agent, expert } = page.peer.fingerprints();
     aad = sessionAad(page.check.session, agent, expert);
   } catch (err) {
-    refuse("intercepted", TEXT.intercepted);
+    console.warn(`cannot bind the password check to this connection: ${err.message}`);
+    refuse("intercepted", t("console-intercepted"));
     return;
   }
   const [exchange, share] = Spake2.start(Role.EXPERT, page.check.w, "agent", "expert", aad);
@@ -537,7 +546,7 @@ function onCheckMessage(msg) {
       try {
         confirming.verify(mac);
       } catch {
-        refuse("intercepted", TEXT.intercepted);
+        refuse("intercepted", t("console-intercepted"));
         return;
       }
       page.verified = true;
@@ -548,11 +557,17 @@ function onCheckMessage(msg) {
         goLive();
       } else {
         const triesLeft = Number.isInteger(msg.tries_left) ? msg.tries_left : null;
-        refuse("wrong_password", TEXT.wrongPassword(triesLeft));
+        refuse(
+          "wrong_password",
+          triesLeft === null
+            ? t("console-wrong-password")
+            : t("console-wrong-password-tries", { tries: triesLeft }),
+        );
       }
     }
   } catch (err) {
-    refuse("intercepted", TEXT.checkBroken(err.message));
+    console.warn(`the password check broke: ${err.message}`);
+    refuse("intercepted", t("console-check-broken"));
   }
 }
 
@@ -578,7 +593,7 @@ function onDataMessage(msg) {
       break;
     case "bye":
       // A bye may say why; the sentence is the agent's, cleaned like all text from a peer.
-      finish("ended", msg.message?.trim?.() ? msg.message : TEXT.noviceEnded);
+      finish("ended", msg.message?.trim?.() ? msg.message : t("console-novice-ended"));
       break;
     case "control":
       page.control?.update(msg);
@@ -656,14 +671,21 @@ async function showQuality() {
   const rttMs = s.roundTripTime === null ? null : Math.round(s.roundTripTime * 1000);
   const lossPercent = s.lossRate === null ? null : (s.lossRate * 100).toFixed(1);
 
+  // A list of measurements, each a label of its own; sizes without grouping separators.
   const parts = [];
-  if (s.frameWidth) parts.push(TEXT.size(s.frameWidth, s.frameHeight));
-  parts.push(TEXT.fps(fps));
-  const numbers = [TEXT.bitrate(mbits)];
-  if (rttMs !== null) numbers.push(TEXT.rtt(rttMs));
-  if (lossPercent !== null) numbers.push(TEXT.loss(lossPercent));
-  parts.push(`${TEXT.link(TEXT.linkWords[link])}: ${numbers.join(", ")}`);
-  if (path) parts.push(TEXT.paths[path]);
+  if (s.frameWidth) {
+    parts.push(
+      t("console-quality-size", { width: String(s.frameWidth), height: String(s.frameHeight) }),
+    );
+  }
+  parts.push(t("console-quality-fps", { fps }));
+  const numbers = [t("console-quality-bitrate", { mbits: formatNumber(Number(mbits), 2) })];
+  if (rttMs !== null) numbers.push(t("console-quality-rtt", { ms: String(rttMs) }));
+  if (lossPercent !== null) {
+    numbers.push(t("console-quality-loss", { percent: formatNumber(Number(lossPercent), 1) }));
+  }
+  parts.push(t(LINK_RATINGS[link], { numbers: numbers.join(", ") }));
+  if (path) parts.push(t(PATHS[path]));
 
   const quality = $("quality");
   quality.textContent = parts.join(" · ");
@@ -700,7 +722,8 @@ function sendChat(event) {
   try {
     page.peer.send({ type: "chat", from: page.expertName, text });
   } catch (err) {
-    setState(page.state, TEXT.messageNotSent(err.message));
+    console.warn(`chat message not sent: ${err.message}`);
+    setState(page.state, t("console-message-not-sent"));
     return;
   }
   addChatLine(page.expertName, text, "me");
@@ -715,7 +738,7 @@ function endByExpert() {
     // The channel is already gone; the hang-up below still tells the agent.
   }
   if (page.ws?.readyState === WebSocket.OPEN) page.ws.send(JSON.stringify({ type: "hang_up" }));
-  finish("ended", TEXT.youEnded);
+  finish("ended", t("console-you-ended"));
 }
 
 /** Ends the session on this page: stops the video, closes the connections, says why. */
@@ -756,10 +779,10 @@ function init() {
     document.body.dataset.secret = page.secret ? "link" : "missing";
     if (!page.secret) {
       $("secret-label").hidden = false;
-      setState("open", TEXT.secretMissing);
+      setState("open", t("console-secret-missing"));
     }
   }
-  $("frozen").textContent = TEXT.frozen;
+  $("frozen").textContent = t("console-frozen");
   setFrozen(false);
   $("join")?.addEventListener("submit", join);
   $("chat-form").addEventListener("submit", sendChat);

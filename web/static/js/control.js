@@ -13,6 +13,7 @@
 // screen, and says the screen's own size in a {type: "screen"} message): see `toScreen`.
 
 import { clean } from "/static/js/text.js";
+import { t } from "/static/js/i18n.js";
 
 /** Browser mouse button numbers to protocol::data::MouseButton. */
 const BUTTONS = { 0: "left", 1: "middle", 2: "right" };
@@ -133,7 +134,7 @@ export class RemoteControl {
       this.#trySend({ type: "control_release" });
     } else if (this.#state !== "pending") {
       this.#state = "pending";
-      this.#render("Asking for control…");
+      this.#render(t("console-asking-control"));
       this.#trySend({ type: "control_request" });
     }
   }
@@ -141,7 +142,9 @@ export class RemoteControl {
   #render(message) {
     document.body.dataset.control = this.#state;
     this.#label.textContent = clean(message);
-    this.#button.textContent = this.#state === "granted" ? "Release control" : "Take control";
+    this.#button.textContent = t(
+      this.#state === "granted" ? "console-release-control" : "console-take-control",
+    );
     this.#button.disabled = this.#state === "pending";
     this.#screen.classList.toggle("controlled", this.#state === "granted");
   }
@@ -151,7 +154,8 @@ export class RemoteControl {
       this.#send(message);
       return true;
     } catch (err) {
-      this.#label.textContent = clean(`Not sent: ${err.message}`);
+      console.warn(`control message not sent: ${err.message}`);
+      this.#label.textContent = t("console-control-not-sent");
       return false;
     }
   }

@@ -3,6 +3,7 @@
 // is mirrored in `document.body.dataset.feed` (connecting → live, or lost while reconnecting).
 
 import { clean } from "/static/js/text.js";
+import { formatNumber, language, said, t } from "/static/js/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,12 +21,13 @@ function setFeed(state, text) {
   $("feed").textContent = clean(text);
 }
 
+// Times and dates as the page's language writes them, in this computer's time zone.
 function time(unix) {
-  return new Date(unix * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return new Date(unix * 1000).toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
 }
 
 function dateTime(unix) {
-  return new Date(unix * 1000).toLocaleString([], {
+  return new Date(unix * 1000).toLocaleString(language, {
     month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
   });
 }
@@ -56,13 +58,13 @@ function postForm(action, className, label) {
 
 function offerForm(machine) {
   const { form, button } = postForm(
-    `/desk/machines/${encodeURIComponent(machine.id)}/offer`, "offer", "Offer help");
+    `/desk/machines/${encodeURIComponent(machine.id)}/offer`, "offer", t("desk-offer-help"));
   if (!machine.online_since) {
     button.disabled = true;
-    button.title = "The machine is offline.";
+    button.title = t("desk-offer-offline");
   } else if (machine.busy) {
     button.disabled = true;
-    button.title = "The machine is already in a session.";
+    button.title = t("desk-offer-busy");
   }
   return form;
 }
@@ -75,12 +77,16 @@ function renderDirect(direct) {
       const li = document.createElement("li");
       li.dataset.invitation = d.id;
       const text = document.createElement("p");
-      text.textContent = `${clean(d.machine)} asks you for help (sent ${time(d.created_at)}, valid until ${time(d.expires_at)}).`;
+      text.textContent = t("desk-direct-asks", {
+        machine: clean(d.machine),
+        sent: time(d.created_at),
+        until: time(d.expires_at),
+      });
       const path = `/desk/invitations/${encodeURIComponent(d.id)}`;
       li.append(
         text,
-        postForm(`${path}/accept`, "accept", "Accept").form,
-        postForm(`${path}/decline`, "decline", "Decline").form,
+        postForm(`${path}/accept`, "accept", t("desk-accept")).form,
+        postForm(`${path}/decline`, "decline", t("desk-decline")).form,
       );
       return li;
     }),
@@ -91,8 +97,8 @@ function renderDirect(direct) {
   if (notificationsAllowed()) {
     for (const d of direct.filter((d) => !known.has(d.id))) {
       // One per invitation, however many dashboards are open; a click brings this tab forward.
-      const shown = new Notification(`${clean(d.machine)} asks you for help`, {
-        body: "Open the support desk to accept or decline.",
+      const shown = new Notification(t("desk-notification-title", { machine: clean(d.machine) }), {
+        body: t("desk-notification-body"),
         tag: d.id,
         requireInteraction: true,
       });
@@ -124,9 +130,13 @@ function renderMachines(machines) {
       tr.dataset.online = String(Boolean(m.online_since));
       tr.className = m.online_since ? "online" : "offline";
       let status;
-      if (m.online_since) status = `Online since ${time(m.online_since)}${m.busy ? ", in a session" : ""}`;
-      else if (m.last_seen) status = `Offline, last seen ${dateTime(m.last_seen)}`;
-      else status = "Offline, never connected";
+      if (m.online_since) {
+        status = t(m.busy ? "desk-online-since-busy" : "desk-online-since", { time: time(m.online_since) });
+      } else if (m.last_seen) {
+        status = t("desk-offline-last-seen", { when: dateTime(m.last_seen) });
+      } else {
+        status = t("desk-offline-never");
+      }
       const action = document.createElement("td");
       action.append(offerForm(m));
       tr.append(cell(m.name, "name"), cell(status, "status"), action);
@@ -138,12 +148,16 @@ function renderMachines(machines) {
 
 function quality(s) {
   if (s.fps === null) return "";
-  const parts = [`${s.fps.toFixed(0)} fps`, `${(s.kbps / 1000).toFixed(2)} Mbit/s`];
-  if (s.rtt_ms !== null) parts.push(`RTT ${s.rtt_ms} ms`);
+  // A list of measurements, each a label of its own.
+  const parts = [
+    t("desk-quality-fps", { fps: formatNumber(s.fps, 0) }),
+    t("desk-quality-bitrate", { mbits: formatNumber(s.kbps / 1000, 2) }),
+  ];
+  if (s.rtt_ms !== null) parts.push(t("desk-quality-rtt", { ms: String(s.rtt_ms) }));
   return parts.join(" · ");
 }
 
-const MODES = { asking: "Asking the novice", view: "Viewing", control: "In control" };
+const MODES = { asking: "desk-mode-asking", view: "desk-mode-view", control: "desk-mode-control" };
 
 function renderSessions(sessions) {
   $("sessions").tBodies[0].replaceChildren(
@@ -159,7 +173,7 @@ function renderSessions(sessions) {
         cell(s.novice),
         cell(s.expert, "expert"),
         cell(s.since ? time(s.since) : "—"),
-        cell(MODES[s.mode] ?? s.mode, "mode"),
+        cell(Object.hasOwn(MODES, s.mode) ? t(MODES[s.mode]) : s.mode, "mode"),
         cell(quality(s), "quality"),
       );
       return tr;
@@ -173,15 +187,25 @@ function renderInvitations(invitations) {
       const tr = document.createElement("tr");
       tr.dataset.invitation = i.id;
       tr.dataset.state = i.state;
-      const state = i.state === "in_use" ? "In use" : "Open";
-      const by = i.offered_by ? ` (offered by ${i.offered_by})` : "";
-      tr.append(cell(i.machine), cell(dateTime(i.created_at)), cell(dateTime(i.expires_at)), cell(state + by));
+      const inUse = i.state === "in_use";
+      const state = i.offered_by
+        ? t(inUse ? "desk-invitation-in-use-offered" : "desk-invitation-open-offered", {
+            operator: clean(i.offered_by),
+          })
+        : t(inUse ? "desk-invitation-in-use" : "desk-invitation-open");
+      tr.append(cell(i.machine), cell(dateTime(i.created_at)), cell(dateTime(i.expires_at)), cell(state));
       return tr;
     }),
   );
 }
 
 let machineNames = new Map();
+
+/** An audit event's kind in words: as the log's filter names it (the server renders those). */
+function kindName(kind) {
+  const option = [...$("audit-filter").elements.kind.options].find((o) => o.value === kind);
+  return option ? option.textContent : kind;
+}
 
 function renderAudit(events) {
   $("audit").tBodies[0].replaceChildren(
@@ -190,7 +214,7 @@ function renderAudit(events) {
       tr.dataset.seq = e.seq;
       tr.dataset.kind = e.kind;
       const machine = e.machine ? machineNames.get(e.machine) ?? e.machine : "";
-      tr.append(cell(dateTime(e.at)), cell(e.kind, "kind"), cell(e.actor, "actor"), cell(machine), cell(e.detail));
+      tr.append(cell(dateTime(e.at)), cell(kindName(e.kind), "kind"), cell(e.actor, "actor"), cell(machine), cell(e.detail));
       return tr;
     }),
   );
@@ -202,7 +226,7 @@ function renderMachineChoices(machines) {
   const select = $("audit-filter").elements.machine;
   const chosen = select.value;
   const options = machines.map((m) => new Option(m.name, m.id, false, m.id === chosen));
-  select.replaceChildren(new Option("All machines", ""), ...options);
+  select.replaceChildren(new Option(t("desk-audit-all-machines"), ""), ...options);
 }
 
 /** The audit filters as the server takes them, times in Unix seconds. */
@@ -228,6 +252,9 @@ function applyAuditFilter(ws) {
   if (ws?.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "audit_filter", ...filter }));
 }
 
+/** What the server's feed errors (their `code`) say. */
+const FEED_ERRORS = { bad_message: "desk-feed-bad-message", database: "desk-feed-database" };
+
 function onMessage(event) {
   let msg;
   try {
@@ -243,9 +270,9 @@ function onMessage(event) {
     renderSessions(msg.sessions ?? []);
     renderInvitations(msg.invitations ?? []);
     renderDirect(msg.direct ?? []);
-    setFeed("live", "Live");
+    setFeed("live", t("desk-feed-live"));
   } else if (msg.type === "error") {
-    setFeed("lost", msg.message);
+    setFeed("lost", said(FEED_ERRORS, msg.code, msg.message));
   }
 }
 
@@ -262,7 +289,7 @@ function connect() {
   ws.onmessage = onMessage;
   ws.onclose = () => {
     clearInterval(pinger);
-    setFeed("lost", "Lost the connection to the server; reconnecting…");
+    setFeed("lost", t("desk-feed-lost"));
     // A sign-in that ran out sends the page back to the sign-in form.
     fetch("/desk", { redirect: "manual" })
       .then((r) => {

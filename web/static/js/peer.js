@@ -28,9 +28,12 @@
 //   "open"    detail: null             the data channel is open; send() works
 //   "message" detail: DataMessage      a message from the agent, e.g. {type: "chat", from, text}
 //   "state"   detail: string           RTCPeerConnection.connectionState changed
-//   "closed"  detail: {reason}         the session ended (fired once): the connection closed, or
+//   "closed"  detail: {code, reason}   the session ended (fired once): the connection closed, or
 //                                      failed or was lost and not restored by the agent's ICE
-//                                      restart within 45 s, or the agent closed the data channel
+//                                      restart within 45 s, or the agent closed the data channel;
+//                                      `code` says which for the page to word ("closed",
+//                                      "failed", "disconnected", "channel-closed", "track-ended",
+//                                      "expert-closed"), `reason` in English for logs
 //
 // Properties: `connectionState`, `channelOpen` (boolean), `closedReason` (null until "closed").
 //
@@ -108,10 +111,13 @@ export class ExpertPeer extends EventTarget {
       const state = pc.connectionState;
       this.#emit("state", state);
       if (state === "closed") {
-        this.#end("connection closed");
+        this.#end("closed", "connection closed");
       } else if (state === "failed" || state === "disconnected") {
         // The agent restarts ICE with a new offer; wait for it rather than give up at once.
-        this.#recoveryTimer ??= setTimeout(() => this.#end(`connection ${state}`), RECOVERY_LIMIT_MS);
+        this.#recoveryTimer ??= setTimeout(
+          () => this.#end(state, `connection ${state}`),
+          RECOVERY_LIMIT_MS,
+        );
       } else if (state === "connected") {
         clearTimeout(this.#recoveryTimer);
         this.#recoveryTimer = null;
@@ -226,7 +232,7 @@ export class ExpertPeer extends EventTarget {
   close() {
     this.#channel?.close();
     this.#pc.close();
-    this.#end("closed by the expert");
+    this.#end("expert-closed", "closed by the expert");
   }
 
   async #apply(signal) {
@@ -264,14 +270,14 @@ export class ExpertPeer extends EventTarget {
       // Autoplay may still be refused (e.g. a background tab); play() is retried by the page.
       this.#video.play().catch(() => {});
     }
-    e.track.addEventListener("ended", () => this.#end("video track ended"));
+    e.track.addEventListener("ended", () => this.#end("track-ended", "video track ended"));
     this.#emit("track", stream);
   }
 
   #attachChannel(channel) {
     this.#channel = channel;
     channel.onopen = () => this.#emit("open", null);
-    channel.onclose = () => this.#end("data channel closed");
+    channel.onclose = () => this.#end("channel-closed", "data channel closed");
     channel.onmessage = (e) => {
       // The agent is trusted no more than any peer: ignore what is not a DataMessage.
       if (typeof e.data !== "string" || e.data.length > MAX_DATA_MESSAGE) return;
@@ -286,11 +292,11 @@ export class ExpertPeer extends EventTarget {
     if (channel.readyState === "open") this.#emit("open", null);
   }
 
-  #end(reason) {
+  #end(code, reason) {
     if (this.closedReason !== null) return;
     clearTimeout(this.#recoveryTimer);
     this.closedReason = reason;
-    this.#emit("closed", { reason });
+    this.#emit("closed", { code, reason });
   }
 
   #emit(type, detail) {
