@@ -73,13 +73,19 @@ impl Browser {
     /// Starts Chromium as it comes: its host candidates carry mDNS names (`<uuid>.local`)
     /// instead of addresses, as on an expert's own computer.
     pub async fn launch_hiding_local_addresses() -> Result<Browser> {
-        Self::start(None, false).await
+        Self::start(None, false, None).await
+    }
+
+    /// Starts Chromium (as [`Browser::launch`]) for a reader who prefers `languages`, which its
+    /// pages send as `Accept-Language` (`"sv-SE,sv"`).
+    pub async fn launch_preferring(languages: &str) -> Result<Browser> {
+        Self::start(None, true, Some(languages)).await
     }
 
     /// Starts Chromium inside a network namespace (the expert's host of a test network), or
     /// on this machine's own network when `None`.
     pub async fn launch_in(netns: Option<&Namespace>) -> Result<Browser> {
-        Self::start(netns, true).await
+        Self::start(netns, true, None).await
     }
 
     /// Starts Firefox ESR (`/usr/bin/firefox-esr`) on loopback, with or without H.264 as
@@ -104,7 +110,11 @@ impl Browser {
         Ok(Some(Self::launch_firefox(options).await?))
     }
 
-    async fn start(netns: Option<&Namespace>, show_local_addresses: bool) -> Result<Browser> {
+    async fn start(
+        netns: Option<&Namespace>,
+        show_local_addresses: bool,
+        accept_languages: Option<&str>,
+    ) -> Result<Browser> {
         let profile = std::env::temp_dir().join(format!(
             "assist-chromium-{}-{}",
             std::process::id(),
@@ -139,6 +149,7 @@ impl Browser {
                 "--window-size=1280,800",
             ])
             .args(show_local_addresses.then_some("--disable-features=WebRtcHideLocalIpsWithMdns"))
+            .args(accept_languages.map(|languages| format!("--accept-lang={languages}")))
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
             .stdin(Stdio::null())
