@@ -321,12 +321,12 @@ mod tests {
     use super::*;
     use Language::{English, Swedish};
 
-    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (name, value) in pairs {
-            h.append(name.clone(), HeaderValue::from_str(value).expect("header"));
-        }
-        h
+    fn headers(pairs: &[(header::HeaderName, &'static str)]) -> HeaderMap {
+        // Collected with `append`: a name given twice keeps both values.
+        pairs
+            .iter()
+            .map(|(name, value)| (name.clone(), HeaderValue::from_static(value)))
+            .collect()
     }
 
     #[test]

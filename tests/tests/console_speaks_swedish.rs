@@ -15,6 +15,26 @@ async fn heading(page: &Page) -> Result<(String, String)> {
     ))
 }
 
+/// The text of the element with id `id`.
+async fn text_of(page: &Page, id: &str) -> Result<String> {
+    text(
+        page,
+        &format!("document.getElementById('{id}').textContent"),
+    )
+    .await
+}
+
+/// Waits until the dashboard's live feed is up and says so in `word`.
+async fn feed_says(page: &Page, word: &str) -> Result<()> {
+    let live = format!(
+        "document.body.dataset.feed === 'live' \
+         && document.getElementById('feed').textContent === '{word}'"
+    );
+    page.wait_for(&live, WAIT, &format!("the live feed saying {word}"))
+        .await?;
+    Ok(())
+}
+
 /// Clicks the language menu's link to `code` and waits for the page in that language.
 async fn switch_to(page: &Page, code: &str, tag: &str) -> Result<()> {
     page.click(&format!("#languages a[data-lang='{code}']"))
@@ -32,32 +52,24 @@ async fn switch_to(page: &Page, code: &str, tag: &str) -> Result<()> {
 async fn under_a_swedish_locale_the_console_and_the_desk_speak_swedish() -> Result<()> {
     let server = server_with_admin().await?;
     let browser = Browser::launch_preferring("sv-SE,sv").await?;
+    let url = |path: &str| format!("{}{path}", base(&server));
 
     // An invitation that does not exist, as the server words it.
-    let unknown = browser
-        .open(&format!("{}/i/ABCD-EFGH-JKMN", base(&server)))
-        .await?;
+    let unknown = browser.open(&url("/i/ABCD-EFGH-JKMN")).await?;
     assert_eq!(
         heading(&unknown).await?,
         ("Den här inbjudan finns inte".to_owned(), "sv-SE".to_owned())
     );
-    let explanation = text(
-        &unknown,
-        "document.getElementById('explanation').textContent",
-    )
-    .await?;
+    let explanation = text_of(&unknown, "explanation").await?;
     assert!(
         explanation.contains("be om en ny inbjudan"),
         "{explanation}"
     );
 
     // The short-code page, and what its script says of a code that is not whole.
-    let code = browser.open(&format!("{}/i", base(&server))).await?;
+    let code = browser.open(&url("/i")).await?;
     assert_eq!(heading(&code).await?.0, "Öppna en inbjudan");
-    assert_eq!(
-        text(&code, "document.getElementById('open-code').textContent").await?,
-        "Öppna"
-    );
+    assert_eq!(text_of(&code, "open-code").await?, "Öppna");
     code.type_text("#code", "K7PQ-M2XD").await?;
     code.eval("document.getElementById('code-form').requestSubmit()")
         .await?;
@@ -69,34 +81,23 @@ async fn under_a_swedish_locale_the_console_and_the_desk_speak_swedish() -> Resu
     .await?;
 
     // The desk's sign-in page, then the dashboard and what its script fills in.
-    let desk = browser
-        .open(&format!("{}/desk/sign-in", base(&server)))
-        .await?;
+    let desk = browser.open(&url("/desk/sign-in")).await?;
     assert_eq!(
         heading(&desk).await?,
         ("Supportdesk".to_owned(), "sv-SE".to_owned())
     );
-    assert_eq!(
-        text(&desk, "document.getElementById('submit').textContent").await?,
-        "Logga in"
-    );
+    assert_eq!(text_of(&desk, "submit").await?, "Logga in");
     sign_in(&desk, "ada", "a wrong guess").await?;
     assert_eq!(
-        text(&desk, "document.getElementById('error').textContent").await?,
+        text_of(&desk, "error").await?,
         "Fel användarnamn eller lösenord."
     );
     sign_in(&desk, "ada", ADMIN_PASSWORD).await?;
     assert_eq!(page_kind(&desk).await?, "dashboard");
     assert_eq!(heading(&desk).await?.0, "Supportdesk för Acme");
-    desk.wait_for(
-        "document.body.dataset.feed === 'live' \
-         && document.getElementById('feed').textContent === 'Direkt' \
-         && !document.getElementById('no-machines').hidden",
-        WAIT,
-        "the live feed, in Swedish",
-    )
-    .await?;
-    let no_machines = text(&desk, "document.getElementById('no-machines').textContent").await?;
+    // The snapshot's tables are drawn before the feed says it is live.
+    feed_says(&desk, "Direkt").await?;
+    let no_machines = text_of(&desk, "no-machines").await?;
     assert!(
         no_machines.starts_with("Ingen dator är registrerad än.")
             && no_machines.contains("agent enroll --server URL --token TOKEN"),
@@ -112,13 +113,8 @@ async fn under_a_swedish_locale_the_console_and_the_desk_speak_swedish() -> Resu
     // The menu switches the dashboard to English, and the choice outweighs the browser's.
     switch_to(&desk, "en", "en-GB").await?;
     assert_eq!(heading(&desk).await?.0, "Acme support desk");
-    desk.wait_for(
-        "document.getElementById('feed').textContent === 'Live'",
-        WAIT,
-        "the live feed, in English",
-    )
-    .await?;
-    let again = browser.open(&format!("{}/i", base(&server))).await?;
+    feed_says(&desk, "Live").await?;
+    let again = browser.open(&url("/i")).await?;
     assert_eq!(
         heading(&again).await?,
         ("Open an invitation".to_owned(), "en-GB".to_owned())
