@@ -16,6 +16,9 @@
 
 use crate::control::inject::Injector;
 use crate::control::watch::{EscapeEdge, EscapeWatcher};
+use crate::frontend::terminal::{open_with, say};
+use crate::frontend::window::WindowAction;
+use crate::frontend::{Frontend, Input};
 use crate::invitation::clipboard::Clipboard;
 use crate::invitation::file::{self as invitation_file, InvitationFile};
 use crate::invitation::mail;
@@ -27,7 +30,6 @@ use crate::quality::{self, SendCounters, Snapshot, REPORT_INTERVAL};
 use crate::server_api::ServerApi;
 use crate::session::{Command, PeerNews, Session, DEFAULT_ANSWER_TIME};
 use crate::signal_client::{self, SignalEvent};
-use crate::terminal::{open_with, say, spawn_stdin_reader};
 use crate::trace::Trace;
 use anyhow::Context;
 use protocol::api::{
@@ -68,6 +70,8 @@ pub enum Presence {
     Desk,
     /// Waiting for one expert's answer to a direct invitation: a decline ends the run.
     Direct(InvitationId),
+    /// The novice's window: invitations are made from it while it is open.
+    Window,
 }
 
 /// Options of `agent invite`.
@@ -133,6 +137,11 @@ impl Sharing {
         }
     }
 
+    /// The novice paused sharing: no frame leaves, no input lands, until [`Sharing::show`].
+    fn hide(&self) {
+        self.showing.send_replace(false);
+    }
+
     /// Whether frames (and so input) are let through.
     fn is_showing(&self) -> bool {
         *self.showing.borrow()
@@ -151,27 +160,39 @@ impl Sharing {
     }
 }
 
-pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
+/// Creates an invitation with a link: the server makes the link and the short code, and the
+/// secret drawn here goes after them, where only the novice and the expert see it. Returns the
+/// invitation as the novice sends it, the agent's own record of it, and its secret.
+pub async fn create_link_invitation(
+    api: &ServerApi,
+    expires_in: Option<Duration>,
+    password: Option<&str>,
+    email_to: Option<String>,
+) -> anyhow::Result<(InvitationCreated, HeldInvitation, InvitationSecret)> {
     let secret = InvitationSecret::generate(&mut rand::rngs::OsRng);
     let mut inv = api
         .create_invitation(&CreateInvitationRequest {
-            expires_in_secs: opts.expires_in.map(|d| d.as_secs()),
-            has_password: opts.password.is_some(),
+            expires_in_secs: expires_in.map(|d| d.as_secs()),
+            has_password: password.is_some(),
             password: None,
-            email_to: opts.send_to.clone(),
+            email_to,
         })
         .await
         .context("cannot create the invitation")?;
-    // The server made the link and the short code; the secret goes after them, where only the
-    // novice and the expert see it.
     inv.link = secret.link(&inv.link);
     inv.short_code = secret.short_code(&inv.short_code);
-    let held = HeldInvitation::link(
-        inv.id,
-        &secret,
+    let held = HeldInvitation::link(inv.id, &secret, password, instant_of(inv.expires_at));
+    Ok((inv, held, secret))
+}
+
+pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
+    let (inv, held, secret) = create_link_invitation(
+        &api,
+        opts.expires_in,
         opts.password.as_deref(),
-        instant_of(inv.expires_at),
-    );
+        opts.send_to.clone(),
+    )
+    .await?;
     print_invitation(&inv, api.base());
     // Held for the whole run: on X, the clipboard's contents live in the program that copied.
     let _clipboard = if opts.copy {
@@ -219,7 +240,14 @@ pub async fn run(api: ServerApi, opts: InviteOptions) -> anyhow::Result<()> {
             )),
         }
     }
-    serve_sessions(&api, &opts.share, Presence::Invitation(inv.id), vec![held]).await
+    serve_sessions(
+        &api,
+        &opts.share,
+        Presence::Invitation(inv.id),
+        vec![held],
+        &mut Frontend::terminal(),
+    )
+    .await
 }
 
 /// `agent invite --to LOGIN`: sends an invitation straight to one expert of this machine's
@@ -251,7 +279,14 @@ pub async fn run_direct(
         utc(sent.expires_at)
     ));
     let held = HeldInvitation::direct(sent.id, instant_of(sent.expires_at));
-    serve_sessions(&api, share, Presence::Direct(sent.id), vec![held]).await
+    serve_sessions(
+        &api,
+        share,
+        Presence::Direct(sent.id),
+        vec![held],
+        &mut Frontend::terminal(),
+    )
+    .await
 }
 
 /// The moment of Unix time `unix` on this machine's monotonic clock.
@@ -272,6 +307,7 @@ pub async fn serve_sessions(
     share: &ShareOptions,
     presence: Presence,
     held: Vec<HeldInvitation>,
+    front: &mut Frontend,
 ) -> anyhow::Result<()> {
     let trace = share
         .trace_timings
@@ -283,10 +319,11 @@ pub async fn serve_sessions(
     // Each program hears of its own invitation's sessions; the desk's hears of the rest.
     let serves = match presence {
         Presence::Invitation(id) | Presence::Direct(id) => Some(id),
-        Presence::Desk => None,
+        Presence::Desk | Presence::Window => None,
     };
     let (to_server, mut from_server) = signal_client::spawn(api.base(), api.token(), serves);
-    let mut lines = spawn_stdin_reader();
+    // What the window made and keeps: the last invitation, the clipboard holding its link.
+    let mut made = Made::default();
     let mut session = Session::new(api.name()).serving_desk(api.organisation().is_some());
     for invitation in held {
         session = session.holding(invitation);
@@ -311,9 +348,9 @@ pub async fn serve_sessions(
                             s.peer.signaling_reconnected();
                         }
                         if presence == Presence::Desk {
-                            say("Connected to the server again; your support desk can reach you.");
+                            front.say("Connected to the server again; your support desk can reach you.");
                         } else if session.is_live() {
-                            say("Connected to the server again.");
+                            front.say("Connected to the server again.");
                         }
                     }
                     let answer_time = answer_time(&msg);
@@ -326,7 +363,7 @@ pub async fn serve_sessions(
                 }
                 Some(SignalEvent::Disconnected(dropped)) => {
                     if (session.is_live() || presence == Presence::Desk) && !offline {
-                        say(&format!("Lost the connection to the server ({}); reconnecting...", dropped.reason));
+                        front.say(&format!("Lost the connection to the server ({}); reconnecting...", dropped.reason));
                     }
                     if dropped.network_changed {
                         if let Some(s) = &sharing {
@@ -357,9 +394,12 @@ pub async fn serve_sessions(
                     s.last_report = now;
                 }
             }
-            line = lines.recv() => match line {
-                Some(line) => session.handle_line(&line),
-                None => session.handle_line("/quit"),
+            input = front.next() => match input {
+                Input::Line(line) => session.handle_line(&line),
+                Input::Window(action) => {
+                    carry_out(action, api, share, &mut session, front, &mut made).await;
+                }
+                Input::Gone => session.quit(),
             },
             event = next_sharing_event(&mut sharing) => match event {
                 SharingEvent::Escape(EscapeEdge::Down(at)) => session.handle_local_escape(true, at),
@@ -398,8 +438,7 @@ pub async fn serve_sessions(
 
         while let Some(cmd) = session.poll_command() {
             match cmd {
-                Command::Say(line) => say(&line),
-                Command::Ask(question) => say(&question),
+                Command::Tell(notice) => front.tell(&notice).await,
                 Command::ToServer(msg) => {
                     if to_server.send(msg).await.is_err() {
                         anyhow::bail!("the signaling connection task stopped");
@@ -418,7 +457,9 @@ pub async fn serve_sessions(
                             sharing = Some(s);
                         }
                         Err(err) => {
-                            say(&format!("Cannot share the screen: {err:#}"));
+                            front
+                                .error(format!("Cannot share the screen: {err:#}"))
+                                .await;
                             session.handle_peer(PeerNews::Closed(err.to_string()), Instant::now());
                         }
                     }
@@ -426,6 +467,15 @@ pub async fn serve_sessions(
                 Command::ShareScreen => {
                     if let Some(s) = &sharing {
                         s.show();
+                    }
+                }
+                Command::Pause(paused) => {
+                    if let Some(s) = &sharing {
+                        if paused {
+                            s.hide();
+                        } else {
+                            s.show();
+                        }
                     }
                 }
                 Command::ReportFailures {
@@ -461,7 +511,9 @@ pub async fn serve_sessions(
                 Command::ToExpert(msg) => {
                     if let Some(s) = &sharing {
                         if let Err(err) = s.peer.send_data(&msg).await {
-                            say(&format!("Could not send the message: {err}"));
+                            front
+                                .error(format!("Could not send the message: {err}"))
+                                .await;
                         }
                     }
                 }
@@ -484,7 +536,7 @@ pub async fn serve_sessions(
                     if let Some(s) = sharing.take() {
                         s.stop().await;
                     }
-                    say("Your screen is no longer shared.");
+                    front.say("Your screen is no longer shared.");
                 }
                 Command::Quit => {
                     if let Some(s) = sharing.take() {
@@ -687,5 +739,149 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+/// What the window made and keeps for the run: the last invitation, which the sending buttons
+/// act on, and the clipboard holding its link (on X the contents live in the program that
+/// copied).
+#[derive(Default)]
+struct Made {
+    last: Option<InvitationCreated>,
+    clipboard: Option<Clipboard>,
+}
+
+/// Carries out what the novice asked for in the window.
+async fn carry_out(
+    action: WindowAction,
+    api: &ServerApi,
+    share: &ShareOptions,
+    session: &mut Session,
+    front: &Frontend,
+    made: &mut Made,
+) {
+    use novice_window::model::Sent;
+    use novice_window::Update;
+    use secrecy::ExposeSecret;
+    match action {
+        WindowAction::AnswerToSee { session: id, allow } => session.answer_to_see(id, allow),
+        WindowAction::AnswerToControl { allow } => session.answer_to_control(allow),
+        WindowAction::StopControl => session.stop_control(),
+        WindowAction::PauseSharing => session.pause_sharing(),
+        WindowAction::ResumeSharing => session.resume_sharing(),
+        WindowAction::EndSession => session.end_session(),
+        WindowAction::Chat(text) => session.chat(&text),
+        WindowAction::CreateInvitation { password, expiry } => {
+            let password = password.as_ref().map(|p| p.expose_secret().to_owned());
+            match create_link_invitation(api, Some(expiry), password.as_deref(), None).await {
+                Ok((inv, held, _secret)) => {
+                    session.hold(held);
+                    // For whoever started the agent from a terminal, as `agent invite` says it.
+                    say(&format!(
+                        "Invitation created: {}  (short code {})",
+                        inv.link, inv.short_code
+                    ));
+                    front
+                        .update(Update::InvitationCreated {
+                            id: inv.id,
+                            link: inv.link.clone(),
+                            short_code: inv.short_code.clone(),
+                            expires_at: novice_window::model::from_unix(inv.expires_at),
+                            password_set: inv.has_password,
+                        })
+                        .await;
+                    made.last = Some(inv);
+                    made.clipboard = None;
+                }
+                Err(err) => front.error(format!("{err:#}")).await,
+            }
+        }
+        WindowAction::ListInvitations => list_invitations(api, front).await,
+        WindowAction::ExpireNow(id) => match api.revoke(id).await {
+            Ok(_) => {
+                session.handle_revoked(id);
+                list_invitations(api, front).await;
+            }
+            Err(err) => {
+                front
+                    .error(format!("cannot expire the invitation: {err}"))
+                    .await
+            }
+        },
+        WindowAction::CopyLink => {
+            let Some(inv) = &made.last else { return };
+            match Clipboard::copy(share.media.display.as_deref(), &inv.link) {
+                Ok(clipboard) => {
+                    made.clipboard = Some(clipboard);
+                    front.update(Update::Sent(Sent::LinkCopied)).await;
+                }
+                Err(err) => front.error(err.to_string()).await,
+            }
+        }
+        WindowAction::SaveInvitationFile => {
+            let Some(inv) = &made.last else { return };
+            let path = invitation_file::default_path(inv.id);
+            match save_invitation(api, inv, &path) {
+                Ok(()) => front.update(Update::Sent(Sent::SavedAs(path))).await,
+                Err(err) => front.error(format!("{err:#}")).await,
+            }
+        }
+        WindowAction::EmailInvitation => {
+            let Some(inv) = &made.last else { return };
+            let (subject, body) = mail::compose(api.name(), inv);
+            let program = front.open_with().unwrap_or("xdg-open");
+            match open_with(program, &mail::mailto(None, &subject, &body)) {
+                Ok(()) => front.update(Update::Sent(Sent::MailProgramOpened)).await,
+                Err(err) => {
+                    front
+                        .error(format!(
+                            "Could not start {program} to open your mail program ({err})."
+                        ))
+                        .await
+                }
+            }
+        }
+        WindowAction::SendToDeskExpert(login) => {
+            let request = DirectInvitationRequest {
+                to: login.0.trim().into(),
+                expires_in_secs: None,
+            };
+            match api.invite_directly(&request).await {
+                Ok(sent) => {
+                    session.hold(HeldInvitation::direct(sent.id, instant_of(sent.expires_at)));
+                    front
+                        .update(Update::Sent(Sent::ToDeskExpert {
+                            name: sent.to.name,
+                            online: sent.to.online,
+                        }))
+                        .await;
+                }
+                Err(err) => {
+                    front
+                        .error(format!("cannot send the invitation: {err}"))
+                        .await
+                }
+            }
+        }
+    }
+}
+
+/// Sends the window every invitation of this machine.
+async fn list_invitations(api: &ServerApi, front: &Frontend) {
+    match api.invitations().await {
+        Ok(all) => {
+            let rows = all
+                .iter()
+                .map(novice_window::model::InvitationRow::from)
+                .collect();
+            front
+                .update(novice_window::Update::InvitationsListed(rows))
+                .await;
+        }
+        Err(err) => {
+            front
+                .error(format!("cannot list the invitations: {err}"))
+                .await
+        }
     }
 }

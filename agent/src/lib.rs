@@ -18,6 +18,7 @@
 //! * [`trace`]: the optional per-frame and per-input timing trace, for latency analysis.
 
 pub mod control;
+pub mod frontend;
 pub mod invitation;
 pub mod invite;
 pub mod media;
@@ -28,7 +29,6 @@ pub mod server_api;
 pub mod session;
 pub mod signal_client;
 pub mod status_page;
-pub mod terminal;
 pub mod trace;
 pub mod verify;
 mod xwatch;

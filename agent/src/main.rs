@@ -1,8 +1,10 @@
 //! `agent`: the program the novice runs to ask for help.
 //!
-//! Without a subcommand (or with `online`) an enrolled machine waits for its support desk;
-//! `agent --help` lists everything else.
+//! Without a subcommand on a machine with a display (or with `window`) it opens the novice's
+//! window; without one and without a display (or with `online`) an enrolled machine waits for
+//! its support desk at the terminal. `agent --help` lists everything else.
 
+use agent::frontend::window::{self, WindowArgs};
 use agent::invitation::file as invitation_file;
 use agent::invite::{self, InviteOptions, ShareOptions};
 use agent::media::{MediaConfig, VideoCodec};
@@ -26,8 +28,13 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 ///
 /// Run without a subcommand on a machine enrolled into a support desk, to be reachable by it.
 #[derive(Debug, Parser)]
-#[command(name = "agent", version, about)]
+#[command(name = "agent", version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    /// An invitation file to look at (as the desktop passes one that is double-clicked): the
+    /// window opens on the list of invitations, the terminal prints its status.
+    #[arg(value_name = "INVITATION-FILE")]
+    file: Option<PathBuf>,
+
     /// Signaling server to use [default: http://127.0.0.1:8080; for `agent` alone, the server
     /// this machine is enrolled with].
     #[arg(long, env = "ASSIST_SERVER", global = true)]
@@ -66,8 +73,9 @@ struct ShareArgs {
     /// Target video bitrate in bits per second.
     #[arg(long, default_value_t = 2_000_000)]
     bitrate: u32,
-    /// Local address for WebRTC traffic (repeatable; default: every non-loopback interface).
-    #[arg(long = "local-ip")]
+    /// Local address for WebRTC traffic (repeatable, or comma-separated in the environment
+    /// variable; default: every non-loopback interface).
+    #[arg(long = "local-ip", env = "ASSIST_LOCAL_IP", value_delimiter = ',')]
     local_ips: Vec<IpAddr>,
     /// Also trust the certificate authorities in FILE (PEM) for TURN servers over TLS
     /// (`turns:` URLs), besides the public ones: for a server with a private CA.
@@ -128,7 +136,11 @@ enum Commands {
         )]
         token: String,
     },
-    /// Stay connected so that your support desk can offer help (what `agent` alone does).
+    /// Open the novice's window: ask for help, answer requests, chat (what `agent` alone does
+    /// on a machine with a display).
+    Window,
+    /// Stay connected so that your support desk can offer help, at the terminal (what `agent`
+    /// alone does on a machine without a display).
     Online {
         #[command(flatten)]
         share: ShareArgs,
@@ -246,7 +258,7 @@ fn invite_password(
                      use `--password-file FILE` or the environment variable {PASSWORD_ENV}"
                 );
             }
-            agent::terminal::prompt_hidden("Password for the invitation: ")
+            agent::frontend::terminal::prompt_hidden("Password for the invitation: ")
                 .context("cannot read the password")?
         }
         (None, Some(file)) => {
@@ -342,8 +354,7 @@ fn default_state_dir() -> PathBuf {
     base.join("remote-assist")
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -359,13 +370,39 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    let has_display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty());
+    match (&cli.command, has_display) {
+        (Some(Commands::Window), _) | (None, true) => window::run(WindowArgs {
+            server: cli.server.clone(),
+            default_server: DEFAULT_SERVER.into(),
+            name: cli.name.clone().unwrap_or_else(default_name),
+            state_dir: cli.state_dir.clone().unwrap_or_else(default_state_dir),
+            open_with: cli.open_with.clone(),
+            file: cli.file.clone(),
+            share: ShareArgs::defaults().into_options()?,
+        }),
+        _ => tokio::runtime::Runtime::new()
+            .context("cannot start the agent's runtime")?
+            .block_on(run_at_terminal(cli)),
+    }
+}
+
+/// Everything but the window: the subcommands, answered at the terminal.
+async fn run_at_terminal(cli: Cli) -> anyhow::Result<()> {
     let name = cli.name.clone().unwrap_or_else(default_name);
     let state_dir = cli.state_dir.clone().unwrap_or_else(default_state_dir);
     let command = match cli.command {
         None => {
-            let share = ShareArgs::defaults().into_options()?;
-            return agent::online::run(cli.server.as_deref(), &state_dir, &share).await;
+            if let Some(file) = cli.file {
+                Commands::Status { file }
+            } else {
+                let share = ShareArgs::defaults().into_options()?;
+                return agent::online::run(cli.server.as_deref(), &state_dir, &share).await;
+            }
         }
+        Some(Commands::Window) => anyhow::bail!(
+            "the window needs a display (the environment variable DISPLAY is not set); run `agent invite` to ask for help at the terminal"
+        ),
         Some(Commands::Online { share }) => {
             return agent::online::run(cli.server.as_deref(), &state_dir, &share.into_options()?)
                 .await;
@@ -415,7 +452,10 @@ async fn main() -> anyhow::Result<()> {
 
     match command {
         // Answered above, before any registration.
-        Commands::Enroll { .. } | Commands::Online { .. } | Commands::Experts => Ok(()),
+        Commands::Enroll { .. }
+        | Commands::Online { .. }
+        | Commands::Experts
+        | Commands::Window => Ok(()),
         Commands::Invite {
             expires,
             password,
@@ -464,7 +504,7 @@ async fn main() -> anyhow::Result<()> {
             println!("Your invitations: {url}");
             println!("(The address is private to you. Press Ctrl+C to close the page.)");
             if !no_open {
-                if let Err(err) = agent::terminal::open_with(&cli.open_with, &url) {
+                if let Err(err) = agent::frontend::terminal::open_with(&cli.open_with, &url) {
                     eprintln!(
                         "Could not start {} ({err}); open the address yourself.",
                         cli.open_with

@@ -6,9 +6,10 @@
 //! with back-off whenever it drops. This module only checks the enrolment and greets the
 //! novice; the connection and the sessions are [`crate::invite::serve_sessions`].
 
+use crate::frontend::terminal::say;
+use crate::frontend::Frontend;
 use crate::invite::{serve_sessions, Presence, ShareOptions};
 use crate::server_api::ServerApi;
-use crate::terminal::say;
 use std::path::Path;
 
 /// What the novice is told when the machine has no enrolment.
@@ -38,5 +39,12 @@ pub async fn run(
         api.base()
     ));
     say("Waiting for the support desk to offer help; you will be asked before anyone sees your screen. Type /quit to stop.");
-    serve_sessions(&api, share, Presence::Desk, Vec::new()).await
+    serve_sessions(
+        &api,
+        share,
+        Presence::Desk,
+        Vec::new(),
+        &mut Frontend::terminal(),
+    )
+    .await
 }

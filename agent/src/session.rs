@@ -27,7 +27,8 @@
 //! session.
 
 use crate::control::{Control, ControlCommand, StopReason};
-use crate::invitation::record::{Closed, HeldInvitation, Proof, MAX_FAILED_CHECKS};
+use crate::frontend::notice::{DeskOffer, Notice, Refusal};
+use crate::invitation::record::{Closed, HeldInvitation, Proof};
 use crate::verify::{Gate, GateEvent, GateFailure};
 use protocol::api::IceServer;
 use protocol::data::{DataMessage, InputEvent};
@@ -45,10 +46,8 @@ pub const DEFAULT_ANSWER_TIME: Duration = Duration::from_secs(60);
 /// A side effect for the driver.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
-    /// A line for the novice to read.
-    Say(String),
-    /// A yes/no question for the novice; the next line typed answers it.
-    Ask(String),
+    /// Something for the novice to read, or a question for them to answer.
+    Tell(Notice),
     ToServer(AgentToServer),
     /// The novice said yes: create the WebRTC peer and start capturing.
     StartSharing {
@@ -57,6 +56,8 @@ pub enum Command {
     },
     /// The expert's browser passed the password check (or needs none): frames may go out.
     ShareScreen,
+    /// The novice paused sharing (`true`: no frame leaves, no input lands) or resumed it.
+    Pause(bool),
     /// Tell the server how many password checks of `invitation` failed, and whether it is
     /// locked now.
     ReportFailures {
@@ -111,6 +112,8 @@ enum State {
         connected: bool,
         /// The novice was told the expert is watching.
         announced: bool,
+        /// The novice paused sharing.
+        paused: bool,
     },
 }
 
@@ -151,6 +154,12 @@ impl Session {
     pub fn holding(mut self, invitation: HeldInvitation) -> Self {
         self.held.insert(invitation.id, invitation);
         self
+    }
+
+    /// This program made `invitation` while running (in the window): requests for it are
+    /// judged by this record from now on.
+    pub fn hold(&mut self, invitation: HeldInvitation) {
+        self.held.insert(invitation.id, invitation);
     }
 
     /// This machine is enrolled into a support desk: its operators' offers are put to the
@@ -221,8 +230,7 @@ impl Session {
         f(control);
         while let Some(cmd) = control.poll_command() {
             self.commands.push_back(match cmd {
-                ControlCommand::Say(line) => Command::Say(line),
-                ControlCommand::Ask(question) => Command::Ask(question),
+                ControlCommand::Tell(notice) => Command::Tell(notice),
                 ControlCommand::ToExpert(msg) => Command::ToExpert(msg),
                 ControlCommand::Inject(event) => Command::Inject(event),
                 ControlCommand::ReleaseAll => Command::ReleaseInput,
@@ -251,7 +259,7 @@ impl Session {
         let mut stopped = false;
         self.with_control(|c| stopped = c.stop(StopReason::CtrlC));
         if !stopped {
-            self.handle_line("/quit");
+            self.quit();
         }
     }
 
@@ -265,8 +273,8 @@ impl Session {
         matches!(self.state, State::Live { .. })
     }
 
-    fn say(&mut self, line: impl Into<String>) {
-        self.commands.push_back(Command::Say(line.into()));
+    fn tell(&mut self, notice: Notice) {
+        self.commands.push_back(Command::Tell(notice));
     }
 
     /// A frame from the signaling server. `answer_time` is how long the novice gets to answer
@@ -297,9 +305,9 @@ impl Session {
                         self.commands.push_back(Command::StopSharing);
                     }
                     self.state = State::Idle;
-                    self.say(format!(
-                        "{expert_name}'s browser reconnected and could not prove it is the one you allowed; sharing stopped."
-                    ));
+                    self.tell(Notice::BrowserNotProven {
+                        expert: expert_name.clone(),
+                    });
                 }
                 if !matches!(self.state, State::Idle) {
                     self.commands
@@ -307,9 +315,9 @@ impl Session {
                             session_id,
                             accept: false,
                         }));
-                    self.say(format!(
-                        "{expert_name} also asked to connect; declined because another helper is connected."
-                    ));
+                    self.tell(Notice::AlsoAsked {
+                        expert: expert_name,
+                    });
                     return;
                 }
                 // The agent's own record decides, before the novice is bothered.
@@ -321,26 +329,29 @@ impl Session {
                                 session_id,
                                 reason: Some(EndReason::InvitationClosed),
                             }));
-                        let what = if offered_by_desk.is_some() {
-                            "offered help from a support desk, but this computer is not enrolled into one".to_string()
+                        let why = if offered_by_desk.is_some() {
+                            Refusal::NotEnrolled
                         } else {
-                            format!("opened an invitation of yours, but {}", closed.describe())
+                            Refusal::Closed(closed)
                         };
-                        self.say(format!("{expert_name} {what}; refused without asking you."));
+                        self.tell(Notice::RefusedUnasked {
+                            expert: expert_name,
+                            why,
+                        });
                         return;
                     }
                 };
-                let question = match &offered_by_desk {
-                    Some(desk) => format!(
-                        "{} from the {desk} support desk offers to help you. Let them see your screen? [y/N]",
-                        operator_name(&expert_name, desk)
-                    ),
-                    None => format!("{expert_name} wants to see your screen. Allow? [y/N]"),
-                };
-                self.commands.push_back(Command::Ask(format!(
-                    "{question} ({} s to answer)",
-                    answer_time.as_secs()
-                )));
+                let offered_by = offered_by_desk.map(|desk| DeskOffer {
+                    operator: operator_name(&expert_name, &desk).to_owned(),
+                    desk,
+                });
+                self.tell(Notice::WantsToSee {
+                    session: session_id,
+                    expert: expert_name.clone(),
+                    offered_by,
+                    answer_time,
+                    deadline: now + answer_time,
+                });
                 self.state = State::Asking {
                     session: session_id,
                     invitation: invitation_id,
@@ -369,15 +380,19 @@ impl Session {
                     self.commands.push_back(Command::StopSharing);
                 }
                 self.state = State::Idle;
-                self.say(ended_line(reason));
+                self.tell(Notice::SessionEnded(reason));
             }
             ServerToAgent::InvitationDeclined {
                 invitation_id,
                 expert_name,
             } => {
-                self.say(format!("{} declined your invitation.", clean(&expert_name)));
-                if self.direct == Some(invitation_id) && matches!(self.state, State::Idle) {
-                    self.say("Nobody else was invited this time; the agent stops. Run `agent experts` to see who else is online.");
+                let nothing_left =
+                    self.direct == Some(invitation_id) && matches!(self.state, State::Idle);
+                self.tell(Notice::InvitationDeclined {
+                    expert: clean(&expert_name),
+                    nothing_left,
+                });
+                if nothing_left {
                     self.commands.push_back(Command::Quit);
                 }
             }
@@ -388,47 +403,123 @@ impl Session {
         }
     }
 
-    /// A line the novice typed.
+    /// A line the novice typed at the terminal: the answer to the question asked, a command
+    /// (`/quit`, `/end`, `/stop`), or chat.
     pub fn handle_line(&mut self, line: &str) {
         let line = line.trim();
         if line == "/quit" {
-            self.end_by_novice();
-            self.commands.push_back(Command::Quit);
+            self.quit();
             return;
         }
         match &self.state {
-            State::Asking { .. } => {
-                let yes = is_yes(line);
-                self.answer(yes);
+            State::Asking { session, .. } => {
+                let session = *session;
+                self.answer_to_see(session, is_yes(line));
             }
             State::Live { control, .. } if control.is_asking() => {
-                let yes = is_yes(line);
-                self.with_control(|c| c.answer(yes));
+                self.answer_to_control(is_yes(line));
             }
-            State::Live { .. } if line == "/end" => self.end_by_novice(),
-            State::Live { control, .. } if line == "/stop" => {
-                if control.is_granted() {
-                    self.with_control(|c| {
-                        c.stop(StopReason::StopCommand);
-                    });
-                } else {
-                    self.say("Nobody controls your computer.");
-                }
-            }
+            State::Live { .. } if line == "/end" => self.end_session(),
+            State::Live { .. } if line == "/stop" => self.stop_control(),
+            State::Live { .. } if line == "/pause" => self.pause_sharing(),
+            State::Live { .. } if line == "/resume" => self.resume_sharing(),
             State::Live { .. } if line.is_empty() => {}
-            State::Live { gate, .. } if !gate.is_verified() => {
-                self.say("Not sent: your helper has not finished connecting.");
-            }
+            State::Live { .. } => self.chat(line),
+            State::Idle if line == "/end" || line == "/stop" => self.tell(Notice::NoSession),
+            State::Idle => {}
+        }
+    }
+
+    /// The novice's answer to the request to see the screen of `session`; nothing when that
+    /// request is no longer the one asked.
+    pub fn answer_to_see(&mut self, session: SessionId, yes: bool) {
+        if matches!(&self.state, State::Asking { session: asked, .. } if *asked == session) {
+            self.answer(yes);
+        }
+    }
+
+    /// The novice's answer to the request for control; nothing when none is asked.
+    pub fn answer_to_control(&mut self, yes: bool) {
+        if matches!(&self.state, State::Live { control, .. } if control.is_asking()) {
+            self.with_control(|c| c.answer(yes));
+        }
+    }
+
+    /// The novice takes control back (`/stop`, the Stop control button).
+    pub fn stop_control(&mut self) {
+        match &self.state {
+            State::Live { control, .. } if control.is_granted() => self.with_control(|c| {
+                c.stop(StopReason::StopCommand);
+            }),
+            State::Live { .. } => self.tell(Notice::NobodyControls),
+            _ => self.tell(Notice::NoSession),
+        }
+    }
+
+    /// The novice ends the session (`/end`, End session).
+    pub fn end_session(&mut self) {
+        if self.is_live() {
+            self.end_by_novice();
+        } else {
+            self.tell(Notice::NoSession);
+        }
+    }
+
+    /// A chat message from the novice for the expert; not sent before the expert's browser
+    /// passed the password check.
+    pub fn chat(&mut self, text: &str) {
+        let text = text.trim();
+        match &self.state {
+            _ if text.is_empty() => {}
+            State::Live { gate, .. } if !gate.is_verified() => self.tell(Notice::ChatNotSent),
             State::Live { .. } => {
                 self.commands
                     .push_back(Command::ToExpert(DataMessage::Chat {
                         from: self.novice_name.clone(),
-                        text: line.to_string(),
+                        text: text.to_owned(),
                     }));
             }
-            State::Idle if line == "/end" || line == "/stop" => self.say("No session is running."),
-            State::Idle => {}
+            _ => self.tell(Notice::NoSession),
         }
+    }
+
+    /// The novice pauses sharing: control is taken back first (the expert would work blind),
+    /// then no frame leaves until [`Session::resume_sharing`]; the expert is told.
+    pub fn pause_sharing(&mut self) {
+        self.set_paused(true);
+    }
+
+    /// The novice resumes sharing after [`Session::pause_sharing`].
+    pub fn resume_sharing(&mut self) {
+        self.set_paused(false);
+    }
+
+    fn set_paused(&mut self, pause: bool) {
+        let State::Live { gate, paused, .. } = &self.state else {
+            self.tell(Notice::NoSession);
+            return;
+        };
+        if *paused == pause || !gate.is_verified() {
+            return;
+        }
+        if pause {
+            self.with_control(|c| {
+                c.stop(StopReason::StopCommand);
+            });
+        }
+        if let State::Live { paused, .. } = &mut self.state {
+            *paused = pause;
+        }
+        self.commands.push_back(Command::Pause(pause));
+        self.commands
+            .push_back(Command::ToExpert(DataMessage::Sharing { paused: pause }));
+        self.tell(Notice::Paused(pause));
+    }
+
+    /// The novice quits the agent: a running session ends, a pending request is declined.
+    pub fn quit(&mut self) {
+        self.end_by_novice();
+        self.commands.push_back(Command::Quit);
     }
 
     /// Something happened on the peer connection.
@@ -470,8 +561,11 @@ impl Session {
             // Shown under the name the novice accepted, whatever the message claims.
             PeerNews::Data(DataMessage::Chat { text, .. }) => {
                 if let State::Live { expert, .. } = &self.state {
-                    let line = format!("[{expert}] {}", clean(&text));
-                    self.say(line);
+                    let notice = Notice::Chat {
+                        from: expert.clone(),
+                        text: clean(&text),
+                    };
+                    self.tell(notice);
                 }
             }
             PeerNews::Data(DataMessage::ControlRequest) => self.with_control(|c| c.request(now)),
@@ -487,6 +581,7 @@ impl Session {
                 DataMessage::Control { .. }
                 | DataMessage::Bye
                 | DataMessage::Screen { .. }
+                | DataMessage::Sharing { .. }
                 | DataMessage::Pake { .. }
                 | DataMessage::PakeConfirm { .. }
                 | DataMessage::PakeResult { .. },
@@ -500,9 +595,7 @@ impl Session {
                     }));
                 self.commands.push_back(Command::StopSharing);
                 self.state = State::Idle;
-                self.say(
-                    "Your helper's browser cannot show your screen (it plays neither H.264 nor VP8 video), so the session ended. Ask them to open the invitation in a current Firefox, Chrome, Edge or Safari.",
-                );
+                self.tell(Notice::VideoUnsupported);
             }
             PeerNews::Closed(reason) => {
                 self.with_control(Control::end);
@@ -513,9 +606,7 @@ impl Session {
                     }));
                 self.commands.push_back(Command::StopSharing);
                 self.state = State::Idle;
-                self.say(format!(
-                    "The connection to your helper was lost ({reason})."
-                ));
+                self.tell(Notice::ConnectionLost { reason });
             }
         }
     }
@@ -524,7 +615,7 @@ impl Session {
     pub fn handle_timeout(&mut self, now: Instant) {
         if let State::Asking { deadline, .. } = self.state {
             if now >= deadline {
-                self.say("No answer in time: the request was declined.");
+                self.tell(Notice::NoAnswerInTime { control: false });
                 self.answer(false);
             }
         }
@@ -563,10 +654,10 @@ impl Session {
         {
             if gate.is_verified() {
                 *announced = true;
-                let line = format!(
-                    "{expert} is now watching your screen. Type a message and press Enter to chat; /end ends the session."
-                );
-                self.commands.push_back(Command::Say(line));
+                let notice = Notice::Watching {
+                    expert: expert.clone(),
+                };
+                self.commands.push_back(Command::Tell(notice));
             }
         }
     }
@@ -635,26 +726,11 @@ impl Session {
                 reason: Some(EndReason::PasswordMismatch),
             }));
         self.commands.push_back(Command::StopSharing);
-        let what = match failure {
-            GateFailure::Mismatch => format!(
-                "{expert} entered a wrong password, or someone is intercepting the connection"
-            ),
-            other => format!("{expert} could not be let in: {}", other.describe()),
-        };
-        let tries = match counted {
-            Some(c) if c.tries_left == 0 => format!(
-                " The invitation is now locked after {MAX_FAILED_CHECKS} failed tries; nobody can use it any more."
-            ),
-            Some(c) => format!(
-                " {} more {} before the invitation locks.",
-                c.tries_left,
-                if c.tries_left == 1 { "try" } else { "tries" }
-            ),
-            None => String::new(),
-        };
-        self.say(format!(
-            "{what}. Nothing of your screen was shared, and the session ended.{tries}"
-        ));
+        self.tell(Notice::CheckFailed {
+            expert,
+            failure,
+            tries_left: counted.map(|c| c.tries_left),
+        });
     }
 
     fn answer(&mut self, yes: bool) {
@@ -679,7 +755,9 @@ impl Session {
                 session,
                 ice_servers,
             });
-            self.say(format!("Connecting {expert} to your screen..."));
+            self.tell(Notice::Connecting {
+                expert: expert.clone(),
+            });
             let control = Control::new(self.novice_name.clone(), expert.clone());
             let mut control = Box::new(control);
             if let Some(why) = &self.control_unavailable {
@@ -695,13 +773,17 @@ impl Session {
                 gate,
                 connected: false,
                 announced: false,
+                paused: false,
             };
             if verified {
                 // Nothing to check: the server vouches for who comes in (a support desk).
                 self.commands.push_back(Command::ShareScreen);
             }
         } else {
-            self.say(format!("You declined {expert}'s request."));
+            self.tell(Notice::YouDeclined {
+                expert,
+                control: false,
+            });
         }
     }
 
@@ -720,7 +802,7 @@ impl Session {
                         reason: None,
                     }));
                 self.commands.push_back(Command::StopSharing);
-                self.say("You ended the session.");
+                self.tell(Notice::YouEnded);
             }
             State::Asking { session, .. } => {
                 self.commands
@@ -761,27 +843,6 @@ fn operator_name<'a>(expert_name: &'a str, desk: &str) -> &'a str {
 /// Whether a typed answer is a yes; anything else, silence included, is a no.
 fn is_yes(line: &str) -> bool {
     matches!(line.to_ascii_lowercase().as_str(), "y" | "yes")
-}
-
-fn ended_line(reason: EndReason) -> String {
-    let text = match reason {
-        EndReason::ExpertHungUp => "Your helper ended the session.",
-        EndReason::PeerGone => "Your helper's connection was lost; the session ended.",
-        EndReason::ConsentTimeout => "The request lapsed without an answer.",
-        EndReason::Revoked => "The invitation was expired; the session ended.",
-        EndReason::ServerShutdown => "The server is shutting down; the session ended.",
-        EndReason::Declined => "The request was declined.",
-        EndReason::NoviceHungUp => "You ended the session.",
-        EndReason::NotRecorded => "The server could not record the session.",
-        EndReason::VideoUnsupported => {
-            "Your helper's browser cannot show your screen (it plays neither H.264 nor VP8 video)."
-        }
-        EndReason::PasswordMismatch => {
-            "The password was wrong, or someone is intercepting the connection."
-        }
-        EndReason::InvitationClosed => "The invitation can no longer be used.",
-    };
-    format!("Session ended: {text}")
 }
 
 #[cfg(test)]
@@ -842,7 +903,7 @@ mod tests {
         );
         let cmds = drain(&mut s);
         assert!(
-            matches!(&cmds[..], [Command::Say(line)] if line == "Bob (Acme support desk) declined your invitation.")
+            matches!(&cmds[..], [Command::Tell(n)] if n.to_string() == "Bob (Acme support desk) declined your invitation.")
         );
         s.handle_server(declined(id), Instant::now(), ANSWER);
         let cmds = drain(&mut s);
@@ -874,7 +935,7 @@ mod tests {
         let (mut s, _, t0) = asking();
         let cmds = drain(&mut s);
         assert!(
-            matches!(&cmds[..], [Command::Ask(q)] if q.contains("Bob wants to see your screen. Allow? [y/N]"))
+            matches!(&cmds[..], [Command::Tell(q)] if q.is_question() && q.to_string().contains("Bob wants to see your screen. Allow? [y/N]"))
         );
         assert_eq!(s.poll_timeout(), Some(t0 + ANSWER));
         assert!(!s.is_live());
@@ -980,7 +1041,7 @@ mod tests {
             "not declined as a second helper: {cmds:?}"
         );
         assert!(
-            matches!(cmds.last(), Some(Command::Ask(q)) if q.contains("Bob wants to see your screen"))
+            matches!(cmds.last(), Some(Command::Tell(q)) if q.is_question() && q.to_string().contains("Bob wants to see your screen"))
         );
         // Only a new yes shares again.
         s.handle_line("y");
@@ -1028,9 +1089,13 @@ mod tests {
             ANSWER,
         );
         let cmds = drain(&mut s);
-        let Some(Command::Ask(question)) = cmds.first() else {
+        let Some(Command::Tell(question)) = cmds
+            .first()
+            .filter(|c| matches!(c, Command::Tell(q) if q.is_question()))
+        else {
             panic!("expected a question, got {cmds:?}");
         };
+        let question = question.to_string();
         assert!(
             question.starts_with("Bob  You allowed wants to see"),
             "{question}"
@@ -1045,10 +1110,10 @@ mod tests {
             Instant::now(),
         );
         let said = drain(&mut s);
-        let Some(Command::Say(line)) = said.first() else {
+        let Some(Command::Tell(line)) = said.first() else {
             panic!("expected a chat line, got {said:?}");
         };
-        assert_eq!(line, "[Bob  You allowed] hi Session ended: ok");
+        assert_eq!(line.to_string(), "[Bob  You allowed] hi Session ended: ok");
     }
 
     #[test]
@@ -1069,7 +1134,13 @@ mod tests {
             }),
             Instant::now(),
         );
-        assert_eq!(drain(&mut s), vec![Command::Say("[Bob] hi".into())]);
+        assert_eq!(
+            drain(&mut s),
+            vec![Command::Tell(Notice::Chat {
+                from: "Bob".into(),
+                text: "hi".into()
+            })]
+        );
     }
 
     #[test]
@@ -1130,7 +1201,9 @@ mod tests {
         );
         let cmds = drain(&mut s);
         assert_eq!(cmds[0], Command::StopSharing);
-        assert!(matches!(&cmds[1], Command::Say(l) if l.contains("ended the session")));
+        assert!(
+            matches!(&cmds[1], Command::Tell(l) if l.to_string().contains("ended the session"))
+        );
         assert!(!s.is_live());
     }
 
@@ -1158,7 +1231,7 @@ mod tests {
         assert!(cmds.contains(&Command::StopSharing));
         assert!(cmds
             .iter()
-            .any(|c| matches!(c, Command::Say(line) if line.contains("neither H.264 nor VP8"))));
+            .any(|c| matches!(c, Command::Tell(line) if line.to_string().contains("neither H.264 nor VP8"))));
         assert!(!s.is_live());
     }
 
@@ -1210,7 +1283,7 @@ mod tests {
 
         let cmds = expert_says(&mut s, DataMessage::ControlRequest);
         assert!(cmds.iter().any(
-            |c| matches!(c, Command::Ask(q) if q.contains("Bob wants to control your computer"))
+            |c| matches!(c, Command::Tell(q) if q.is_question() && q.to_string().contains("Bob wants to control your computer"))
         ));
         assert_eq!(
             control_state(&cmds),
@@ -1332,7 +1405,9 @@ mod tests {
             control_state(&cmds),
             Some(protocol::data::ControlState::Refused)
         );
-        assert!(!cmds.iter().any(|c| matches!(c, Command::Ask(_))));
+        assert!(!cmds
+            .iter()
+            .any(|c| matches!(c, Command::Tell(n) if n.is_question())));
     }
 
     #[test]
@@ -1345,7 +1420,13 @@ mod tests {
                 text: "hi".into(),
             },
         );
-        assert_eq!(cmds, vec![Command::Say("[Bob] hi".into())]);
+        assert_eq!(
+            cmds,
+            vec![Command::Tell(Notice::Chat {
+                from: "Bob".into(),
+                text: "hi".into()
+            })]
+        );
     }
 
     fn to_server(cmds: &[Command]) -> Vec<AgentToServer> {
@@ -1427,11 +1508,11 @@ mod tests {
             ANSWER,
         );
         assert_eq!(
-            drain(&mut s),
-            vec![Command::Ask(
-                "Carol from the Acme support desk offers to help you. Let them see your screen? [y/N] (60 s to answer)"
-                    .into()
-            )]
+            drain(&mut s).iter().map(|c| match c {
+                Command::Tell(n) => n.to_string(),
+                other => format!("{other:?}"),
+            }).collect::<Vec<_>>(),
+            vec!["Carol from the Acme support desk offers to help you. Let them see your screen? [y/N] (60 s to answer)".to_string()]
         );
         // The answer works as for an invitation, and chat shows the name the server gave.
         s.handle_line("y");
@@ -1445,7 +1526,10 @@ mod tests {
         );
         assert_eq!(
             drain(&mut s),
-            vec![Command::Say("[Carol (Acme support desk)] hi".into())]
+            vec![Command::Tell(Notice::Chat {
+                from: "Carol (Acme support desk)".into(),
+                text: "hi".into()
+            })]
         );
     }
 
@@ -1496,6 +1580,7 @@ mod tests {
 #[cfg(test)]
 mod password_check {
     use super::*;
+    use crate::invitation::record::MAX_FAILED_CHECKS;
     use crate::invitation::secret::InvitationSecret;
     use crate::verify::{ID_AGENT, ID_EXPERT};
     use pake::{PasswordScalar, Role, Spake2};
@@ -1623,7 +1708,7 @@ mod password_check {
         assert!(
             !cmds
                 .iter()
-                .any(|c| matches!(c, Command::Say(l) if l.contains("now watching"))),
+                .any(|c| matches!(c, Command::Tell(l) if l.to_string().contains("now watching"))),
             "{cmds:?}"
         );
         // Before the check: chat, control requests and input from the expert are dropped,
@@ -1653,13 +1738,13 @@ mod password_check {
             reason: None,
             tries_left: None
         })));
-        assert!(cmds
-            .iter()
-            .any(|c| matches!(c, Command::Say(l) if l.contains("Bob is now watching"))));
+        assert!(cmds.iter().any(
+            |c| matches!(c, Command::Tell(l) if l.to_string().contains("Bob is now watching"))
+        ));
         n.s.handle_peer(PeerNews::Data(DataMessage::ControlRequest), n.t0);
         assert!(drain(&mut n.s)
             .iter()
-            .any(|c| matches!(c, Command::Ask(q) if q.contains("control"))));
+            .any(|c| matches!(c, Command::Tell(q) if q.is_question() && q.to_string().contains("control"))));
     }
 
     #[test]
@@ -1686,8 +1771,8 @@ mod password_check {
             })));
             assert!(cmds.contains(&Command::StopSharing));
             assert!(
-                cmds.iter().any(|c| matches!(c, Command::Say(l)
-                    if l.contains("Bob entered a wrong password, or someone is intercepting"))),
+                cmds.iter().any(|c| matches!(c, Command::Tell(l)
+                    if l.to_string().contains("Bob entered a wrong password, or someone is intercepting"))),
                 "{cmds:?}"
             );
             assert!(!n.s.is_live());
@@ -1702,7 +1787,9 @@ mod password_check {
         );
         let cmds = drain(&mut n.s);
         assert!(
-            !cmds.iter().any(|c| matches!(c, Command::Ask(_))),
+            !cmds
+                .iter()
+                .any(|c| matches!(c, Command::Tell(n) if n.is_question())),
             "{cmds:?}"
         );
         assert!(cmds.contains(&Command::ToServer(AgentToServer::HangUp {
@@ -1733,12 +1820,14 @@ mod password_check {
         );
         let cmds = drain(&mut n.s);
         assert!(
-            !cmds.iter().any(|c| matches!(c, Command::Ask(_))),
+            !cmds
+                .iter()
+                .any(|c| matches!(c, Command::Tell(n) if n.is_question())),
             "{cmds:?}"
         );
         assert!(cmds
             .iter()
-            .any(|c| matches!(c, Command::Say(l) if l.contains("refused without asking you"))));
+            .any(|c| matches!(c, Command::Tell(l) if l.to_string().contains("refused without asking you"))));
         // Revoked here, whatever the server says.
         n.s.handle_revoked(n.invitation);
         n.s.handle_server(
@@ -1746,7 +1835,9 @@ mod password_check {
             n.t0,
             Duration::from_secs(60),
         );
-        assert!(!drain(&mut n.s).iter().any(|c| matches!(c, Command::Ask(_))));
+        assert!(!drain(&mut n.s)
+            .iter()
+            .any(|c| matches!(c, Command::Tell(n) if n.is_question())));
         // Expired on this machine's clock.
         let mut n = novice(None);
         let late = n.t0 + Duration::from_secs(3600);
@@ -1770,7 +1861,9 @@ mod password_check {
             *offered_by_desk = Some("Acme".into());
         }
         n.s.handle_server(offer, n.t0, Duration::from_secs(60));
-        assert!(!drain(&mut n.s).iter().any(|c| matches!(c, Command::Ask(_))));
+        assert!(!drain(&mut n.s)
+            .iter()
+            .any(|c| matches!(c, Command::Tell(n) if n.is_question())));
     }
 
     #[test]

@@ -199,6 +199,9 @@ pub enum SessionEndReason {
     VideoUnsupported,
     /// The expert's page came back without proof that it is the browser the novice allowed.
     BrowserNotProven,
+    /// The password the expert typed was wrong (or someone intercepts the connection); nothing
+    /// was shared. `tries_left` before the invitation locks, when known.
+    WrongPassword { tries_left: Option<u32> },
 }
 
 impl From<protocol::signal::EndReason> for SessionEndReason {

@@ -39,6 +39,9 @@ pub enum DataMessage {
     /// and whenever it changes. The video may be smaller (on a slow link the agent sends a
     /// scaled-down picture); input positions are in pixels of this size.
     Screen { width: u32, height: u32 },
+    /// Agent to expert: the novice paused sharing (no frames come until it resumes) or
+    /// resumed it.
+    Sharing { paused: bool },
     /// Either way: this side's SPAKE2 share (`pA` from the agent, `pB` from the console), an
     /// uncompressed P-256 point (RFC 9382 §6), as hex.
     Pake { share: Share },

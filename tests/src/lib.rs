@@ -7,6 +7,7 @@ pub mod measure;
 pub mod mitm;
 pub mod netns;
 pub mod pattern;
+pub mod screen;
 pub mod shaping;
 pub mod sockets;
 pub mod stack;

@@ -320,7 +320,21 @@ impl AgentProcess {
         args: &[&str],
     ) -> Result<Self> {
         let state = std::sync::Arc::new(ScratchDir::new("agent")?);
-        Self::spawn(netns, server, name, state, args)
+        Self::spawn(netns, server, name, state, args, &[])
+    }
+
+    /// Runs `agent window` for `name` on the X display `display`, as the novice who opens it
+    /// from the desktop's menu; WebRTC on loopback only.
+    pub fn start_window(
+        server: &str,
+        name: &str,
+        display: &str,
+        envs: &[(&str, &str)],
+    ) -> Result<Self> {
+        let state = std::sync::Arc::new(ScratchDir::new("agent")?);
+        let mut all = vec![("DISPLAY", display), ("ASSIST_LOCAL_IP", "127.0.0.1")];
+        all.extend_from_slice(envs);
+        Self::spawn(None, server, name, state, &["window"], &all)
     }
 
     /// Starts another long-running command (such as `status-page`) as the same agent, with the
@@ -337,6 +351,7 @@ impl AgentProcess {
             name,
             std::sync::Arc::clone(&self.state),
             args,
+            &[],
         )
     }
 
@@ -346,8 +361,10 @@ impl AgentProcess {
         name: &str,
         state: std::sync::Arc<ScratchDir>,
         args: &[&str],
+        envs: &[(&str, &str)],
     ) -> Result<Self> {
         let mut command = command_in(netns, workspace_binary("agent")?);
+        command.envs(envs.iter().copied());
         // The agent's log filter for reading what it did in a failing test; its own default
         // otherwise.
         if let Ok(filter) = std::env::var("ASSIST_TEST_AGENT_LOG") {

@@ -16,6 +16,7 @@
 //! [`ControlCommand::Changed`], once, for the server's audit log; a request repeated while one
 //! is pending or granted changes nothing and is not reported.
 
+use crate::frontend::notice::Notice;
 use protocol::data::{ControlState, DataMessage, InputEvent};
 use protocol::signal::ControlEvent;
 use std::collections::VecDeque;
@@ -31,10 +32,8 @@ const ECHO_WINDOW: Duration = Duration::from_secs(2);
 /// A side effect for the driver.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ControlCommand {
-    /// A line for the novice.
-    Say(String),
-    /// A yes/no question for the novice; the next line typed answers it.
-    Ask(String),
+    /// Something for the novice to read, or the question whether to allow control.
+    Tell(Notice),
     /// A message for the expert's console.
     ToExpert(DataMessage),
     /// Put this event on the desktop.
@@ -56,17 +55,6 @@ pub enum StopReason {
     StopCommand,
     /// The expert gave control back.
     ExpertReleased,
-}
-
-impl StopReason {
-    fn novice_line(self) -> &'static str {
-        match self {
-            Self::EscHeld => "You held Esc: remote control stopped.",
-            Self::CtrlC => "Ctrl+C: remote control stopped.",
-            Self::StopCommand => "Remote control stopped.",
-            Self::ExpertReleased => "Your helper gave control back.",
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,12 +148,11 @@ impl Control {
                 self.state = State::Asking {
                     deadline: now + ANSWER_TIME,
                 };
-                self.out.push_back(ControlCommand::Ask(format!(
-                    "{} wants to control your computer. Allow? [y/N] ({} s to answer)\n  \
-                     To stop control at any time: hold Esc, press Ctrl+C here, or type /stop.",
-                    self.expert,
-                    ANSWER_TIME.as_secs()
-                )));
+                self.tell(Notice::WantsControl {
+                    expert: self.expert.clone(),
+                    answer_time: ANSWER_TIME,
+                    deadline: now + ANSWER_TIME,
+                });
                 self.tell_expert(ControlState::Pending);
             }
         }
@@ -181,19 +168,18 @@ impl Control {
             self.novice_escape_since = None;
             self.injected_escapes.clear();
             self.expert_escape_down = false;
-            self.say(format!(
-                "{} now controls your mouse and keyboard. To stop: hold Esc, press Ctrl+C here, or type /stop.",
-                self.expert
-            ));
+            self.tell(Notice::ControlGranted {
+                expert: self.expert.clone(),
+            });
             self.tell_expert(ControlState::Granted);
             self.changed(ControlEvent::Granted);
         } else {
             self.state = State::Off;
             self.changed(ControlEvent::Refused);
-            self.say(format!(
-                "You declined {}'s request for control.",
-                self.expert
-            ));
+            self.tell(Notice::YouDeclined {
+                expert: self.expert.clone(),
+                control: true,
+            });
             self.tell_expert(ControlState::Refused);
         }
     }
@@ -237,7 +223,7 @@ impl Control {
             State::Asking { deadline } if now >= deadline => {
                 self.state = State::Off;
                 self.changed(ControlEvent::Refused);
-                self.say("No answer in time: the request for control was declined.");
+                self.tell(Notice::NoAnswerInTime { control: true });
                 self.notify_expert(
                     ControlState::Refused,
                     format!(
@@ -273,7 +259,7 @@ impl Control {
                 self.expert_escape_down = false;
                 self.out.push_back(ControlCommand::ReleaseAll);
                 self.changed(ControlEvent::Stopped);
-                self.say(reason.novice_line());
+                self.tell(Notice::ControlStopped(reason));
                 let message = match reason {
                     StopReason::ExpertReleased => {
                         "You gave control back. You can still watch and chat.".to_string()
@@ -299,8 +285,8 @@ impl Control {
         self.novice_escape_since = None;
     }
 
-    fn say(&mut self, line: impl Into<String>) {
-        self.out.push_back(ControlCommand::Say(line.into()));
+    fn tell(&mut self, notice: Notice) {
+        self.out.push_back(ControlCommand::Tell(notice));
     }
 
     fn changed(&mut self, event: ControlEvent) {
@@ -398,7 +384,7 @@ mod tests {
         c.request(now);
         let cmds = drain(&mut c);
         let asked = cmds.iter().find_map(|c| match c {
-            ControlCommand::Ask(q) => Some(q.clone()),
+            ControlCommand::Tell(n) if n.is_question() => Some(n.to_string()),
             _ => None,
         });
         let asked = asked.expect("a question");
@@ -438,7 +424,7 @@ mod tests {
         assert_eq!(expert_states(&cmds), vec![ControlState::Refused]);
         assert!(cmds
             .iter()
-            .any(|c| matches!(c, ControlCommand::Say(s) if s.contains("declined"))));
+            .any(|c| matches!(c, ControlCommand::Tell(n) if n.to_string().contains("declined"))));
         c.input(click(), Instant::now());
         assert_eq!(injected(&drain(&mut c)), 0);
         assert!(!c.is_granted() && !c.is_asking());
@@ -481,7 +467,9 @@ mod tests {
         let cmds = drain(&mut c);
         assert_eq!(expert_states(&cmds), vec![ControlState::Pending]);
         assert!(
-            !cmds.iter().any(|c| matches!(c, ControlCommand::Ask(_))),
+            !cmds
+                .iter()
+                .any(|c| matches!(c, ControlCommand::Tell(n) if n.is_question())),
             "asked once"
         );
 
@@ -498,7 +486,9 @@ mod tests {
         c.request(Instant::now());
         let cmds = drain(&mut c);
         assert_eq!(expert_states(&cmds), vec![ControlState::Refused]);
-        assert!(!cmds.iter().any(|c| matches!(c, ControlCommand::Ask(_))));
+        assert!(!cmds
+            .iter()
+            .any(|c| matches!(c, ControlCommand::Tell(n) if n.is_question())));
         assert!(!c.is_asking());
     }
 
@@ -617,7 +607,9 @@ mod tests {
                 "{reason:?}"
             );
             assert_eq!(expert_states(&cmds), vec![ControlState::Stopped]);
-            assert!(cmds.iter().any(|c| matches!(c, ControlCommand::Say(_))));
+            assert!(cmds
+                .iter()
+                .any(|c| matches!(c, ControlCommand::Tell(n) if !n.is_question())));
             c.input(click(), now);
             assert_eq!(injected(&drain(&mut c)), 0, "{reason:?}");
             // The expert may ask again.

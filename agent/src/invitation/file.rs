@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use protocol::ids::InvitationId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::path::PathBuf;
 
 /// The `format` value that marks our JSON.
 const FORMAT: &str = "remote-assistance-invitation";
@@ -65,6 +66,20 @@ pub enum FileError {
     Tampered,
     #[error("the invitation link must be an http or https address, not {0:?}")]
     BadLink(String),
+}
+
+/// Where the window saves an invitation: the desktop when there is one, else the home
+/// folder, under a name that file managers know as an invitation (`*.invitation.html`).
+pub fn default_path(id: InvitationId) -> PathBuf {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let folder = home
+        .as_ref()
+        .map(|h| h.join("Desktop"))
+        .filter(|d| d.is_dir())
+        .or(home)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let short: String = id.to_string().chars().take(8).collect();
+    folder.join(format!("remote-assistance-{short}.invitation.html"))
 }
 
 /// The signing key for an agent credential: a hash of it, so the file never helps recover it.

@@ -3,7 +3,7 @@
 //! the short code shown large to read out on the phone, e-mail, a file, and the experts of the
 //! support desk with who is online.
 
-use super::{ERROR_RED, SUCCESS_GREEN};
+use super::{ERROR_RED, PRIMARY_BLUE, SUCCESS_GREEN};
 use crate::model::{AskStage, CreatedInvitation, ExpiryChoice, FormError, Model, Sent, TimeUnit};
 use egui::{Color32, RichText, TextEdit, Ui};
 use i18n::Translator;
@@ -80,11 +80,16 @@ fn form(ui: &mut Ui, model: &mut Model, tr: &Translator, creating: bool) {
     ui.add_space(12.0);
     if creating {
         ui.label(tr.text("ask-creating"));
-    } else if ui
-        .button(RichText::new(tr.text("ask-create")).size(18.0))
-        .clicked()
-    {
-        model.create_invitation();
+    } else {
+        let create = egui::Button::new(
+            RichText::new(tr.text("ask-create"))
+                .size(18.0)
+                .color(Color32::WHITE),
+        )
+        .fill(PRIMARY_BLUE);
+        if ui.add(create).clicked() {
+            model.create_invitation();
+        }
     }
 }
 

@@ -29,6 +29,8 @@ const PAUSED_AMBER: Color32 = Color32::from_rgb(150, 96, 0);
 pub(crate) const ERROR_RED: Color32 = Color32::from_rgb(200, 30, 30);
 /// Text that reports success.
 pub(crate) const SUCCESS_GREEN: Color32 = Color32::from_rgb(20, 130, 60);
+/// The fill of a screen's one main button (Create the invitation), white text on it.
+pub(crate) const PRIMARY_BLUE: Color32 = Color32::from_rgb(25, 90, 160);
 
 /// The whole window: the model, and the translator of its language.
 #[derive(Debug)]

@@ -141,8 +141,21 @@ fn idle(ui: &mut Ui, model: &Model, tr: &Translator) {
         SessionEndReason::NotRecorded => "ended-not-recorded",
         SessionEndReason::VideoUnsupported => "ended-video-unsupported",
         SessionEndReason::BrowserNotProven => "ended-browser-not-proven",
+        SessionEndReason::WrongPassword { tries_left: None } => "ended-wrong-password",
+        SessionEndReason::WrongPassword {
+            tries_left: Some(0),
+        } => "ended-wrong-password-locked",
+        SessionEndReason::WrongPassword {
+            tries_left: Some(_),
+        } => "ended-wrong-password-tries",
+    };
+    let tries = match reason {
+        SessionEndReason::WrongPassword {
+            tries_left: Some(n),
+        } => i64::from(n),
+        _ => 0,
     };
     ui.heading(tr.text("ended-heading"));
-    ui.label(tr.text(id));
+    ui.label(tr.text_with(id, &[("tries", tries.into())]));
     ui.label(RichText::new(tr.text("ended-not-shared")).strong());
 }
