@@ -28,13 +28,8 @@ const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
 ///
 /// Run without a subcommand on a machine enrolled into a support desk, to be reachable by it.
 #[derive(Debug, Parser)]
-#[command(name = "agent", version, about, args_conflicts_with_subcommands = true)]
+#[command(name = "agent", version, about)]
 struct Cli {
-    /// An invitation file to look at (as the desktop passes one that is double-clicked): the
-    /// window opens on the list of invitations, the terminal prints its status.
-    #[arg(value_name = "INVITATION-FILE")]
-    file: Option<PathBuf>,
-
     /// Signaling server to use [default: http://127.0.0.1:8080; for `agent` alone, the server
     /// this machine is enrolled with].
     #[arg(long, env = "ASSIST_SERVER", global = true)]
@@ -138,7 +133,12 @@ enum Commands {
     },
     /// Open the novice's window: ask for help, answer requests, chat (what `agent` alone does
     /// on a machine with a display).
-    Window,
+    Window {
+        /// An invitation file this machine saved (as the desktop passes one that is
+        /// double-clicked): the window opens on the list of invitations.
+        #[arg(value_name = "INVITATION-FILE")]
+        file: Option<PathBuf>,
+    },
     /// Stay connected so that your support desk can offer help, at the terminal (what `agent`
     /// alone does on a machine without a display).
     Online {
@@ -372,13 +372,16 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let has_display = std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty());
     match (&cli.command, has_display) {
-        (Some(Commands::Window), _) | (None, true) => window::run(WindowArgs {
+        (Some(Commands::Window { .. }), _) | (None, true) => window::run(WindowArgs {
             server: cli.server.clone(),
             default_server: DEFAULT_SERVER.into(),
             name: cli.name.clone().unwrap_or_else(default_name),
             state_dir: cli.state_dir.clone().unwrap_or_else(default_state_dir),
             open_with: cli.open_with.clone(),
-            file: cli.file.clone(),
+            file: match &cli.command {
+                Some(Commands::Window { file }) => file.clone(),
+                _ => None,
+            },
             share: ShareArgs::defaults().into_options()?,
         }),
         _ => tokio::runtime::Runtime::new()
@@ -393,14 +396,10 @@ async fn run_at_terminal(cli: Cli) -> anyhow::Result<()> {
     let state_dir = cli.state_dir.clone().unwrap_or_else(default_state_dir);
     let command = match cli.command {
         None => {
-            if let Some(file) = cli.file {
-                Commands::Status { file }
-            } else {
-                let share = ShareArgs::defaults().into_options()?;
-                return agent::online::run(cli.server.as_deref(), &state_dir, &share).await;
-            }
+            let share = ShareArgs::defaults().into_options()?;
+            return agent::online::run(cli.server.as_deref(), &state_dir, &share).await;
         }
-        Some(Commands::Window) => anyhow::bail!(
+        Some(Commands::Window { .. }) => anyhow::bail!(
             "the window needs a display (the environment variable DISPLAY is not set); run `agent invite` to ask for help at the terminal"
         ),
         Some(Commands::Online { share }) => {
@@ -455,7 +454,7 @@ async fn run_at_terminal(cli: Cli) -> anyhow::Result<()> {
         Commands::Enroll { .. }
         | Commands::Online { .. }
         | Commands::Experts
-        | Commands::Window => Ok(()),
+        | Commands::Window { .. } => Ok(()),
         Commands::Invite {
             expires,
             password,
@@ -604,6 +603,18 @@ mod tests {
                 copy: true,
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn the_window_takes_an_invitation_file_as_the_desktop_passes_it() {
+        let cli = Cli::try_parse_from(["agent", "--name", "Nora", "window"]).expect("parses");
+        assert!(matches!(cli.command, Some(Commands::Window { file: None })));
+        let cli =
+            Cli::try_parse_from(["agent", "window", "/tmp/eve.invitation.html"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Commands::Window { file: Some(f) }) if f == std::path::Path::new("/tmp/eve.invitation.html")
         ));
     }
 

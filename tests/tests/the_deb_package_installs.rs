@@ -146,7 +146,7 @@ fn check_package(deb: &Path) -> Result<()> {
     for line in [
         "Name=Remote Assistance",
         "Name[sv]=Fjärrhjälp",
-        "Exec=remote-assistance %f",
+        "Exec=remote-assistance window %f",
         "Icon=remote-assistance",
         "Categories=Network;RemoteAccess;",
         &format!("MimeType={MIME_TYPE};"),
