@@ -84,8 +84,10 @@ async fn the_expert_sees_the_desktop_live_and_chats_after_the_novice_allows() ->
     // is shown, both sides say why, and the expert may try again.
     a_wrong_password_is_refused(&page, &mut agent, "Eve", "wrong", 4).await?;
     page.click("#retry").await?;
+    // The page reloads: its form is there before its script, which enables Connect.
     page.wait_for(
-        "document.body.dataset.state === 'open' && document.getElementById('password') !== null",
+        "document.body?.dataset.state === 'open' && document.getElementById('password') !== null \
+         && document.getElementById('connect').disabled === false",
         WAIT,
         "the page again, for another try",
     )
