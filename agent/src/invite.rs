@@ -113,16 +113,22 @@ struct Sharing {
 struct ControlIo {
     injector: Injector,
     escapes: mpsc::Receiver<EscapeEdge>,
+    /// Input dropped because it aimed at the novice's own window.
+    refusals: mpsc::Receiver<()>,
     _watcher: EscapeWatcher,
 }
 
 impl ControlIo {
     fn open(display: Option<&str>) -> anyhow::Result<Self> {
-        let injector = Injector::start(display)?;
+        let mut injector = Injector::start(display)?;
+        let refusals = injector
+            .take_refusals()
+            .ok_or_else(|| anyhow::anyhow!("the injector's refusals were taken"))?;
         let (watcher, escapes) = EscapeWatcher::start(display)?;
         Ok(Self {
             injector,
             escapes,
+            refusals,
             _watcher: watcher,
         })
     }
@@ -404,6 +410,7 @@ pub async fn serve_sessions(
             event = next_sharing_event(&mut sharing) => match event {
                 SharingEvent::Escape(EscapeEdge::Down(at)) => session.handle_local_escape(true, at),
                 SharingEvent::Escape(EscapeEdge::Up(at)) => session.handle_local_escape(false, at),
+                SharingEvent::InputRefused => session.handle_input_refused(),
                 SharingEvent::Peer(event) => match event {
                 PeerEvent::Signal(s) => session.handle_peer(PeerNews::Signal(s), Instant::now()),
                 PeerEvent::Negotiated { codec } => {
@@ -711,6 +718,8 @@ enum SharingEvent {
     Peer(PeerEvent),
     /// The display's Escape key, for the novice's hold-Esc stop.
     Escape(EscapeEdge),
+    /// The expert's input aimed at the novice's own window and was dropped.
+    InputRefused,
 }
 
 /// The next event of the shared desktop; never, when nothing is shared.
@@ -718,20 +727,27 @@ async fn next_sharing_event(sharing: &mut Option<Sharing>) -> SharingEvent {
     let Some(s) = sharing else {
         return std::future::pending().await;
     };
-    let escape = async {
-        match s.input.as_mut() {
-            Some(io) => match io.escapes.recv().await {
-                Some(edge) => edge,
-                None => std::future::pending().await,
-            },
-            None => std::future::pending().await,
-        }
+    let (escapes, refusals) = match s.input.as_mut() {
+        Some(io) => (Some(&mut io.escapes), Some(&mut io.refusals)),
+        None => (None, None),
     };
     tokio::select! {
         event = s.events.recv() => SharingEvent::Peer(event.unwrap_or(PeerEvent::Closed {
             reason: "the connection ended".into(),
         })),
-        edge = escape => SharingEvent::Escape(edge),
+        edge = next_or_never(escapes) => SharingEvent::Escape(edge),
+        () = next_or_never(refusals) => SharingEvent::InputRefused,
+    }
+}
+
+/// The next message on `channel`; never, when there is none or it closed.
+async fn next_or_never<T>(channel: Option<&mut mpsc::Receiver<T>>) -> T {
+    match channel {
+        Some(channel) => match channel.recv().await {
+            Some(item) => item,
+            None => std::future::pending().await,
+        },
+        None => std::future::pending().await,
     }
 }
 

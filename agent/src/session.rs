@@ -268,6 +268,15 @@ impl Session {
         self.with_control(|c| c.local_escape(down, at));
     }
 
+    /// The expert's input aimed at the novice's own window and was dropped: the expert is told
+    /// why nothing happened.
+    pub fn handle_input_refused(&mut self) {
+        if self.control_granted() {
+            self.commands
+                .push_back(Command::ToExpert(DataMessage::InputRefused));
+        }
+    }
+
     /// Whether the desktop is being shared right now.
     pub fn is_live(&self) -> bool {
         matches!(self.state, State::Live { .. })
@@ -582,6 +591,7 @@ impl Session {
                 | DataMessage::Bye
                 | DataMessage::Screen { .. }
                 | DataMessage::Sharing { .. }
+                | DataMessage::InputRefused
                 | DataMessage::Pake { .. }
                 | DataMessage::PakeConfirm { .. }
                 | DataMessage::PakeResult { .. },
@@ -1114,6 +1124,57 @@ mod tests {
             panic!("expected a chat line, got {said:?}");
         };
         assert_eq!(line.to_string(), "[Bob  You allowed] hi Session ended: ok");
+    }
+
+    #[test]
+    fn pausing_takes_control_back_hides_the_screen_and_tells_the_expert() {
+        let (mut s, _) = live();
+        let now = Instant::now();
+        s.handle_peer(PeerNews::Data(DataMessage::ControlRequest), now);
+        s.answer_to_control(true);
+        drain(&mut s);
+        assert!(s.control_granted());
+        s.pause_sharing();
+        let cmds = drain(&mut s);
+        assert!(!s.control_granted(), "control stops first");
+        assert!(cmds.contains(&Command::ReleaseInput), "{cmds:?}");
+        assert!(cmds.contains(&Command::Pause(true)), "{cmds:?}");
+        assert!(cmds.contains(&Command::ToExpert(DataMessage::Sharing { paused: true })));
+        assert!(cmds.contains(&Command::Tell(Notice::Paused(true))));
+        // Pausing twice changes nothing; resuming shows the screen again.
+        s.pause_sharing();
+        assert!(drain(&mut s).is_empty());
+        s.resume_sharing();
+        let cmds = drain(&mut s);
+        assert!(cmds.contains(&Command::Pause(false)), "{cmds:?}");
+        assert!(cmds.contains(&Command::ToExpert(DataMessage::Sharing { paused: false })));
+    }
+
+    #[test]
+    fn input_refused_at_the_novices_window_is_explained_to_a_controlling_expert_only() {
+        let (mut s, _) = live();
+        s.handle_input_refused();
+        assert!(drain(&mut s).is_empty(), "nobody controls");
+        s.handle_peer(PeerNews::Data(DataMessage::ControlRequest), Instant::now());
+        s.answer_to_control(true);
+        drain(&mut s);
+        s.handle_input_refused();
+        assert_eq!(
+            drain(&mut s),
+            vec![Command::ToExpert(DataMessage::InputRefused)]
+        );
+    }
+
+    #[test]
+    fn an_answer_for_another_request_answers_nothing() {
+        let (mut s, _, _) = asking();
+        drain(&mut s);
+        let other: SessionId = "00000000-0000-4000-8000-000000000001"
+            .parse()
+            .expect("a UUID");
+        s.answer_to_see(other, true);
+        assert!(drain(&mut s).is_empty());
+        assert!(!s.is_live());
     }
 
     #[test]

@@ -42,6 +42,9 @@ pub enum DataMessage {
     /// Agent to expert: the novice paused sharing (no frames come until it resumes) or
     /// resumed it.
     Sharing { paused: bool },
+    /// Agent to expert: an input event aimed at the novice's own assistance window (its
+    /// questions, its Stop control) and was not passed on.
+    InputRefused,
     /// Either way: this side's SPAKE2 share (`pA` from the agent, `pB` from the console), an
     /// uncompressed P-256 point (RFC 9382 §6), as hex.
     Pake { share: Share },

@@ -28,6 +28,11 @@
 //!   repeated key-downs of a key already held are dropped: the X server repeats held keys itself,
 //!   and each Escape the display sees is then exactly one the expert pressed.
 //!
+//! The expert cannot answer the novice's own questions: a click or a wheel turn over a window
+//! of this program (the novice's window, its Allow and Decline), and a key while such a window
+//! has the keyboard focus, is dropped. A window is this program's when its `_NET_WM_PID` (or
+//! that of the client window inside a window manager's frame) is this process.
+//!
 //! Lock keys are not forwarded: the browser has already applied the expert's Caps Lock and
 //! Num Lock to the characters it reports, and toggling the novice's would apply them twice.
 
@@ -38,7 +43,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use x11rb::connection::Connection;
-use x11rb::protocol::xproto::{ChangeWindowAttributesAux, ConnectionExt as _, EventMask, Window};
+use x11rb::protocol::xproto::{
+    Atom, AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, EventMask, Window,
+};
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
@@ -71,6 +78,9 @@ enum Job {
 #[derive(Debug)]
 pub struct Injector {
     jobs: Option<mpsc::SyncSender<Job>>,
+    /// One message for each event dropped because it would have reached this program's own
+    /// window, until taken by [`Injector::take_refusals`].
+    refusals: Option<tokio::sync::mpsc::Receiver<()>>,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
@@ -117,12 +127,13 @@ impl Injector {
         let (jobs, job_rx) = mpsc::sync_channel(QUEUE);
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         let shared = Arc::new(Shared::default());
+        let (refused, refusals) = tokio::sync::mpsc::channel(16);
         let thread = {
             let name = name.clone();
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
                 .name("input-injector".into())
-                .spawn(move || match Worker::open(&name) {
+                .spawn(move || match Worker::open(&name, refused) {
                     Ok(worker) => {
                         let _ = ready_tx.send(Ok(()));
                         worker.run(&job_rx, &shared);
@@ -137,6 +148,7 @@ impl Injector {
             Ok(Ok(())) => {
                 return Ok(Injector {
                     jobs: Some(jobs),
+                    refusals: Some(refusals),
                     shared,
                     thread: Some(thread),
                 })
@@ -149,6 +161,11 @@ impl Injector {
             display: name,
             reason,
         })
+    }
+
+    /// The refusals of input aimed at this program's own windows, one `()` each; once.
+    pub fn take_refusals(&mut self) -> Option<tokio::sync::mpsc::Receiver<()>> {
+        self.refusals.take()
     }
 
     /// Queues one event; never blocks. Should the queue be full, the event is dropped and
@@ -200,10 +217,14 @@ struct Worker {
     keymap: Option<Keymap>,
     keys: HashSet<Key>,
     buttons: HashSet<MouseButton>,
+    /// `_NET_WM_PID`, to tell this program's own windows.
+    wm_pid: Atom,
+    /// Told of each event dropped because it aimed at this program's own window.
+    refused: tokio::sync::mpsc::Sender<()>,
 }
 
 impl Worker {
-    fn open(display: &str) -> Result<Worker, String> {
+    fn open(display: &str, refused: tokio::sync::mpsc::Sender<()>) -> Result<Worker, String> {
         let (conn, screen) = x11rb::connect(Some(display)).map_err(|e| e.to_string())?;
         let screen = conn
             .setup()
@@ -244,6 +265,12 @@ impl Worker {
         let keymap = Keymap::load(&conn)
             .map_err(|e| tracing::warn!(error = %e, "cannot read the keyboard mapping"))
             .ok();
+        let wm_pid = conn
+            .intern_atom(false, b"_NET_WM_PID")
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| e.to_string())?
+            .atom;
         Ok(Worker {
             enigo,
             conn,
@@ -252,7 +279,92 @@ impl Worker {
             keymap,
             keys: HashSet::new(),
             buttons: HashSet::new(),
+            wm_pid,
+            refused,
         })
+    }
+
+    /// Whether `window` is one of this program's: its own `_NET_WM_PID`, or that of a client
+    /// window a window manager framed in it (looked for two levels down).
+    fn is_own_window(&self, window: Window, depth: u32) -> bool {
+        if window == x11rb::NONE || window == self.root {
+            return false;
+        }
+        let pid = self
+            .conn
+            .get_property(false, window, self.wm_pid, AtomEnum::CARDINAL, 0, 1)
+            .ok()
+            .and_then(|cookie| cookie.reply().ok())
+            .and_then(|reply| reply.value32().and_then(|mut v| v.next()));
+        if pid == Some(std::process::id()) {
+            return true;
+        }
+        if pid.is_some() || depth == 0 {
+            return false;
+        }
+        let children = self
+            .conn
+            .query_tree(window)
+            .ok()
+            .and_then(|cookie| cookie.reply().ok())
+            .map(|tree| tree.children)
+            .unwrap_or_default();
+        children
+            .into_iter()
+            .any(|child| self.is_own_window(child, depth - 1))
+    }
+
+    /// Whether the top-level window at (`x`, `y`) of the screen is one of this program's.
+    fn own_window_at(&self, x: i16, y: i16) -> bool {
+        let child = self
+            .conn
+            .translate_coordinates(self.root, self.root, x, y)
+            .ok()
+            .and_then(|cookie| cookie.reply().ok())
+            .map(|reply| reply.child);
+        child.is_some_and(|child| self.is_own_window(child, 2))
+    }
+
+    /// Whether the pointer is over one of this program's windows now.
+    fn pointer_on_own_window(&self) -> bool {
+        let pointer = self
+            .conn
+            .query_pointer(self.root)
+            .ok()
+            .and_then(|cookie| cookie.reply().ok());
+        pointer.is_some_and(|p| self.is_own_window(p.child, 2))
+    }
+
+    /// Whether the keyboard focus is in one of this program's windows (the focused window or a
+    /// window above it).
+    fn focus_on_own_window(&self) -> bool {
+        let Some(mut window) = self
+            .conn
+            .get_input_focus()
+            .ok()
+            .and_then(|cookie| cookie.reply().ok())
+            .map(|reply| reply.focus)
+        else {
+            return false;
+        };
+        for _ in 0..8 {
+            if window == x11rb::NONE || window == self.root || window <= 1 {
+                return false;
+            }
+            if self.is_own_window(window, 0) {
+                return true;
+            }
+            match self
+                .conn
+                .query_tree(window)
+                .ok()
+                .and_then(|cookie| cookie.reply().ok())
+            {
+                Some(tree) => window = tree.parent,
+                None => return false,
+            }
+        }
+        false
     }
 
     fn run(mut self, jobs: &mpsc::Receiver<Job>, shared: &Shared) {
@@ -284,6 +396,15 @@ impl Worker {
             InputEvent::Move { x, y } => self.move_to(x, y),
             InputEvent::Button { button, down, x, y } => {
                 self.move_to(x, y)?;
+                if down {
+                    let (px, py) = clamp((x, y), self.size);
+                    let at = |v: i32| i16::try_from(v).unwrap_or(i16::MAX);
+                    if self.own_window_at(at(px), at(py)) {
+                        tracing::info!("dropped the expert's click on the novice's own window");
+                        let _ = self.refused.try_send(());
+                        return Ok(());
+                    }
+                }
                 let change = if down {
                     self.buttons.insert(button)
                 } else {
@@ -294,6 +415,16 @@ impl Worker {
                     return Ok(());
                 }
                 self.enigo.button(enigo_button(button), direction(down))
+            }
+            InputEvent::Wheel { .. } if self.pointer_on_own_window() => {
+                tracing::info!("dropped the expert's wheel over the novice's own window");
+                let _ = self.refused.try_send(());
+                Ok(())
+            }
+            InputEvent::Key { down: true, .. } if self.focus_on_own_window() => {
+                tracing::info!("dropped the expert's key: the novice's own window has the focus");
+                let _ = self.refused.try_send(());
+                Ok(())
             }
             InputEvent::Wheel { dx, dy } => {
                 let steps = |n: i32| n.clamp(-MAX_WHEEL_STEPS, MAX_WHEEL_STEPS);

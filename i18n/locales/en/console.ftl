@@ -114,6 +114,8 @@ console-no-codec = This browser cannot show a live screen: it cannot decode H.26
 ## The live picture, and the line about the link's quality; the line's parts are joined with " · ".
 
 console-frozen = Picture paused: poor connection
+console-sharing-paused = { $novice } paused sharing: the picture comes back when they resume.
+console-input-refused = That went to { $novice }’s own assistance window, which only they can use; it was not passed on.
 console-quality-size = { $width }×{ $height }
 console-quality-fps = { $fps } fps
 # $numbers: the bitrate, round-trip time and loss, separated by commas

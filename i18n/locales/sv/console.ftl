@@ -114,6 +114,8 @@ console-no-codec = Den här webbläsaren kan inte visa en skärm direkt: den kan
 ## Den direktsända bilden, och raden om länkens kvalitet; radens delar skiljs åt med " · ".
 
 console-frozen = Bilden står still: dålig anslutning
+console-sharing-paused = { $novice } pausade delningen: bilden kommer tillbaka när delningen återupptas.
+console-input-refused = Det gick till { $novice }s eget fönster för fjärrhjälp, som bara hen kan använda; det skickades inte vidare.
 console-quality-size = { $width }×{ $height }
 console-quality-fps = { $fps } bilder/s
 # $numbers: bithastigheten, svarstiden och förlusten, åtskilda med kommatecken

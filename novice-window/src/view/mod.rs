@@ -29,6 +29,9 @@ const PAUSED_AMBER: Color32 = Color32::from_rgb(150, 96, 0);
 pub(crate) const ERROR_RED: Color32 = Color32::from_rgb(200, 30, 30);
 /// Text that reports success.
 pub(crate) const SUCCESS_GREEN: Color32 = Color32::from_rgb(20, 130, 60);
+/// The fill of Pause sharing: a darker shade of the paused band's amber, so that the band
+/// alone says the screen is paused.
+pub(crate) const PAUSE_AMBER: Color32 = Color32::from_rgb(115, 72, 0);
 /// The fill of a screen's one main button (Create the invitation), white text on it.
 pub(crate) const PRIMARY_BLUE: Color32 = Color32::from_rgb(25, 90, 160);
 

@@ -2,7 +2,7 @@
 //! Stop control right beside it, Pause sharing / Resume sharing and End session; between
 //! sessions, how the last one ended.
 
-use super::ERROR_RED;
+use super::{ERROR_RED, PAUSE_AMBER, PRIMARY_BLUE};
 use crate::model::{
     ControlEndReason, LogLine, Model, SessionEndReason, SessionEvent, SharingState,
 };
@@ -28,12 +28,19 @@ pub(super) fn show(ui: &mut Ui, model: &mut Model, tr: &Translator) {
     ui.label(RichText::new(tr.text_with(status, &name())).size(17.0));
     ui.add_space(8.0);
     ui.horizontal(|ui| {
-        if state == SharingState::Paused {
-            if ui.button(tr.text("session-resume")).clicked() {
+        // Pause in the amber of a paused band, Resume as the main thing to do while paused.
+        let (id, fill) = if state == SharingState::Paused {
+            ("session-resume", PRIMARY_BLUE)
+        } else {
+            ("session-pause", PAUSE_AMBER)
+        };
+        let button = egui::Button::new(RichText::new(tr.text(id)).color(Color32::WHITE)).fill(fill);
+        if ui.add(button).clicked() {
+            if state == SharingState::Paused {
                 model.resume_sharing();
+            } else {
+                model.pause_sharing();
             }
-        } else if ui.button(tr.text("session-pause")).clicked() {
-            model.pause_sharing();
         }
         if ui.button(tr.text("session-end")).clicked() {
             model.end_session();

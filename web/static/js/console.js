@@ -121,6 +121,8 @@ const OUTBOX_LIMIT = 256;
 const FROZEN_AFTER = 2000;
 /** How often the page looks for new frames, in ms. */
 const FROZEN_CHECK_EVERY = 250;
+/** How long the note that input was not passed on stays, in ms. */
+const INPUT_REFUSED_SHOWN = 4000;
 /**
  * After the connection to the agent closed, how long to wait for the server or the agent to say
  * why (they usually do at once) before showing what the browser saw, in ms.
@@ -161,6 +163,9 @@ const page = {
   verified: false,
   agentAccepted: false,
   track: false,
+  /** The novice paused sharing. */
+  paused: false,
+  inputRefusedTimer: null,
 };
 
 /** When the last new frame was seen, and whether the picture is shown as paused. */
@@ -601,6 +606,12 @@ function onDataMessage(msg) {
     case "screen":
       page.control?.screenSize(msg);
       break;
+    case "sharing":
+      setPaused(msg.paused === true);
+      break;
+    case "input_refused":
+      showInputRefused();
+      break;
     default:
       console.warn(`ignoring an unknown data message: ${msg?.type}`);
   }
@@ -637,7 +648,31 @@ async function lookForFrames() {
     }
   }
   if (page.ended) return;
-  setFrozen(performance.now() - frames.lastAt > FROZEN_AFTER);
+  // A paused picture is still on purpose, not frozen.
+  setFrozen(!page.paused && performance.now() - frames.lastAt > FROZEN_AFTER);
+}
+
+/** The novice paused sharing (no frames come) or resumed it. */
+function setPaused(paused) {
+  page.paused = paused;
+  $("paused").textContent = t("console-sharing-paused", { novice: page.noviceName ?? "" });
+  $("paused").hidden = !paused;
+  document.body.dataset.paused = String(paused);
+  if (paused) setFrozen(false);
+  // The picture is not late when it comes back.
+  frames.lastAt = performance.now();
+}
+
+/** Says for a moment that the expert's input aimed at the novice's own window. */
+function showInputRefused() {
+  const note = $("input-refused");
+  note.textContent = t("console-input-refused", { novice: page.noviceName ?? "" });
+  note.hidden = false;
+  document.body.dataset.inputRefused = String(Number(document.body.dataset.inputRefused ?? 0) + 1);
+  clearTimeout(page.inputRefusedTimer);
+  page.inputRefusedTimer = setTimeout(() => {
+    note.hidden = true;
+  }, INPUT_REFUSED_SHOWN);
 }
 
 function setFrozen(frozen) {
@@ -690,6 +725,7 @@ async function showQuality() {
   const quality = $("quality");
   quality.textContent = parts.join(" · ");
   Object.assign(quality.dataset, {
+    readings: String(Number(quality.dataset.readings ?? 0) + 1),
     framesDecoded: String(s.framesDecoded),
     fps: String(fps),
     link,
