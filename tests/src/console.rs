@@ -282,7 +282,33 @@ pub async fn a_wrong_password_is_refused(
     }
     ensure!(frames_decoded(page).await? == 0, "no frame was shown");
     ensure!(!has_video(page).await?, "no video stream is attached");
+    if left > 0 {
+        // The page hears the agent's refusal over the data channel a moment before the server
+        // hears that the session ended; until then the server holds the invitation in use,
+        // and a page opened (or reloaded by Retry) says so instead of offering another try.
+        wait_for_invitation(agent, "open").await?;
+    }
     Ok(())
+}
+
+/// Waits until the novice's `agent list` shows their invitation as `status` (`open`,
+/// `in use`, `locked`, ...): as the server holds it.
+pub async fn wait_for_invitation(agent: &AgentProcess, status: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let listed = agent.run(&["list"]).await?;
+        let shows = |line: &str| {
+            line.split_once("  ")
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with(status))
+        };
+        if listed.lines().any(shows) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("the novice's list never showed the invitation {status}: {listed}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Page coordinates of screen pixel `(x, y)` in the video, computed from the element's box and
