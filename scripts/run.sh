@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Runs the product on this machine: the signaling server and the agent, which creates an
-# invitation and prints its link. Without a $DISPLAY it starts a virtual one (Xvfb) with a
-# terminal on it, so there is a desktop to share.
+# Runs the product on this machine: the signaling server and the agent, which opens the
+# novice's window, creates an invitation and prints its link. Without a $DISPLAY it starts a
+# virtual one (Xvfb) with a terminal on it, so there is a desktop to share, and the window on
+# it. Requests are asked in the window and at this terminal alike: answer in either.
 #
 #   bash scripts/run.sh                      # invitation valid for 1 h, no password
-#   bash scripts/run.sh --password           # any further flags go to `agent invite`
+#   bash scripts/run.sh --password           # with flags: `agent invite` at this terminal only
 #                                            # (--password asks for one, unseen)
 #
 # Environment: ASSIST_LISTEN (default 127.0.0.1:8080), ASSIST_PUBLIC_URL (what the link starts
 # with), ASSIST_DATA_DIR (default ./data), DATABASE_URL (default: SQLite in the data dir).
-# Press Ctrl+C or type /quit to stop everything.
+# Press Ctrl+C, type /quit or close the window to stop everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,4 +55,8 @@ if [ -z "${DISPLAY:-}" ]; then
   echo "Started a virtual desktop on ${DISPLAY} (1280x720)"
 fi
 
-./target/release/agent --server "$SERVER_URL" --state-dir data/agent invite "$@"
+if [ "$#" -gt 0 ]; then
+  ./target/release/agent --server "$SERVER_URL" --state-dir data/agent invite "$@"
+else
+  ./target/release/agent --server "$SERVER_URL" --state-dir data/agent window --invite
+fi

@@ -136,8 +136,12 @@ enum Commands {
     Window {
         /// An invitation file this machine saved (as the desktop passes one that is
         /// double-clicked): the window opens on the list of invitations.
-        #[arg(value_name = "INVITATION-FILE")]
+        #[arg(value_name = "INVITATION-FILE", conflicts_with = "invite")]
         file: Option<PathBuf>,
+        /// Create an invitation at once (valid for an hour, no password) and print its link,
+        /// as if Create were clicked.
+        #[arg(long)]
+        invite: bool,
     },
     /// Stay connected so that your support desk can offer help, at the terminal (what `agent`
     /// alone does on a machine without a display).
@@ -379,9 +383,10 @@ fn main() -> anyhow::Result<()> {
             state_dir: cli.state_dir.clone().unwrap_or_else(default_state_dir),
             open_with: cli.open_with.clone(),
             file: match &cli.command {
-                Some(Commands::Window { file }) => file.clone(),
+                Some(Commands::Window { file, .. }) => file.clone(),
                 _ => None,
             },
+            invite: matches!(&cli.command, Some(Commands::Window { invite: true, .. })),
             share: ShareArgs::defaults().into_options()?,
         }),
         _ => tokio::runtime::Runtime::new()
@@ -609,12 +614,18 @@ mod tests {
     #[test]
     fn the_window_takes_an_invitation_file_as_the_desktop_passes_it() {
         let cli = Cli::try_parse_from(["agent", "--name", "Nora", "window"]).expect("parses");
-        assert!(matches!(cli.command, Some(Commands::Window { file: None })));
+        assert!(matches!(
+            cli.command,
+            Some(Commands::Window {
+                file: None,
+                invite: false
+            })
+        ));
         let cli =
             Cli::try_parse_from(["agent", "window", "/tmp/eve.invitation.html"]).expect("parses");
         assert!(matches!(
             cli.command,
-            Some(Commands::Window { file: Some(f) }) if f == std::path::Path::new("/tmp/eve.invitation.html")
+            Some(Commands::Window { file: Some(f), .. }) if f == std::path::Path::new("/tmp/eve.invitation.html")
         ));
     }
 

@@ -324,17 +324,21 @@ impl AgentProcess {
     }
 
     /// Runs `agent window` for `name` on the X display `display`, as the novice who opens it
-    /// from the desktop's menu; WebRTC on loopback only.
+    /// from the desktop's menu, with `envs` and the window's `args`; WebRTC on loopback only.
     pub fn start_window(
         server: &str,
         name: &str,
         display: &str,
         envs: &[(&str, &str)],
+        args: &[&str],
     ) -> Result<Self> {
         let state = std::sync::Arc::new(ScratchDir::new("agent")?);
         let mut all = vec![("DISPLAY", display), ("ASSIST_LOCAL_IP", "127.0.0.1")];
         all.extend_from_slice(envs);
-        Self::spawn(None, server, name, state, &["window"], &all)
+        let args: Vec<&str> = std::iter::once("window")
+            .chain(args.iter().copied())
+            .collect();
+        Self::spawn(None, server, name, state, &args, &all)
     }
 
     /// Starts another long-running command (such as `status-page`) as the same agent, with the

@@ -104,7 +104,7 @@ async fn allow_stop_control_and_the_session_from_the_window() -> Result<()> {
     // A desktop under the window that reports every click reaching it.
     let mut desk = TkProgram::start(&xvfb, "desk.py").await?;
     let server = ServerProcess::start().await?;
-    let mut agent = AgentProcess::start_window(server.url(), "Nora", xvfb.display(), &[])?;
+    let mut agent = AgentProcess::start_window(server.url(), "Nora", xvfb.display(), &[], &[])?;
 
     // The window is up on the display, on its Ask for help screen.
     click_button(&xvfb, CREATE_BLUE, "Create invitation").await?;
@@ -201,6 +201,60 @@ async fn allow_stop_control_and_the_session_from_the_window() -> Result<()> {
     // Resume: frames flow again, and the notice goes.
     click_button(&xvfb, RESUME_BLUE, "Resume sharing").await?;
     wait_dataset(&page, "paused", "false").await?;
+    more_frames_decoded(&page).await?;
+    Ok(())
+}
+
+/// Waits until a window titled `title` is on the display.
+async fn window_titled(xvfb: &Xvfb, title: &str) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let found = xvfb
+            .command("xdotool")
+            .args(["search", "--name", &format!("^{title}$")])
+            .output()
+            .context("running xdotool search")?;
+        if found.status.success() && !found.stdout.is_empty() {
+            return Ok(());
+        }
+        if start.elapsed() > WAIT {
+            bail!("no window titled {title:?} after {WAIT:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_a_swedish_locale_the_window_and_the_console_speak_swedish() -> Result<()> {
+    let xvfb = Xvfb::start(1280, 800)?;
+    let server = ServerProcess::start().await?;
+    let swedish = [("LANG", "sv_SE.UTF-8"), ("LC_ALL", ""), ("LC_MESSAGES", "")];
+    let mut agent = AgentProcess::start_window(
+        server.url(),
+        "Nora",
+        xvfb.display(),
+        &swedish,
+        &["--invite"],
+    )?;
+    window_titled(&xvfb, "Fjärrhjälp").await?;
+    let created = agent.expect_line("Invitation created:", WAIT).await?;
+    let link = created
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .context("no link in the created line")?
+        .to_owned();
+
+    let browser = Browser::launch_preferring("sv-SE,sv").await?;
+    let page = browser.open(&link).await?;
+    join(&page, "Eve", None).await?;
+    page.wait_for(
+        "document.getElementById('status').textContent.includes('Väntar på att Nora ska tillåta')",
+        WAIT,
+        "the console waiting, in Swedish",
+    )
+    .await?;
+    click_button(&xvfb, ALLOW_GREEN, "Tillåt").await?;
+    wait_dataset(&page, "state", "live").await?;
     more_frames_decoded(&page).await?;
     Ok(())
 }

@@ -28,6 +28,9 @@ pub enum Frontend {
         commands: mpsc::UnboundedReceiver<novice_window::Command>,
         /// The program that opens `mailto:` addresses (`xdg-open`).
         open_with: String,
+        /// Lines typed at the terminal the agent was started from, when it was: the window
+        /// mode then also prints what it tells the novice, and takes answers there too.
+        lines: Option<mpsc::Receiver<String>>,
     },
 }
 
@@ -51,16 +54,19 @@ impl Frontend {
     }
 
     /// The window, whose updates go to `updates` and whose commands come from `commands`.
+    /// With `terminal`, the terminal it was started from stays a second way to answer.
     pub fn window(
         updates: mpsc::Sender<novice_window::Update>,
         commands: mpsc::UnboundedReceiver<novice_window::Command>,
         open_with: String,
+        terminal: bool,
     ) -> Self {
         Self::Window {
             front: WindowFront::new(),
             updates,
             commands,
             open_with,
+            lines: terminal.then(terminal::spawn_stdin_reader),
         }
     }
 
@@ -80,15 +86,31 @@ impl Frontend {
                 None => Input::Gone,
             },
             Self::Window {
-                front, commands, ..
+                front,
+                commands,
+                lines,
+                ..
             } => loop {
-                match commands.recv().await {
-                    Some(command) => {
-                        if let Some(action) = front.action_for(command) {
-                            return Input::Window(action);
-                        }
+                let line = async {
+                    match lines.as_mut() {
+                        Some(lines) => lines.recv().await,
+                        None => std::future::pending().await,
                     }
-                    None => return Input::Gone,
+                };
+                tokio::select! {
+                    command = commands.recv() => match command {
+                        Some(command) => {
+                            if let Some(action) = front.action_for(command) {
+                                return Input::Window(action);
+                            }
+                        }
+                        None => return Input::Gone,
+                    },
+                    line = line => match line {
+                        Some(line) => return Input::Line(line),
+                        // The terminal closed; the window goes on.
+                        None => *lines = None,
+                    },
                 }
             },
         }
@@ -98,7 +120,10 @@ impl Frontend {
     pub async fn tell(&mut self, notice: &Notice) {
         match self {
             Self::Terminal { .. } => terminal::say(&notice.to_string()),
-            Self::Window { front, .. } => {
+            Self::Window { front, lines, .. } => {
+                if lines.is_some() {
+                    terminal::say(&notice.to_string());
+                }
                 let updates = front.update_for(notice, Instant::now(), SystemTime::now());
                 for update in updates {
                     self.update(update).await;
@@ -121,7 +146,8 @@ impl Frontend {
     pub fn say(&self, line: &str) {
         match self {
             Self::Terminal { .. } => terminal::say(line),
-            Self::Window { .. } => tracing::info!("{line}"),
+            Self::Window { lines: Some(_), .. } => terminal::say(line),
+            Self::Window { lines: None, .. } => tracing::info!("{line}"),
         }
     }
 
@@ -129,7 +155,12 @@ impl Frontend {
     pub async fn error(&self, text: String) {
         match self {
             Self::Terminal { .. } => terminal::say(&text),
-            Self::Window { .. } => self.update(novice_window::Update::Error(text)).await,
+            Self::Window { lines, .. } => {
+                if lines.is_some() {
+                    terminal::say(&text);
+                }
+                self.update(novice_window::Update::Error(text)).await
+            }
         }
     }
 

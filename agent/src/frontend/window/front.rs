@@ -119,14 +119,20 @@ impl WindowFront {
                     .into_iter()
                     .collect()
             }
-            Notice::YouDeclined { control, .. } => {
-                if *control {
-                    self.control = None;
-                } else {
-                    self.see = None;
-                }
-                Vec::new()
-            }
+            // Answered at the terminal (an answer in the window took its request already): the
+            // window's question goes.
+            Notice::YouDeclined { control: true, .. } => self
+                .control
+                .take()
+                .map(Update::RequestWithdrawn)
+                .into_iter()
+                .collect(),
+            Notice::YouDeclined { control: false, .. } | Notice::Connecting { .. } => self
+                .see
+                .take()
+                .map(|(id, _)| Update::RequestWithdrawn(id))
+                .into_iter()
+                .collect(),
             Notice::Watching { expert } => {
                 self.see = None;
                 vec![Update::SessionStarted {
@@ -134,8 +140,14 @@ impl WindowFront {
                 }]
             }
             Notice::ControlGranted { .. } => {
-                self.control = None;
-                vec![Update::ControlGranted]
+                let mut updates: Vec<Update> = self
+                    .control
+                    .take()
+                    .map(Update::RequestWithdrawn)
+                    .into_iter()
+                    .collect();
+                updates.push(Update::ControlGranted);
+                updates
             }
             Notice::ControlStopped(reason) => vec![Update::ControlEnded {
                 why: match reason {
@@ -166,10 +178,9 @@ impl WindowFront {
             Notice::ConnectionLost { .. } => self.ended(SessionEndReason::ConnectionLost),
             Notice::YouEnded => self.ended(SessionEndReason::YouEnded),
             Notice::SessionEnded(reason) => self.ended((*reason).into()),
-            // The window offers no way to cause these, or shows them by itself: the connecting
-            // band from Allow on, a declined direct invitation in the invitations' list.
-            Notice::Connecting { .. }
-            | Notice::NobodyControls
+            // The window offers no way to cause these, or shows them by itself: a declined
+            // direct invitation in the invitations' list.
+            Notice::NobodyControls
             | Notice::ChatNotSent
             | Notice::NoSession
             | Notice::AlsoAsked { .. }
@@ -368,6 +379,31 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn an_answer_typed_at_the_terminal_closes_the_windows_question() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let mut w = WindowFront::new();
+        let id = asked_id(&w.update_for(&wants_to_see(now), now, wall));
+        assert_eq!(
+            w.update_for(
+                &Notice::Connecting {
+                    expert: "Bob".into()
+                },
+                now,
+                wall
+            ),
+            vec![Update::RequestWithdrawn(id)]
+        );
+        // A later click on the closed question answers nothing.
+        assert!(w
+            .action_for(Command::Answer {
+                request: id,
+                kind: RequestKind::See,
+                allow: false
+            })
+            .is_none());
     }
 
     #[test]

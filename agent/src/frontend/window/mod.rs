@@ -35,6 +35,9 @@ pub struct WindowArgs {
     pub open_with: String,
     /// An invitation file the novice opened: the window starts on the invitations.
     pub file: Option<PathBuf>,
+    /// Create an invitation at once, as a click on Create with the form as it starts (valid
+    /// for an hour, no password).
+    pub invite: bool,
     pub share: ShareOptions,
 }
 
@@ -44,6 +47,8 @@ pub fn run(args: WindowArgs) -> anyhow::Result<()> {
     let mut model = Model::new(language).with_name(&args.name);
     if args.file.is_some() {
         model.show_screen(Screen::Invitations);
+    } else if args.invite {
+        model.create_invitation();
     }
     let (updates, updates_in) = mpsc::channel::<Update>(64);
     let (commands_out, commands) = mpsc::unbounded_channel();
@@ -52,7 +57,9 @@ pub fn run(args: WindowArgs) -> anyhow::Result<()> {
     std::thread::Builder::new()
         .name("agent".into())
         .spawn(move || {
-            let mut front = Frontend::window(updates, commands, args.open_with.clone());
+            // Started from a terminal, the person there can answer there too.
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stdin());
+            let mut front = Frontend::window(updates, commands, args.open_with.clone(), terminal);
             let result = runtime.block_on(serve(&args, &mut front));
             if let Err(err) = &result {
                 tracing::warn!(error = %format!("{err:#}"), "the agent stopped");
