@@ -121,6 +121,12 @@ const OUTBOX_LIMIT = 256;
 const FROZEN_AFTER = 2000;
 /** How often the page looks for new frames, in ms. */
 const FROZEN_CHECK_EVERY = 250;
+/** Where the time of the last Retry is kept, across the reload it causes. */
+const RETRIED_AT = "assist-retried-at";
+/** How long after a Retry "in use" is taken for the last try still ending, in ms. */
+const RETRY_SETTLES_IN = 10000;
+/** How soon the page looks again meanwhile, in ms. */
+const RETRY_LOOK_AGAIN = 500;
 /** How long the note that input was not passed on stays, in ms. */
 const INPUT_REFUSED_SHOWN = 4000;
 /**
@@ -808,7 +814,19 @@ function setViewMode(mode) {
 
 function init() {
   $("code-form")?.addEventListener("submit", openCode);
-  $("retry")?.addEventListener("click", () => location.reload());
+  $("retry")?.addEventListener("click", () => {
+    sessionStorage.setItem(RETRIED_AT, String(Date.now()));
+    location.reload();
+  });
+  // Back from Retry before the server heard that the last try ended: the invitation still
+  // reads "in use" for a moment, so look again shortly instead of turning the expert away.
+  const retriedAt = Number(sessionStorage.getItem(RETRIED_AT) ?? 0);
+  if (document.body.dataset.state === "in_use" && Date.now() - retriedAt < RETRY_SETTLES_IN) {
+    setState("in_use", t("console-checking-invitation"));
+    setTimeout(() => location.reload(), RETRY_LOOK_AGAIN);
+  } else {
+    sessionStorage.removeItem(RETRIED_AT);
+  }
   // The invitation's secret: from the link, else typed by the expert.
   page.secret = secretFromLink();
   if ($("join")) {
