@@ -26,6 +26,7 @@ use crate::invitation::record::HeldInvitation;
 use crate::invitation::secret::InvitationSecret;
 use crate::media::{MediaConfig, Pipeline};
 use crate::peer::{Peer, PeerConfig, PeerError, PeerEvent, TurnTrust};
+use crate::pointer::{self, PointerWatcher};
 use crate::quality::{self, SendCounters, Snapshot, REPORT_INTERVAL};
 use crate::server_api::ServerApi;
 use crate::session::{Command, PeerNews, Session, DEFAULT_ANSWER_TIME};
@@ -46,8 +47,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-/// How long the data channel's last messages may take to leave before the connection closes.
-const FLUSH_BEFORE_CLOSE: Duration = Duration::from_millis(500);
+/// How long the data channel's last messages may take to be acknowledged before the connection
+/// closes (a loaded machine may need more than a round trip).
+const FLUSH_BEFORE_CLOSE: Duration = Duration::from_secs(2);
 
 /// How the screen is shared in each session, for `agent invite` and `agent online` alike.
 #[derive(Clone, Debug)]
@@ -101,6 +103,9 @@ struct Sharing {
     pump: JoinHandle<()>,
     /// Passes the congestion controller's estimates to the encoder.
     rate: JoinHandle<()>,
+    /// Tells the console where the novice's pointer is and what it looks like; with the
+    /// watcher, absent when the display cannot report it.
+    pointer: Option<(PointerWatcher, JoinHandle<()>)>,
     input: Option<ControlIo>,
     /// What the pump sent, and the totals at the last report.
     sent: Arc<SendCounters>,
@@ -159,6 +164,9 @@ impl Sharing {
         }
         self.pump.abort();
         self.rate.abort();
+        if let Some((_watcher, task)) = &self.pointer {
+            task.abort();
+        }
         self.pipeline.stop();
         // The last words on the data channel (a bye, the password check's result) go first.
         self.peer.flush_data(FLUSH_BEFORE_CLOSE).await;
@@ -680,6 +688,21 @@ async fn start_sharing(
             }
         })
     };
+    // The pointer goes as its own small messages, under the same gate as the frames.
+    let interval = Duration::from_secs(1) / max_fps.max(1);
+    let pointer = match PointerWatcher::start(opts.media.display.as_deref(), interval) {
+        Ok((watcher, observed)) => {
+            let peer = Arc::clone(&peer);
+            let task = tokio::spawn(pointer::forward(observed, showing.subscribe(), move |m| {
+                pointer::send_to(Arc::clone(&peer), m)
+            }));
+            Some((watcher, task))
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "the novice's pointer is not shown to the expert");
+            None
+        }
+    };
     let input = match ControlIo::open(opts.media.display.as_deref()) {
         Ok(io) => Some(io),
         Err(err) => {
@@ -706,6 +729,7 @@ async fn start_sharing(
         pipeline,
         pump,
         rate,
+        pointer,
         input,
         sent,
         last_report,
@@ -777,17 +801,19 @@ async fn carry_out(
     made: &mut Made,
 ) {
     use novice_window::model::Sent;
-    use novice_window::Update;
+    use novice_window::{Command, Update};
     use secrecy::ExposeSecret;
     match action {
         WindowAction::AnswerToSee { session: id, allow } => session.answer_to_see(id, allow),
         WindowAction::AnswerToControl { allow } => session.answer_to_control(allow),
-        WindowAction::StopControl => session.stop_control(),
-        WindowAction::PauseSharing => session.pause_sharing(),
-        WindowAction::ResumeSharing => session.resume_sharing(),
-        WindowAction::EndSession => session.end_session(),
-        WindowAction::Chat(text) => session.chat(&text),
-        WindowAction::CreateInvitation { password, expiry } => {
+        WindowAction::Do(Command::StopControl) => session.stop_control(),
+        WindowAction::Do(Command::PauseSharing) => session.pause_sharing(),
+        WindowAction::Do(Command::ResumeSharing) => session.resume_sharing(),
+        WindowAction::Do(Command::EndSession) => session.end_session(),
+        WindowAction::Do(Command::SendChat(text)) => session.chat(&text),
+        WindowAction::Do(Command::CreateInvitation {
+            password, expiry, ..
+        }) => {
             let password = password.as_ref().map(|p| p.expose_secret().to_owned());
             match create_link_invitation(api, Some(expiry), password.as_deref(), None).await {
                 Ok((inv, held, _secret)) => {
@@ -812,8 +838,8 @@ async fn carry_out(
                 Err(err) => front.error(format!("{err:#}")).await,
             }
         }
-        WindowAction::ListInvitations => list_invitations(api, front).await,
-        WindowAction::ExpireNow(id) => match api.revoke(id).await {
+        WindowAction::Do(Command::ListInvitations) => list_invitations(api, front).await,
+        WindowAction::Do(Command::ExpireNow(id)) => match api.revoke(id).await {
             Ok(_) => {
                 session.handle_revoked(id);
                 list_invitations(api, front).await;
@@ -824,7 +850,7 @@ async fn carry_out(
                     .await
             }
         },
-        WindowAction::CopyLink => {
+        WindowAction::Do(Command::CopyLink) => {
             let Some(inv) = &made.last else { return };
             match Clipboard::copy(share.media.display.as_deref(), &inv.link) {
                 Ok(clipboard) => {
@@ -834,7 +860,7 @@ async fn carry_out(
                 Err(err) => front.error(err.to_string()).await,
             }
         }
-        WindowAction::SaveInvitationFile => {
+        WindowAction::Do(Command::SaveInvitationFile) => {
             let Some(inv) = &made.last else { return };
             let path = invitation_file::default_path(inv.id);
             match save_invitation(api, inv, &path) {
@@ -842,7 +868,7 @@ async fn carry_out(
                 Err(err) => front.error(format!("{err:#}")).await,
             }
         }
-        WindowAction::EmailInvitation => {
+        WindowAction::Do(Command::EmailInvitation) => {
             let Some(inv) = &made.last else { return };
             let (subject, body) = mail::compose(api.name(), inv);
             let program = front.open_with().unwrap_or("xdg-open");
@@ -857,7 +883,9 @@ async fn carry_out(
                 }
             }
         }
-        WindowAction::SendToDeskExpert(login) => {
+        // Answers come resolved (above); the language the window switched by itself.
+        WindowAction::Do(Command::Answer { .. } | Command::SwitchLanguage(_)) => {}
+        WindowAction::Do(Command::SendToDeskExpert(login)) => {
             let request = DirectInvitationRequest {
                 to: login.0.trim().into(),
                 expires_in_secs: None,

@@ -9,41 +9,21 @@
 use crate::control::StopReason;
 use crate::frontend::notice::{DeskOffer, Notice};
 use crate::verify::GateFailure;
-use novice_window::model::{
-    ControlEndReason, ExpertLogin, Offer, RequestId, RequestKind, SessionEndReason,
-};
+use novice_window::model::{ControlEndReason, Offer, RequestId, RequestKind, SessionEndReason};
 use novice_window::{Command, Update};
-use protocol::ids::{InvitationId, SessionId};
-use secrecy::SecretString;
-use std::time::{Duration, Instant, SystemTime};
+use protocol::ids::SessionId;
+use std::time::{Instant, SystemTime};
 
-/// What a window command asks of the driver.
+/// What a window command asks of the driver: an answer, resolved to what it answers, or any
+/// other command as the window gave it.
 #[derive(Debug)]
 pub enum WindowAction {
     /// Answer the request to see the screen of `session`.
-    AnswerToSee {
-        session: SessionId,
-        allow: bool,
-    },
+    AnswerToSee { session: SessionId, allow: bool },
     /// Answer the request for control.
-    AnswerToControl {
-        allow: bool,
-    },
-    StopControl,
-    PauseSharing,
-    ResumeSharing,
-    EndSession,
-    Chat(String),
-    CreateInvitation {
-        password: Option<SecretString>,
-        expiry: Duration,
-    },
-    ListInvitations,
-    ExpireNow(InvitationId),
-    CopyLink,
-    SaveInvitationFile,
-    EmailInvitation,
-    SendToDeskExpert(ExpertLogin),
+    AnswerToControl { allow: bool },
+    /// Every other command of the window.
+    Do(Command),
 }
 
 /// The window's side of the conversation: which request is on screen under which id.
@@ -226,21 +206,8 @@ impl WindowFront {
                 self.control = None;
                 WindowAction::AnswerToControl { allow }
             }
-            Command::StopControl => WindowAction::StopControl,
-            Command::PauseSharing => WindowAction::PauseSharing,
-            Command::ResumeSharing => WindowAction::ResumeSharing,
-            Command::EndSession => WindowAction::EndSession,
-            Command::SendChat(text) => WindowAction::Chat(text),
-            Command::CreateInvitation {
-                password, expiry, ..
-            } => WindowAction::CreateInvitation { password, expiry },
-            Command::ListInvitations => WindowAction::ListInvitations,
-            Command::ExpireNow(id) => WindowAction::ExpireNow(id),
-            Command::CopyLink => WindowAction::CopyLink,
-            Command::SaveInvitationFile => WindowAction::SaveInvitationFile,
-            Command::EmailInvitation => WindowAction::EmailInvitation,
-            Command::SendToDeskExpert(login) => WindowAction::SendToDeskExpert(login),
             Command::SwitchLanguage(_) => return None,
+            other => WindowAction::Do(other),
         })
     }
 }
@@ -248,6 +215,7 @@ impl WindowFront {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn session() -> SessionId {
         "5b1d7c1e-2f4a-4d8e-9b3c-7a6f5e4d3c2b"
