@@ -11,6 +11,7 @@
 //! * [`terminal`]: the novice's terminal (prompts, chat).
 //! * [`media`]: screen capture, colour conversion and H.264 encoding on a dedicated thread.
 //! * [`peer`]: the WebRTC peer connection that carries video and the data channel.
+//! * [`pointer`]: the novice's pointer (shape and position) as messages for the console.
 //! * [`control`]: remote control with the novice's consent: state machine, input, Esc watch.
 //! * [`online`]: `agent` / `agent online`, an enrolled machine waiting for its support desk
 //!   (enrolment itself is [`server_api::ServerApi::enroll`]).
@@ -24,6 +25,7 @@ pub mod invite;
 pub mod media;
 pub mod online;
 pub mod peer;
+pub mod pointer;
 pub mod quality;
 pub mod server_api;
 pub mod session;

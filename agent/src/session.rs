@@ -584,7 +584,8 @@ impl Session {
             PeerNews::Data(DataMessage::Input { event }) => {
                 self.with_control(|c| c.input(event, now))
             }
-            // Only the agent speaks about control; the server sees the session end on its own.
+            // Only the agent speaks about control and the pointer; the server sees the session
+            // end on its own.
             // The check's messages went to the gate above.
             PeerNews::Data(
                 DataMessage::Control { .. }
@@ -592,6 +593,8 @@ impl Session {
                 | DataMessage::Screen { .. }
                 | DataMessage::Sharing { .. }
                 | DataMessage::InputRefused
+                | DataMessage::PointerShape { .. }
+                | DataMessage::Pointer { .. }
                 | DataMessage::Pake { .. }
                 | DataMessage::PakeConfirm { .. }
                 | DataMessage::PakeResult { .. },

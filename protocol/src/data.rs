@@ -45,6 +45,33 @@ pub enum DataMessage {
     /// Agent to expert: an input event aimed at the novice's own assistance window (its
     /// questions, its Stop control) and was not passed on.
     InputRefused,
+    /// Agent to expert: a shape of the novice's pointer, sent once, before the first
+    /// [`DataMessage::Pointer`] that names it. The console keeps the last
+    /// [`POINTER_SHAPES_KEPT`] shapes it received; the agent sends a shape again once it has
+    /// left that window.
+    PointerShape {
+        /// Names the shape in [`DataMessage::Pointer`] (the X server's serial of the cursor).
+        id: u32,
+        /// The image's size in pixels, each at most [`MAX_POINTER_SIDE`].
+        width: u16,
+        height: u16,
+        /// The hotspot: the pixel of the image that is the pointer's position.
+        hot_x: u16,
+        hot_y: u16,
+        /// `width * height` pixels, row by row, as red, green, blue and alpha bytes (not
+        /// premultiplied).
+        rgba: PointerPixels,
+    },
+    /// Agent to expert: where the novice's pointer is now, in pixels of the shared screen (as
+    /// [`DataMessage::Screen`] gives its size), and which [`DataMessage::PointerShape`] it
+    /// has. Sent when either changes, at most about 30 times a second.
+    Pointer {
+        x: u32,
+        y: u32,
+        shape: u32,
+        /// False while the pointer is on another screen of the display.
+        visible: bool,
+    },
     /// Either way: this side's SPAKE2 share (`pA` from the agent, `pB` from the console), an
     /// uncompressed P-256 point (RFC 9382 §6), as hex.
     Pake { share: Share },
@@ -61,6 +88,42 @@ pub enum DataMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tries_left: Option<u32>,
     },
+}
+
+/// Largest side of a [`DataMessage::PointerShape`] image, in pixels: the agent scales larger
+/// cursors down, so that a shape's message stays well under [`crate::MAX_DATA_MESSAGE`]
+/// (48 × 48 × 4 bytes are 12 KiB in base64).
+pub const MAX_POINTER_SIDE: u16 = 48;
+
+/// How many pointer shapes the console keeps, oldest dropped first.
+pub const POINTER_SHAPES_KEPT: usize = 32;
+
+/// Pixels of a pointer image, written as standard base64 (RFC 4648 §4) on the wire.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PointerPixels(pub Vec<u8>);
+
+impl fmt::Debug for PointerPixels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PointerPixels({} bytes)", self.0.len())
+    }
+}
+
+impl Serialize for PointerPixels {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        serializer.serialize_str(&base64::engine::general_purpose::STANDARD.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for PointerPixels {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use base64::Engine as _;
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.as_bytes())
+            .map(Self)
+            .map_err(|e| serde::de::Error::custom(format!("pixels are not base64: {e}")))
+    }
 }
 
 /// Why the agent refused the console in the password check.
@@ -286,6 +349,57 @@ mod tests {
         })
         .unwrap();
         assert_eq!(ok, serde_json::json!({"type": "pake_result", "ok": true}));
+    }
+
+    #[test]
+    fn pointer_messages_have_the_shape_the_console_reads() {
+        let shape = DataMessage::PointerShape {
+            id: 7,
+            width: 1,
+            height: 2,
+            hot_x: 0,
+            hot_y: 1,
+            rgba: PointerPixels(vec![255, 0, 0, 255, 0, 0, 0, 0]),
+        };
+        let json = serde_json::to_value(&shape).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "pointer_shape", "id": 7, "width": 1, "height": 2,
+                "hot_x": 0, "hot_y": 1, "rgba": "/wAA/wAAAAA="})
+        );
+        let back = DataMessage::parse(json.to_string().as_bytes());
+        assert_eq!(back, Ok(shape));
+        let at = DataMessage::Pointer {
+            x: 3,
+            y: 4,
+            shape: 7,
+            visible: true,
+        };
+        assert_eq!(
+            serde_json::to_value(&at).unwrap(),
+            serde_json::json!({"type": "pointer", "x": 3, "y": 4, "shape": 7, "visible": true})
+        );
+        let bad = r#"{"type":"pointer_shape","id":1,"width":1,"height":1,"hot_x":0,"hot_y":0,"rgba":"%%"}"#;
+        assert!(DataMessage::parse(bad.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn the_largest_pointer_shape_fits_in_a_message() {
+        let side = usize::from(MAX_POINTER_SIDE);
+        let shape = DataMessage::PointerShape {
+            id: u32::MAX,
+            width: MAX_POINTER_SIDE,
+            height: MAX_POINTER_SIDE,
+            hot_x: MAX_POINTER_SIDE - 1,
+            hot_y: MAX_POINTER_SIDE - 1,
+            rgba: PointerPixels(vec![255; side * side * 4]),
+        };
+        let bytes = serde_json::to_vec(&shape).unwrap();
+        assert!(
+            bytes.len() < crate::MAX_DATA_MESSAGE,
+            "{} bytes",
+            bytes.len()
+        );
     }
 
     #[test]

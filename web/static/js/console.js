@@ -27,7 +27,8 @@
 // connection (state "refused", `dataset.refusal` "wrong_password" or "intercepted").
 
 import { ExpertPeer } from "/static/js/peer.js";
-import { RemoteControl } from "/static/js/control.js";
+import { fromScreen, RemoteControl } from "/static/js/control.js";
+import { NovicePointer } from "/static/js/pointer.js";
 import { clean } from "/static/js/text.js";
 import { formatNumber, said, t } from "/static/js/i18n.js";
 import {
@@ -146,6 +147,8 @@ const page = {
   ws: null,
   peer: null,
   control: null,
+  /** The novice's pointer over the picture. */
+  pointer: null,
   timers: [],
   ended: false,
   /** Proof to the server that a reconnection comes from this page. */
@@ -611,6 +614,13 @@ function onDataMessage(msg) {
       break;
     case "screen":
       page.control?.screenSize(msg);
+      page.pointer?.place();
+      break;
+    case "pointer_shape":
+      page.pointer?.shape(msg);
+      break;
+    case "pointer":
+      page.pointer?.move(msg);
       break;
     case "sharing":
       setPaused(msg.paused === true);
@@ -733,6 +743,7 @@ async function showQuality() {
   Object.assign(quality.dataset, {
     readings: String(Number(quality.dataset.readings ?? 0) + 1),
     framesDecoded: String(s.framesDecoded),
+    keyFramesDecoded: String(s.keyFramesDecoded),
     fps: String(fps),
     link,
     bitrate: String(Math.round(s.bitrate)),
@@ -797,6 +808,7 @@ function finish(state, message) {
   $("chat-input").disabled = true;
   $("end").disabled = true;
   page.control?.reset();
+  page.pointer?.reset();
   $("quality").textContent = "";
   if (page.ws && page.ws.readyState <= WebSocket.OPEN) page.ws.close();
   setState(state, message);
@@ -807,9 +819,12 @@ function finish(state, message) {
 // ---- view modes --------------------------------------------------------------------------------
 
 function setViewMode(mode) {
-  $("screen").className = mode;
+  // The class list, not the class name: control.js marks the screen `controlled` on it too.
+  $("screen").classList.remove("fit", "actual");
+  $("screen").classList.add(mode);
   $("fit").setAttribute("aria-pressed", String(mode === "fit"));
   $("actual").setAttribute("aria-pressed", String(mode === "actual"));
+  page.pointer?.place();
 }
 
 function init() {
@@ -851,6 +866,12 @@ function init() {
       if (!page.peer) throw new Error("not connected yet");
       page.peer.send(message);
     },
+  });
+  page.pointer = new NovicePointer({
+    screen: $("screen"),
+    video: $("video"),
+    canvas: $("pointer"),
+    locate: (x, y) => fromScreen($("video"), x, y, page.control.screen),
   });
   // Usable once the data channel to the agent is open.
   $("control").disabled = true;

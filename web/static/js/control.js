@@ -65,6 +65,17 @@ export function toScreen(video, clientX, clientY, size) {
   return { x: Math.min(sw - 1, Math.floor(px * rx)), y: Math.min(sh - 1, Math.floor(py * ry)) };
 }
 
+/**
+ * The inverse of `toScreen`: where the top-left corner of screen pixel (x, y) is in the page,
+ * and how many page pixels a screen pixel takes; null before the video has a size.
+ */
+export function fromScreen(video, x, y, size) {
+  if (!video.videoWidth || !video.videoHeight) return null;
+  const { scale, left, top } = placement(video);
+  const { rx, ry } = ratio(video, size);
+  return { clientX: left + (x / rx) * scale, clientY: top + (y / ry) * scale, scale: scale / rx };
+}
+
 /** Like `toScreen`, but a point outside the picture goes to its nearest edge. */
 function clampToScreen(video, clientX, clientY, size) {
   if (!video.videoWidth || !video.videoHeight) return { x: 0, y: 0 };
@@ -104,6 +115,11 @@ export class RemoteControl {
 
   get granted() {
     return this.#state === "granted";
+  }
+
+  /** The shared screen's own size as the agent last said it, or null. */
+  get screen() {
+    return this.#screenSize;
   }
 
   /** A {type: "control", state, message} message from the agent. */

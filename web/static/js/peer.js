@@ -37,8 +37,9 @@
 //
 // Properties: `connectionState`, `channelOpen` (boolean), `closedReason` (null until "closed").
 //
-// stats() resolves to {framesDecoded, framesPerSecond, frameWidth, frameHeight, bitrate,
-// packetsReceived, packetsLost, lossRate, roundTripTime, relayed, candidateTypes}: bitrate in
+// stats() resolves to {framesDecoded, keyFramesDecoded, framesPerSecond, frameWidth,
+// frameHeight, bitrate, packetsReceived, packetsLost, lossRate, roundTripTime, relayed,
+// candidateTypes}: bitrate in
 // bits/s from the bytesReceived change since the previous call (0 on the first call);
 // packetsReceived and packetsLost the video's totals so far (inbound-rtp); lossRate the share of
 // the video's packets lost since the previous call, 0..1 (null on the first call and while
@@ -152,6 +153,7 @@ export class ExpertPeer extends EventTarget {
     const report = await this.#pc.getStats();
     const out = {
       framesDecoded: 0,
+      keyFramesDecoded: 0,
       framesPerSecond: 0,
       frameWidth: 0,
       frameHeight: 0,
@@ -168,6 +170,7 @@ export class ExpertPeer extends EventTarget {
     report.forEach((s) => {
       if (s.type === "inbound-rtp" && s.kind === "video") {
         out.framesDecoded = s.framesDecoded ?? 0;
+        out.keyFramesDecoded = s.keyFramesDecoded ?? 0;
         out.framesPerSecond = s.framesPerSecond ?? 0;
         out.frameWidth = s.frameWidth ?? 0;
         out.frameHeight = s.frameHeight ?? 0;
