@@ -133,3 +133,30 @@ EOF
   echo '```'
 } >"$DEST/README.md"
 echo "Wrote $DEST/README.md"
+
+# The import map the console inlines (signaling-server/src/pages.rs): each module's SHA-384, so
+# that browsers run only these bytes.
+DEST="$DEST" node <<'JS'
+const fs = require("node:fs");
+const path = require("node:path");
+const crypto = require("node:crypto");
+const dest = process.env.DEST;
+const found = [];
+const walk = (dir) => {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) walk(full);
+    else if (entry.name.endsWith(".js")) found.push(full);
+  }
+};
+walk(dest);
+found.sort();
+const integrity = {};
+for (const file of found) {
+  const url = "/static/js/" + path.relative(path.dirname(dest), file).split(path.sep).join("/");
+  const digest = crypto.createHash("sha384").update(fs.readFileSync(file)).digest("base64");
+  integrity[url] = `sha384-${digest}`;
+}
+fs.writeFileSync(path.join(dest, "importmap.json"), JSON.stringify({ integrity }, null, 2) + "\n");
+JS
+echo "Wrote $DEST/importmap.json"

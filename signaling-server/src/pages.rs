@@ -20,11 +20,28 @@ use axum::response::{Html, IntoResponse, Response};
 use protocol::api::InvitationStatus;
 use std::net::SocketAddr;
 
-/// Content-Security-Policy for every response, but for `connect-src`: our own origin only, no
-/// inline script, no framing.
-const CSP_BASE: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+/// Content-Security-Policy for every response, but for `script-src` and `connect-src`: our own
+/// origin only, no inline script but the import map, no framing.
+const CSP_BASE: &str = "default-src 'self'; style-src 'self'; \
     img-src 'self' data:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; \
     frame-ancestors 'none'; form-action 'self'";
+
+/// The import map the console inlines: the integrity (SHA-384) of each vendored module of the
+/// password check, so that a browser runs only those very bytes. `scripts/vendor-noble.sh`
+/// writes it; `signaling-server/tests/vendored_modules_are_pinned.rs` checks it against the
+/// files.
+pub const IMPORT_MAP: &str = include_str!("../../web/static/js/vendor/importmap.json");
+
+/// The policy's source for the one inline script the pages have, [`IMPORT_MAP`]: its SHA-256.
+fn import_map_source() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(IMPORT_MAP.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    )
+}
 
 /// Browser features no page of the server uses, each denied to every origin.
 pub const PERMISSIONS_POLICY: &str = "accelerometer=(), autoplay=(), bluetooth=(), camera=(), \
@@ -57,7 +74,10 @@ impl SecurityHeaders {
             Some(rest) => format!("wss://{rest}"),
             None => format!("ws://{}", origin.trim_start_matches("http://")),
         };
-        let csp = format!("{CSP_BASE}; connect-src 'self' {ws_origin}");
+        let csp = format!(
+            "{CSP_BASE}; script-src 'self' {}; connect-src 'self' {ws_origin}",
+            import_map_source()
+        );
         Self {
             csp: HeaderValue::from_str(&csp)
                 .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
