@@ -775,7 +775,8 @@ async fn next_or_never<T>(channel: Option<&mut mpsc::Receiver<T>>) -> T {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
+/// Sleeps until `deadline`; forever when there is none.
+pub(crate) async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d.into()).await,
         None => std::future::pending().await,

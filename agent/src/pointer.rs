@@ -27,6 +27,7 @@ use x11rb::protocol::xproto::{ConnectionExt as _, Window};
 use x11rb::protocol::Event;
 use x11rb::rust_connection::RustConnection;
 
+use crate::invite::sleep_until;
 use crate::peer::Peer;
 use crate::xwatch;
 
@@ -127,8 +128,7 @@ impl PointerTracker {
     /// The next message to send at `now`, if any.
     pub fn poll_message(&mut self, now: Instant) -> Option<DataMessage> {
         let (id, shape) = self.shape.as_ref()?;
-        let position = self.position?;
-        if !self.showing {
+        if !self.showing || self.position.is_none() {
             return None;
         }
         if !self.held.contains(id) {
@@ -138,13 +138,8 @@ impl PointerTracker {
             }
             return Some(shape.clone());
         }
-        let next = DataMessage::Pointer {
-            x: position.x,
-            y: position.y,
-            shape: *id,
-            visible: position.visible,
-        };
-        if self.sent.as_ref() == Some(&next) || self.poll_timeout().is_some_and(|at| now < at) {
+        let next = self.unsent()?;
+        if self.poll_timeout().is_some_and(|at| now < at) {
             return None;
         }
         self.sent = Some(next.clone());
@@ -154,22 +149,21 @@ impl PointerTracker {
 
     /// When a change held back by the rate limit may be sent; `None` when nothing waits.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        self.unsent()?;
+        self.sent_at.map(|at| at + MIN_INTERVAL)
+    }
+
+    /// The position message the console has not had yet, while the screen is shown.
+    fn unsent(&self) -> Option<DataMessage> {
         let (id, _) = self.shape.as_ref()?;
         let position = self.position?;
-        let waiting = self.showing
-            && self.sent.as_ref()
-                != Some(&DataMessage::Pointer {
-                    x: position.x,
-                    y: position.y,
-                    shape: *id,
-                    visible: position.visible,
-                });
-        let at = self.sent_at.map(|at| at + MIN_INTERVAL);
-        if waiting {
-            at
-        } else {
-            None
-        }
+        let now = DataMessage::Pointer {
+            x: position.x,
+            y: position.y,
+            shape: *id,
+            visible: position.visible,
+        };
+        (self.showing && self.sent.as_ref() != Some(&now)).then_some(now)
     }
 }
 
@@ -397,13 +391,6 @@ pub async fn forward<F, Sent>(
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at.into()).await,
-        None => std::future::pending().await,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,6 +412,15 @@ mod tests {
             y,
             visible: true,
         }
+    }
+
+    /// A tracker shown to the console, with shape 5 at `position`, and the time it starts.
+    fn shown_at(position: Position) -> (Instant, PointerTracker) {
+        let mut tracker = PointerTracker::new();
+        tracker.handle_showing(true);
+        tracker.handle_shape(&image(5, 16, 16));
+        tracker.handle_position(position);
+        (Instant::now(), tracker)
     }
 
     fn drain(tracker: &mut PointerTracker, now: Instant) -> Vec<DataMessage> {
@@ -463,11 +459,7 @@ mod tests {
 
     #[test]
     fn a_shape_is_sent_once_and_positions_only_when_they_change() {
-        let t0 = Instant::now();
-        let mut tracker = PointerTracker::new();
-        tracker.handle_showing(true);
-        tracker.handle_shape(&image(5, 16, 16));
-        tracker.handle_position(at(1, 1));
+        let (t0, mut tracker) = shown_at(at(1, 1));
         assert_eq!(kinds(&drain(&mut tracker, t0)), ["shape 5", "at 1,1 5"]);
         let t1 = t0 + MIN_INTERVAL;
         tracker.handle_position(at(1, 1));
@@ -484,11 +476,7 @@ mod tests {
 
     #[test]
     fn positions_are_coalesced_to_the_latest_within_the_interval() {
-        let t0 = Instant::now();
-        let mut tracker = PointerTracker::new();
-        tracker.handle_showing(true);
-        tracker.handle_shape(&image(5, 16, 16));
-        tracker.handle_position(at(0, 0));
+        let (t0, mut tracker) = shown_at(at(0, 0));
         drain(&mut tracker, t0);
         for x in 1..10 {
             tracker.handle_position(at(x, 0));
@@ -501,10 +489,7 @@ mod tests {
 
     #[test]
     fn the_console_is_sent_a_shape_again_once_it_dropped_it() {
-        let t0 = Instant::now();
-        let mut tracker = PointerTracker::new();
-        tracker.handle_showing(true);
-        tracker.handle_position(at(0, 0));
+        let (t0, mut tracker) = shown_at(at(0, 0));
         let kept = u32::try_from(POINTER_SHAPES_KEPT).unwrap();
         for serial in 0..=kept {
             tracker.handle_shape(&image(serial, 4, 4));
@@ -523,44 +508,36 @@ mod tests {
         assert_eq!(kinds(&drain(&mut tracker, later)), ["shape 0", "at 0,0 0"]);
     }
 
+    /// The size, hotspot and pixels of `image` as the console is sent them.
+    fn sent_as(image: &CursorImage) -> ((u16, u16, u16, u16), Vec<u8>) {
+        match shape_message(image) {
+            Some(DataMessage::PointerShape {
+                width,
+                height,
+                hot_x,
+                hot_y,
+                rgba,
+                ..
+            }) => ((width, height, hot_x, hot_y), rgba.0),
+            other => panic!("a shape, not {other:?}"),
+        }
+    }
+
     #[test]
     fn shapes_are_straight_rgba_and_large_ones_are_scaled_down() {
-        let Some(DataMessage::PointerShape {
-            width,
-            height,
-            hot_x,
-            hot_y,
-            rgba,
-            ..
-        }) = shape_message(&image(1, 2, 3))
-        else {
-            panic!("a shape");
-        };
-        assert_eq!((width, height, hot_x, hot_y), (2, 3, 1, 2));
+        let (size, rgba) = sent_as(&image(1, 2, 3));
+        assert_eq!(size, (2, 3, 1, 2));
         // Alpha 0x80 with premultiplied 0x40, 0x20, 0x10.
-        assert_eq!(&rgba.0[..4], &[0x7f, 0x3f, 0x1f, 0x80]);
-        assert_eq!(rgba.0.len(), 2 * 3 * 4);
+        assert_eq!(&rgba[..4], &[0x7f, 0x3f, 0x1f, 0x80]);
+        assert_eq!(rgba.len(), 2 * 3 * 4);
 
         let mut big = image(2, 128, 64);
         big.hot_x = 127;
         big.hot_y = 32;
-        let Some(DataMessage::PointerShape {
-            width,
-            height,
-            hot_x,
-            hot_y,
-            rgba,
-            ..
-        }) = shape_message(&big)
-        else {
-            panic!("a shape");
-        };
+        let (size, rgba) = sent_as(&big);
         let side = MAX_POINTER_SIDE;
-        assert_eq!(
-            (width, height, hot_x, hot_y),
-            (side, side / 2, side - 1, side / 4)
-        );
-        assert_eq!(rgba.0.len(), usize::from(side) * usize::from(side / 2) * 4);
+        assert_eq!(size, (side, side / 2, side - 1, side / 4));
+        assert_eq!(rgba.len(), usize::from(side) * usize::from(side / 2) * 4);
 
         assert_eq!(shape_message(&image(3, 0, 4)), None);
         let mut short = image(4, 4, 4);
