@@ -1,12 +1,13 @@
 //! The invitation's password, and the secret a link carries after its '#', checked between the
 //! agent and the expert's browser (SPAKE2, docs/pake.md), end to end with every real
 //! component: Xvfb with a test pattern, the server and the agent as processes, headless
-//! Chromium as the expert. The server never sees either: it cannot judge them, and its files
-//! hold neither.
+//! Chromium as the expert, and Firefox ESR for the link's secret and a cut link (its right and
+//! wrong password: `the_password_is_checked_in_firefox.rs`). The server never sees
+//! either: it cannot judge them, and its files hold neither.
 
 use anyhow::{Context, Result};
 use std::time::Duration;
-use tests::browser::{Browser, Page};
+use tests::browser::{Browser, FirefoxOptions, Page};
 use tests::console::{
     a_wrong_password_is_refused, frames_decoded, join, join_with_password_and_allow, state, status,
     wait_state, WAIT,
@@ -91,8 +92,11 @@ async fn the_right_password_shows_the_desktop_and_the_server_never_holds_it() ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_wrong_passwords_are_refused_by_the_agent_and_lock_the_invitation() -> Result<()> {
+    five_wrong_passwords_lock(Browser::launch().await?).await
+}
+
+async fn five_wrong_passwords_lock(browser: Browser) -> Result<()> {
     let (mut n, _pattern) = invited_to_the_pattern(Some(PASSWORD)).await?;
-    let browser = Browser::launch().await?;
     for left in (0..5).rev() {
         let page = browser.open(&n.link).await?;
         a_wrong_password_is_refused(&page, &mut n.agent, "Eve", "daffodil", left).await?;
@@ -123,9 +127,20 @@ async fn five_wrong_passwords_are_refused_by_the_agent_and_lock_the_invitation()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_without_a_password_shows_the_desktop_with_its_secret() -> Result<()> {
+    link_without_a_password_shows_the_desktop(Browser::launch().await?).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_firefox_a_link_without_a_password_shows_the_desktop() -> Result<()> {
+    match Browser::launch_firefox_or_skip(FirefoxOptions::default()).await? {
+        Some(browser) => link_without_a_password_shows_the_desktop(browser).await,
+        None => Ok(()),
+    }
+}
+
+async fn link_without_a_password_shows_the_desktop(browser: Browser) -> Result<()> {
     let (mut n, _pattern) = invited_to_the_pattern(None).await?;
     secret_of(&n.link)?;
-    let browser = Browser::launch().await?;
     let page = browser.open(&n.link).await?;
     assert_eq!(
         page.eval("document.getElementById('password')").await?,
@@ -144,9 +159,20 @@ async fn a_link_without_a_password_shows_the_desktop_with_its_secret() -> Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_cut_before_its_secret_is_refused() -> Result<()> {
+    cut_link_refused(Browser::launch().await?).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_firefox_a_link_cut_before_its_secret_is_refused() -> Result<()> {
+    match Browser::launch_firefox_or_skip(FirefoxOptions::default()).await? {
+        Some(browser) => cut_link_refused(browser).await,
+        None => Ok(()),
+    }
+}
+
+async fn cut_link_refused(browser: Browser) -> Result<()> {
     let (mut n, _pattern) = invited_to_the_pattern(None).await?;
     let cut = n.link.split('#').next().context("a link")?.to_owned();
-    let browser = Browser::launch().await?;
     let page = browser.open(&cut).await?;
     assert_eq!(page.eval("document.body.dataset.secret").await?, "missing");
     assert!(
