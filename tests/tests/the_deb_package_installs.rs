@@ -1,7 +1,8 @@
 //! The agent as a Debian package: `scripts/build-deb.sh` makes a .deb that installs with plain
 //! `dpkg -i` on a machine that ran `scripts/install-deps.sh` (its Depends all there, no
 //! `apt-get -f`), puts "Remote Assistance" in the desktop menu with its icon and the invitation
-//! file type, runs, and leaves none of its files behind once removed.
+//! file type, runs (its menu entry opens the novice's window), and leaves none of its files
+//! behind once removed.
 //!
 //! It installs for real, so it needs root and dpkg, as CI has; without them it fails rather than
 //! passing unrun. The package is made around the tests' own build of the agent (`--binary`);
@@ -175,6 +176,7 @@ fn check_installed() -> Result<()> {
     }
     let help = stdout(Command::new("/usr/bin/remote-assistance").arg("--help"))?;
     ensure!(help.contains("Usage"), "--help printed: {help}");
+    entry_opens_the_window()?;
 
     // update-mime-database, run by postinst (or shared-mime-info's trigger), has taken the type.
     if which("update-mime-database").is_some() {
@@ -221,6 +223,59 @@ fn check_installed() -> Result<()> {
             "mimeinfo.cache does not name remote-assistance.desktop for invitations"
         );
     }
+    Ok(())
+}
+
+/// The desktop entry's command, as the menu runs it (no file), opens the novice's window on a
+/// display; with no server to reach it says so in the window, which stays.
+fn entry_opens_the_window() -> Result<()> {
+    let entry = std::fs::read_to_string("/usr/share/applications/remote-assistance.desktop")?;
+    let exec = entry
+        .lines()
+        .find_map(|l| l.strip_prefix("Exec="))
+        .context("no Exec line")?;
+    let mut words = exec.split_whitespace().filter(|w| *w != "%f");
+    let program = words.next().context("an empty Exec line")?;
+    let xvfb = tests::xvfb::Xvfb::start(1024, 768)?;
+    let home = tempdir()?;
+    let mut window = xvfb
+        .command(program)
+        .args(words)
+        .env("HOME", &home)
+        .env("LANG", "C.UTF-8")
+        .env("LC_ALL", "")
+        .env("LC_MESSAGES", "")
+        .env_remove("ASSIST_SERVER")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("starting the desktop entry's command")?;
+    let started = std::time::Instant::now();
+    let shown = loop {
+        let found = xvfb
+            .command("xdotool")
+            .args(["search", "--name", "^Remote Assistance$"])
+            .output()
+            .context("xdotool")?;
+        if found.status.success() && !found.stdout.is_empty() {
+            break true;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(45) {
+            break false;
+        }
+        if window.try_wait()?.is_some() {
+            break false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = window.kill();
+    let _ = window.wait();
+    std::fs::remove_dir_all(&home)?;
+    ensure!(
+        shown,
+        "the menu's command opened no \"Remote Assistance\" window"
+    );
     Ok(())
 }
 
