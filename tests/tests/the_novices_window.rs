@@ -205,17 +205,25 @@ async fn allow_stop_control_and_the_session_from_the_window() -> Result<()> {
     Ok(())
 }
 
-/// Waits until a window titled `title` is on the display.
+/// Waits until a window titled `title` (its UTF-8 `_NET_WM_NAME`) is on the display.
 async fn window_titled(xvfb: &Xvfb, title: &str) -> Result<()> {
+    let want = format!("_NET_WM_NAME(UTF8_STRING) = \"{title}\"");
     let start = Instant::now();
     loop {
-        let found = xvfb
+        let windows = xvfb
             .command("xdotool")
-            .args(["search", "--name", &format!("^{title}$")])
+            .args(["search", "--name", "."])
             .output()
             .context("running xdotool search")?;
-        if found.status.success() && !found.stdout.is_empty() {
-            return Ok(());
+        for window in String::from_utf8_lossy(&windows.stdout).split_whitespace() {
+            let name = xvfb
+                .command("xprop")
+                .args(["-id", window, "_NET_WM_NAME"])
+                .output()
+                .context("running xprop")?;
+            if String::from_utf8_lossy(&name.stdout).trim() == want {
+                return Ok(());
+            }
         }
         if start.elapsed() > WAIT {
             bail!("no window titled {title:?} after {WAIT:?}");
