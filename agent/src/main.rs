@@ -364,11 +364,12 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ASSIST_AGENT_LOG")
                 .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-                // The WebRTC stack warns about every odd packet; the novice's terminal only
+                // The WebRTC stack warns about every odd packet, and the windowing library about
+                // a display without settings or size; the novice's terminal only
                 // needs our own warnings.
                 .unwrap_or_else(|_| {
                     tracing_subscriber::EnvFilter::new(
-                        "warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=error",
+                        "warn,rtc=error,rtc_ice=error,rtc_dtls=error,rtc_sctp=error,webrtc=error,winit=error",
                     )
                 }),
         )
